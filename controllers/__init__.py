@@ -1,0 +1,1 @@
+"""Spiking controllers: encoders, decoders, LIF networks and their Numba kernels."""

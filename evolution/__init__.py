@@ -1,0 +1,1 @@
+"""Evolution, evaluation and the `spikefly` command line. The one part that composes the others."""
