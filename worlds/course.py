@@ -1,0 +1,60 @@
+"""The obstacle course: what one world file of ``kind = "obstacle_course"`` describes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .generators import Generator
+from .shapes import Obstacle, Vector3
+
+
+@dataclass(frozen=True)
+class ObstacleCourse:
+    """A bounded flight volume with a start pose, a goal sphere and obstacles.
+
+    Static obstacles come from the file; procedural ones are drawn by :meth:`layout` from a
+    random generator, so each episode seed gives its own layout.
+    """
+
+    name: str
+    """Name of the world (the file's ``name`` key)."""
+    source: str
+    """The file path it was loaded from, or ``"<string>"`` for text."""
+    time_limit_s: float
+    """Episode length limit in seconds (a time-out truncates the episode)."""
+    bounds_min: Vector3
+    """Lower corner [x, y, z] of the flight volume, metres; z is the floor."""
+    bounds_max: Vector3
+    """Upper corner [x, y, z] of the flight volume, metres; z is the ceiling."""
+    start_position: Vector3
+    """Take-off position [x, y, z], metres."""
+    start_yaw: float
+    """Heading at the start, radians about +z (0 faces +x)."""
+    goal_position: Vector3
+    """Centre [x, y, z] of the goal sphere, metres."""
+    goal_radius: float
+    """Radius of the goal sphere, metres; reaching inside it ends the episode as a success."""
+    obstacles: tuple[Obstacle, ...] = ()
+    """Static obstacles from the file, in file order (``obstacles[i]`` in messages)."""
+    generators: tuple[Generator, ...] = ()
+    """Procedural obstacle generators, applied in file order by :meth:`layout`."""
+
+    @property
+    def is_procedural(self) -> bool:
+        """Whether the layout depends on the random generator (the course has generators)."""
+        return bool(self.generators)
+
+    def layout(self, rng: np.random.Generator) -> tuple[Obstacle, ...]:
+        """Static obstacles followed by freshly generated ones drawn from ``rng``.
+
+        Deterministic for a given ``rng`` state. Without generators this returns
+        :attr:`obstacles` and draws nothing from ``rng``. Each generator sees the obstacles
+        placed before it (static ones and earlier generators' output) as ``course.obstacles``.
+        """
+        obstacles = self.obstacles
+        for generator in self.generators:
+            so_far = replace(self, obstacles=obstacles, generators=())
+            obstacles = obstacles + generator.generate(rng, so_far)
+        return obstacles
