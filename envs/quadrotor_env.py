@@ -1,0 +1,268 @@
+"""``spikefly/QuadrotorAvoid-v0``: fly a quadrotor to a goal through obstacles, from range sensors."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import gymnasium
+import numpy as np
+import pybullet
+from gymnasium import spaces
+from gymnasium.utils import EzPickle
+from numpy.typing import NDArray
+
+from spikefly.envs import outcomes
+from spikefly.envs.camera import chase_view
+from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.observation import assemble_observation, heading_of
+from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
+from spikefly.envs.quadrotor_settings import QuadrotorSettings
+from spikefly.envs.range_sensor import corrupt_ranges, ray_directions
+from spikefly.envs.reward import TERM_NAMES, reward_terms
+from spikefly.worlds import ObstacleCourse, load_world, pack_obstacles
+
+_RESET_OPTIONS = ("world",)
+
+
+class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]], EzPickle):
+    """
+    ## Description
+
+    A Crazyflie 2.x-class quadrotor (PyBullet, 240 Hz physics, 30 Hz control by default) flies
+    from the world's start to its goal sphere through static obstacles, seeing them only through
+    a ring of range-sensor rays. Worlds are TOML files (``spikefly.worlds``); procedural worlds
+    draw a new layout from every episode's seed. Rotors have a first-order lag, the airframe
+    linear drag; wind gusts and sensor noise are optional domain randomisation.
+
+    ## Action Space
+
+    ``Box(-1, 1, (4,), float32)``. Out-of-range values are clipped; NaN or infinity is an error.
+
+    | mode | index | meaning | at +1 |
+    |---|---|---|---|
+    | ``velocity`` (default) | 0 | forward velocity set-point (heading frame) | ``max_speed_xy_mps`` (2 m/s) |
+    | | 1 | lateral (left) velocity set-point | ``max_speed_xy_mps`` |
+    | | 2 | vertical velocity set-point | ``max_speed_z_mps`` (1 m/s) |
+    | | 3 | yaw rate set-point (counter-clockwise) | ``max_yaw_rate_rps`` (1.5 rad/s) |
+    | ``rpm`` | 0..3 | motor command, motors front-right, rear-right, rear-left, front-left | max RPM (-1 is 0 RPM) |
+
+    In velocity mode a cascaded controller (velocity P+I -> tilt-limited thrust vector ->
+    geometric attitude control -> body rates -> X mixer) runs at the physics rate.
+
+    ## Observation Space
+
+    ``Box(float32)`` of ``R + 10`` elements, ``R = n_rays (+2 with up_down_rays)``; 26 by default.
+
+    | index | observation | range | unit / scaling |
+    |---|---|---|---|
+    | 0 .. n_rays-1 | horizontal range readings, right to left over ``fov_deg`` | [0, 1] | distance / ``max_range_m`` (1 = nothing in range) |
+    | n_rays, n_rays+1 | up and down readings (only with ``up_down_rays``) | [0, 1] | distance / ``max_range_m`` |
+    | R | sine of the goal bearing relative to the heading (+ = goal to the left) | [-1, 1] | |
+    | R+1 | cosine of the goal bearing | [-1, 1] | |
+    | R+2 | distance to the goal centre | [0, 1] | metres / ``goal_distance_scale_m`` (20), clipped |
+    | R+3 | goal height above the drone | [-1, 1] | metres / 2, clipped |
+    | R+4 .. R+6 | velocity in the body frame (forward, left, up) | [-1, 1] | m/s / ``velocity_scale_mps`` (4), clipped |
+    | R+7 | roll | [-1, 1] | radians / pi |
+    | R+8 | pitch | [-1, 1] | radians / pi |
+    | R+9 | altitude within the world's bounds | [0, 1] | 0 at the floor, 1 at the ceiling |
+
+    ## Rewards
+
+    The sum of named terms, each in ``info["reward_terms"]`` (weights: ``RewardWeights``):
+    ``progress`` (metres the goal distance shrank), ``goal`` (+10 on arrival), ``collision``
+    (-10), ``out_of_bounds`` (-10), ``time`` (-0.1 per second) and ``control_effort``
+    (-0.05 x mean squared action per second).
+
+    ## Starting State
+
+    At rest at the world's start position and yaw, rotors spinning at hover speed.
+
+    ## Episode End
+
+    ``terminated`` when the drone touches an obstacle or the ground (``collision``), reaches the
+    goal sphere (``goal``) or leaves the world's bounds (``out_of_bounds``), checked after every
+    physics step; ``truncated`` when the world's ``time_limit_s`` runs out (``timeout``).
+    ``info["outcome"]`` names it (None while flying). ``info`` also has ``min_clearance_m`` (the
+    smallest distance between the drone's 7 cm collision sphere and an obstacle so far, capped at
+    ``max_range_m``), ``position_m``, ``velocity_mps``, ``time_s``, ``rotor_energy_j`` (mechanical energy the
+    rotors absorbed) and ``world``.
+
+    ## Arguments
+
+    ``gymnasium.make("spikefly/QuadrotorAvoid-v0", world="forest", render_mode=None, **settings)``
+    where ``world`` is a bundled name (``spikefly.worlds.bundled_worlds()``) or a path to a
+    world file, and ``settings`` are the fields of ``QuadrotorSettings`` (rays, speeds, noise,
+    wind, rates, reward weights). ``reset(options={"world": name_or_path})`` switches world.
+    ``render_mode="rgb_array"`` returns chase-camera frames (TinyRenderer, CPU);
+    ``render_mode="human"`` opens the PyBullet GUI and needs a display.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
+
+    def __init__(self, world: str | os.PathLike[str] = "forest", render_mode: str | None = None, **settings: Any) -> None:
+        EzPickle.__init__(self, world, render_mode, **settings)  # pickling re-creates the env from its arguments
+        self.settings = QuadrotorSettings.from_kwargs(**settings)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r}: choose None or one of {self.metadata['render_modes']}")
+        if render_mode == "human" and not os.environ.get("DISPLAY"):
+            raise RuntimeError(
+                "render_mode='human' opens the PyBullet GUI and needs a display, but DISPLAY is not set. "
+                "Fix: use render_mode='rgb_array' on a headless machine."
+            )
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": self.settings.control_hz}
+        s = self.settings
+        self.drone = load_drone(s.urdf_path or DEFAULT_URDF)
+        self._flight = flight_params(
+            self.drone, s.physics_hz, max_speed_xy_mps=s.max_speed_xy_mps, max_speed_z_mps=s.max_speed_z_mps,
+            max_yaw_rate_rps=s.max_yaw_rate_rps,
+        )
+        self._rays = ray_directions(s.n_rays, s.fov_deg, s.up_down_rays)
+        self._sim = PyBulletQuadrotor(self.drone, self._flight, self._rays, s.max_range_m, gui=render_mode == "human")
+        self._visual = render_mode is not None
+        self._sim.set_ground(0.0, visual=self._visual)
+
+        n_ranges = len(self._rays)
+        low = np.concatenate([np.zeros(n_ranges), [-1.0, -1.0, 0.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 0.0]])
+        high = np.ones(n_ranges + 10)
+        self.observation_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
+
+        self._max_steps = 0
+        self._steps = 0
+        self._time_s = 0.0
+        self._distance_m = 0.0
+        self._rotor_energy_j = 0.0
+        self._outcome = outcomes.NONE
+        self._gust_mps = np.zeros(3)
+        self._mean_wind_mps = np.zeros(3)
+        self.course: ObstacleCourse = self._load_course(world)
+        self._layout_pending = True
+
+    # -- world -----------------------------------------------------------------------------
+    def _load_course(self, world: str | os.PathLike[str]) -> ObstacleCourse:
+        course = load_world(world)
+        sim = self._sim
+        sim.set_ground(course.bounds_min[2], visual=self._visual)
+        sim.set_task(course.bounds_min, course.bounds_max, course.goal_position, course.goal_radius, visual=self._visual)
+        self._max_steps = max(1, round(course.time_limit_s * self.settings.control_hz))
+        self._goal = tuple(course.goal_position)
+        return course
+
+    # -- Gymnasium API -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(_RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"reset(options=...): unknown option(s) {unknown}; valid: {list(_RESET_OPTIONS)}")
+        if options.get("world") is not None:
+            self.course = self._load_course(options["world"])
+            self._layout_pending = True
+        # The layout has its own generator drawn from the episode's stream: same seed, same layout.
+        layout_seed = int(self.np_random.integers(2**63))
+        if self._layout_pending or self.course.is_procedural:
+            obstacles = self.course.layout(np.random.default_rng(layout_seed))
+            self._sim.set_obstacles(pack_obstacles(obstacles), visual=self._visual)
+            self._layout_pending = False
+        self._sim.reset_drone(self.course.start_position, self.course.start_yaw)
+        s = self.settings
+        if s.wind_speed_mps > 0.0:
+            speed = self.np_random.uniform(0.0, s.wind_speed_mps)
+            heading = self.np_random.uniform(-math.pi, math.pi)
+            self._mean_wind_mps = np.array([speed * math.cos(heading), speed * math.sin(heading), 0.0])
+        else:
+            self._mean_wind_mps = np.zeros(3)
+        self._gust_mps = np.zeros(3)
+        self._sim.wind_mps[:] = self._mean_wind_mps
+        self._steps = 0
+        self._time_s = 0.0
+        self._rotor_energy_j = 0.0
+        self._outcome = outcomes.NONE
+        self._distance_m = math.dist(self.course.start_position, self.course.goal_position)
+        observation, position, velocity = self._observe()
+        return observation, self._info(position, velocity, dict.fromkeys(TERM_NAMES, 0.0))
+
+    def step(self, action: NDArray[np.float32]):
+        if self._max_steps == 0 or self._steps >= self._max_steps or self._outcome != outcomes.NONE:
+            raise RuntimeError("step() called on a finished episode; call reset() first.")
+        values = np.asarray(action, dtype=np.float64).reshape(-1).tolist()
+        if len(values) != 4:
+            raise ValueError(f"action must have 4 elements (see the action table), got shape {np.shape(action)}")
+        if not all(math.isfinite(value) for value in values):
+            raise ValueError(f"action contains NaN or infinity: {values}. Fix the controller that produced it.")
+        clipped = [min(max(value, -1.0), 1.0) for value in values]
+        command = np.array(clipped)
+        self._update_wind()
+        s = self.settings
+        outcome, taken = self._sim.advance(command, s.action_mode == "velocity", s.physics_steps_per_control)
+        elapsed_s = taken / s.physics_hz
+        self._steps += 1
+        self._time_s += elapsed_s
+        self._rotor_energy_j += self._sim.rotor_power_w() * elapsed_s
+        truncated = outcome == outcomes.NONE and self._steps >= self._max_steps
+        if truncated:
+            outcome = outcomes.TIMEOUT
+        self._outcome = outcome
+        observation, position, velocity = self._observe()
+        distance = math.dist(position, self._goal)
+        terms = reward_terms(s.reward, self._distance_m, distance, outcome, sum(value * value for value in clipped) / 4.0, elapsed_s)
+        self._distance_m = distance
+        terminated = outcome in (outcomes.GOAL, outcomes.COLLISION, outcomes.OUT_OF_BOUNDS)
+        if self.render_mode == "human":
+            self.render()
+        return observation, float(sum(terms.values())), terminated, truncated, self._info(position, velocity, terms)
+
+    def render(self) -> NDArray[np.uint8] | None:
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' to make().")
+            return None
+        position, quaternion, _, _ = self._sim.state
+        yaw = heading_of(quaternion)
+        if self.render_mode == "human":
+            pybullet.resetDebugVisualizerCamera(1.6, math.degrees(yaw) - 90.0, -22.0, position, physicsClientId=self._sim.client)
+            return None
+        return chase_view(self._sim.client, position, yaw, self.settings.render_width, self.settings.render_height)
+
+    def close(self) -> None:
+        self._sim.close()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _update_wind(self) -> None:
+        s = self.settings
+        if s.wind_gust_std_mps > 0.0:
+            dt = 1.0 / s.control_hz
+            decay = math.exp(-dt / s.wind_gust_time_constant_s)
+            self._gust_mps = decay * self._gust_mps + s.wind_gust_std_mps * math.sqrt(1.0 - decay * decay) * self.np_random.standard_normal(3)
+        self._sim.wind_mps[:] = self._mean_wind_mps + self._gust_mps
+
+    def _observe(self) -> tuple[NDArray[np.float32], Vector3, Vector3]:
+        s = self.settings
+        position, quaternion, velocity, _ = self._sim.state
+        ranges = self._sim.ranges()
+        if s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0:
+            ranges = corrupt_ranges(ranges, s.max_range_m, s.range_noise_std_m, s.range_dropout_prob, self.np_random)
+        course = self.course
+        observation = assemble_observation(
+            position, quaternion, velocity, ranges, self._goal, course.bounds_min[2], course.bounds_max[2],
+            s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
+        )
+        return observation, position, velocity
+
+    def _info(self, position, velocity, terms: dict[str, float]) -> dict[str, Any]:
+        return {
+            "outcome": outcomes.NAMES[self._outcome],
+            "reward_terms": terms,
+            "min_clearance_m": float(self._sim.min_clearance),
+            "position_m": np.asarray(position, dtype=np.float64),
+            "velocity_mps": np.asarray(velocity, dtype=np.float64),
+            "time_s": self._time_s,
+            "rotor_energy_j": self._rotor_energy_j,
+            "world": self.course.name,
+        }

@@ -1,0 +1,127 @@
+"""Settings of the quadrotor environment: one frozen dataclass, a docstring per field."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+
+from spikefly.envs.reward import RewardWeights
+
+ACTION_MODES = ("velocity", "rpm")
+
+
+@dataclass(frozen=True)
+class QuadrotorSettings:
+    """Everything that shapes ``spikefly/QuadrotorAvoid-v0`` apart from the world."""
+
+    action_mode: str = "velocity"
+    """``"velocity"``: forward, lateral, vertical velocity and yaw-rate set-points tracked by the
+    inner controller; ``"rpm"``: normalised per-motor commands."""
+    physics_hz: float = 240.0
+    """Physics steps per second."""
+    control_hz: float = 30.0
+    """Control steps (env steps) per second; ``physics_hz / control_hz`` must be an integer."""
+    n_rays: int = 16
+    """Horizontal range-sensor rays, evenly spread over ``fov_deg``."""
+    fov_deg: float = 180.0
+    """Horizontal field of view of the rays, centred on the heading; 360 for all round."""
+    up_down_rays: bool = False
+    """Add one ray straight up and one straight down."""
+    max_range_m: float = 4.0
+    """Range-sensor reach; readings are distance / max_range in [0, 1]."""
+    max_speed_xy_mps: float = 2.0
+    """Horizontal velocity set-point at action +-1 (velocity mode)."""
+    max_speed_z_mps: float = 1.0
+    """Vertical velocity set-point at action +-1 (velocity mode)."""
+    max_yaw_rate_rps: float = 1.5
+    """Yaw-rate set-point at action +-1 (velocity mode), rad/s."""
+    range_noise_std_m: float = 0.0
+    """Gaussian noise on each range reading (domain randomisation; 0 = off)."""
+    range_dropout_prob: float = 0.0
+    """Chance that a reading is lost and reported as max range (0 = off)."""
+    wind_speed_mps: float = 0.0
+    """Upper bound of the mean horizontal wind, drawn per episode (0 = off)."""
+    wind_gust_std_mps: float = 0.0
+    """Standard deviation of wind gusts, an Ornstein-Uhlenbeck process per axis (0 = off)."""
+    wind_gust_time_constant_s: float = 1.5
+    """Correlation time of the gusts."""
+    goal_distance_scale_m: float = 20.0
+    """Goal distances at or beyond this read as 1 in the observation."""
+    velocity_scale_mps: float = 4.0
+    """Body velocities are divided by this (and clipped to [-1, 1]) in the observation."""
+    render_width: int = 640
+    """Width of ``render()`` frames in ``rgb_array`` mode, pixels."""
+    render_height: int = 480
+    """Height of ``render()`` frames in ``rgb_array`` mode, pixels."""
+    urdf_path: str | None = None
+    """Drone URDF with a ``<spikefly_drone>`` element; None for the bundled Crazyflie 2.x."""
+    reward: RewardWeights = field(default_factory=RewardWeights)
+    """Weights of the named reward terms (a RewardWeights or a dict of its fields)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.reward, dict):
+            object.__setattr__(self, "reward", RewardWeights.from_mapping(self.reward))
+        if self.action_mode not in ACTION_MODES:
+            raise ValueError(f"action_mode={self.action_mode!r}: choose one of {ACTION_MODES}")
+        for name in ("physics_hz", "control_hz", "max_range_m", "max_speed_xy_mps", "max_speed_z_mps",
+                     "max_yaw_rate_rps", "wind_gust_time_constant_s", "goal_distance_scale_m", "velocity_scale_mps"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}={value!r}: must be a positive finite number")
+        for name in ("range_noise_std_m", "wind_speed_mps", "wind_gust_std_mps"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
+        if not 0.0 <= self.range_dropout_prob < 1.0:
+            raise ValueError(f"range_dropout_prob={self.range_dropout_prob!r}: must be in [0, 1)")
+        ratio = self.physics_hz / self.control_hz
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(
+                f"physics_hz / control_hz = {self.physics_hz} / {self.control_hz} = {ratio:g} is not a whole number "
+                f"of physics steps per control step. Fix: pick control_hz dividing physics_hz, e.g. 240 / 30."
+            )
+        if not (isinstance(self.n_rays, int) and self.n_rays >= 1):
+            raise ValueError(f"n_rays={self.n_rays!r}: must be an integer >= 1")
+        if not 0.0 < self.fov_deg <= 360.0:
+            raise ValueError(f"fov_deg={self.fov_deg!r}: must be in (0, 360]")
+        for name in ("render_width", "render_height"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 16):
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be an integer >= 16")
+
+    @property
+    def physics_steps_per_control(self) -> int:
+        return round(self.physics_hz / self.control_hz)
+
+    @classmethod
+    def from_kwargs(cls, **values: object) -> QuadrotorSettings:
+        """Build from keyword arguments; a misspelled name is an error that lists the valid ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            import difflib
+
+            hints = [f"{name!r} (did you mean {difflib.get_close_matches(name, known, 1)[0]!r}?)"
+                     if difflib.get_close_matches(name, known, 1) else repr(name) for name in unknown]
+            raise TypeError(f"unknown QuadrotorAvoid setting(s): {', '.join(hints)}. Valid: {sorted(known)}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def observation_layout(settings: QuadrotorSettings) -> dict[str, slice]:
+    """Where each named part of the observation vector lives (see the env's observation table)."""
+    n_ranges = settings.n_rays + (2 if settings.up_down_rays else 0)
+    names_and_sizes = [
+        ("ranges", n_ranges),
+        ("goal_bearing_sin", 1),
+        ("goal_bearing_cos", 1),
+        ("goal_distance", 1),
+        ("goal_height", 1),
+        ("body_velocity", 3),
+        ("roll", 1),
+        ("pitch", 1),
+        ("altitude", 1),
+    ]
+    layout, start = {}, 0
+    for name, size in names_and_sizes:
+        layout[name] = slice(start, start + size)
+        start += size
+    return layout

@@ -1,0 +1,44 @@
+"""Range-sensor geometry and the noise applied to its readings (shared by every backend)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def ray_directions(n_rays: int, fov_deg: float, up_down_rays: bool) -> NDArray[np.float64]:
+    """Unit ray directions in the heading frame, shape (n_rays [+ 2], 3).
+
+    Horizontal rays are spread evenly over ``fov_deg`` centred on the heading (x forward,
+    y left), ordered right to left; with a full circle the last ray does not repeat the first.
+    The optional up and down rays come last.
+    """
+    if fov_deg >= 360.0:
+        angles = np.linspace(-math.pi, math.pi, n_rays, endpoint=False)
+    elif n_rays == 1:
+        angles = np.zeros(1)
+    else:
+        half = math.radians(fov_deg) / 2.0
+        angles = np.linspace(-half, half, n_rays)
+    directions = np.stack([np.cos(angles), np.sin(angles), np.zeros(n_rays)], axis=1)
+    if up_down_rays:
+        directions = np.concatenate([directions, [[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]])
+    return directions
+
+
+def corrupt_ranges(
+    ranges_m: NDArray[np.float64], max_range_m: float, noise_std_m: float, dropout_prob: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Gaussian noise and dropouts (a lost reading reads max range), clipped to [0, max_range_m].
+
+    Draws from ``rng`` only for the corruptions that are switched on, so a clean sensor leaves
+    the random stream untouched.
+    """
+    noisy = ranges_m
+    if noise_std_m > 0.0:
+        noisy = noisy + rng.normal(0.0, noise_std_m, size=noisy.shape)
+    if dropout_prob > 0.0:
+        noisy = np.where(rng.random(noisy.shape) < dropout_prob, max_range_m, noisy)
+    return np.clip(noisy, 0.0, max_range_m)
