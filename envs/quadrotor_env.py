@@ -21,7 +21,7 @@ from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.range_sensor import corrupt_ranges, ray_directions
 from spikefly.envs.reward import TERM_NAMES, reward_terms
-from spikefly.worlds import ObstacleCourse, load_world, pack_obstacles
+from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
 _RESET_OPTIONS = ("world",)
 
@@ -143,6 +143,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._gust_mps = np.zeros(3)
         self._mean_wind_mps = np.zeros(3)
         self.course: ObstacleCourse = self._load_course(world)
+        #: The obstacles of the current episode (static and generated), set by reset().
+        self.layout: tuple[Obstacle, ...] = ()
         self._layout_pending = True
 
     # -- world -----------------------------------------------------------------------------
@@ -168,8 +170,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         # The layout has its own generator drawn from the episode's stream: same seed, same layout.
         layout_seed = int(self.np_random.integers(2**63))
         if self._layout_pending or self.course.is_procedural:
-            obstacles = self.course.layout(np.random.default_rng(layout_seed))
-            self._sim.set_obstacles(pack_obstacles(obstacles), visual=self._visual)
+            self.layout = self.course.layout(np.random.default_rng(layout_seed))
+            self._sim.set_obstacles(pack_obstacles(self.layout), visual=self._visual)
             self._layout_pending = False
         self._sim.reset_drone(self.course.start_position, self.course.start_yaw)
         s = self.settings
