@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pybullet
+from spikefly.envs._pybullet import pybullet
 from numpy.typing import NDArray
 
 
@@ -16,8 +16,8 @@ def chase_view(
     width: int,
     height: int,
     *,
-    distance_m: float = 1.6,
-    pitch_deg: float = -22.0,
+    distance_m: float = 0.9,
+    pitch_deg: float = -18.0,
     fov_deg: float = 70.0,
 ) -> NDArray[np.uint8]:
     """An RGB frame (height, width, 3) from a camera behind and above ``target_m``, looking along the heading.

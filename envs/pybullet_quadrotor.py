@@ -12,7 +12,7 @@ import math
 import os
 
 import numpy as np
-import pybullet
+from spikefly.envs._pybullet import pybullet
 import pybullet_data
 from numpy.typing import NDArray
 
@@ -177,10 +177,16 @@ class PyBulletQuadrotor:
         self.obstacle_body = pybullet.createMultiBody(0.0, collision, physicsClientId=c)
         if not visual:
             return
-        # createVisualShapeArray crashes PyBullet 3.2.7 beyond 16 shapes: draw in chunks on
-        # visual-only bodies, which take no part in collisions.
+        # PyBullet 3.2.7 draws the first 16 children of a compound collision body itself (with a
+        # noise texture), and createVisualShapeArray crashes beyond 16 shapes. So: recolour the
+        # drawn children, and draw the rest in chunks on visual-only bodies (no collisions).
         colours = [[0.45, 0.33, 0.22, 1.0] if t == pybullet.GEOM_CYLINDER else [0.6, 0.62, 0.68, 1.0] for t in types]
-        for start in range(0, count, _VISUAL_CHUNK):
+        drawn = len(pybullet.getVisualShapeData(self.obstacle_body, physicsClientId=c))
+        for index in range(drawn):
+            pybullet.changeVisualShape(
+                self.obstacle_body, -1, shapeIndex=index, rgbaColor=colours[index], textureUniqueId=-1, physicsClientId=c
+            )
+        for start in range(drawn, count, _VISUAL_CHUNK):
             chunk = slice(start, start + _VISUAL_CHUNK)
             visual_shape = pybullet.createVisualShapeArray(
                 shapeTypes=types[chunk],

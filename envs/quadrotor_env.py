@@ -8,7 +8,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-import pybullet
+from spikefly.envs._pybullet import pybullet
 from gymnasium import spaces
 from gymnasium.utils import EzPickle
 from numpy.typing import NDArray

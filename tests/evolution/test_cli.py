@@ -70,3 +70,11 @@ def test_demo_with_a_missing_world_file_exits_2_with_the_path(tmp_path, capsys):
     missing = tmp_path / "nowhere.toml"
     assert main(["demo", "--world", str(missing), "--episodes", "1"]) == 2
     assert "nowhere.toml" in capsys.readouterr().err
+
+
+def test_json_output_is_pure_json_for_other_programs():
+    # pybullet prints a build banner on import; it must not reach stdout.
+    exe = shutil.which("spikefly")
+    result = subprocess.run([exe, "demo", "--world", "empty", "--episodes", "1", "--json"], capture_output=True, text=True, check=True)
+    report = json.loads(result.stdout)
+    assert report["episodes"][0]["outcome"] == "goal"

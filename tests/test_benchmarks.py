@@ -1,0 +1,23 @@
+"""Benchmark scripts still run (a smoke run with tiny counts; the figures themselves are not asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_env_step_benchmark_prints_the_ratio_line():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "env_step.py"), "--steps", "60", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    lines = result.stdout.splitlines()
+    ratio = next(line for line in lines if line.startswith("ratio env/floor: "))
+    assert float(ratio.split()[2]) > 0.0
+    assert any(line.startswith("reset, new layout") for line in lines)
