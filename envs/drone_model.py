@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -70,14 +71,15 @@ class DroneParams:
     def max_rpm(self) -> float:
         return math.sqrt(self.thrust_to_weight * self.weight_n / (4.0 * self.thrust_coefficient))
 
-    def rotor_power_w(self, rpm: NDArray[np.float64]) -> float:
+    def rotor_power_w(self, rpm: Sequence[float]) -> float:
         """Mechanical power the rotors absorb (reaction torque x angular speed), in watts.
 
-        ``rpm``: shape (4,). Integrated over a flight this is the energy of flight in joules;
-        divide by a motor and propeller efficiency for electrical energy.
+        ``rpm``: the four rotor speeds (plain floats: called every control step). Integrated over
+        a flight this is the energy of flight in joules; divide by a motor and propeller
+        efficiency for electrical energy.
         """
-        omega = np.abs(rpm) * (2.0 * math.pi / 60.0)
-        return float(np.sum(self.torque_coefficient * rpm * rpm * omega))
+        watts_per_rpm_cubed = self.torque_coefficient * (2.0 * math.pi / 60.0)
+        return watts_per_rpm_cubed * sum(speed * speed * abs(speed) for speed in rpm)
 
 
 def load_drone(urdf_path: str | Path = DEFAULT_URDF) -> DroneParams:
@@ -98,7 +100,10 @@ def load_drone(urdf_path: str | Path = DEFAULT_URDF) -> DroneParams:
         text = element.get(key)
         if text is None:
             raise ValueError(f"{path}: <spikefly_drone> lacks attribute {key!r}. Fix: add {key}=\"...\".")
-        value = float(text)
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
         if not math.isfinite(value) or value <= 0.0:
             raise ValueError(f"{path}: <spikefly_drone> {key}={text!r} must be a positive number.")
         return value

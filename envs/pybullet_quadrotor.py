@@ -309,9 +309,8 @@ class PyBulletQuadrotor:
         return min((point[8] for point in points), default=query_m)
 
     def rotor_power_w(self) -> float:
-        """Mechanical rotor power now, W (as :meth:`DroneParams.rotor_power_w`, on plain floats: per step)."""
-        watts_per_rpm_cubed = self.drone.torque_coefficient * (2.0 * math.pi / 60.0)
-        return watts_per_rpm_cubed * sum(rpm * rpm * abs(rpm) for rpm in self.motor_rpm.tolist())
+        """Mechanical rotor power now, W."""
+        return self.drone.rotor_power_w(self.motor_rpm.tolist())
 
     def close(self) -> None:
         if self.client >= 0:
