@@ -21,3 +21,15 @@ def test_env_step_benchmark_prints_the_ratio_line():
     ratio = next(line for line in lines if line.startswith("ratio env/floor: "))
     assert float(ratio.split()[2]) > 0.0
     assert any(line.startswith("reset, new layout") for line in lines)
+
+
+def test_lif_kernel_benchmark_prints_the_numpy_ratio_line():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "lif_kernel.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    ratio = next(line for line in result.stdout.splitlines() if line.startswith("ratio numba/numpy: "))
+    assert float(ratio.split()[2]) > 1.0
