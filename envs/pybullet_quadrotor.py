@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from spikefly.envs import outcomes
 from spikefly.envs.drone_model import DroneParams, FlightParams, flight_record
-from spikefly.envs.flight_control import rpm_mode_wrench, velocity_mode_wrench
+from spikefly.envs.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
 from spikefly.envs.observation import heading_of, ray_segments
 from spikefly.worlds import SHAPE_BOX, SHAPE_CYLINDER, ObstacleArrays
 
@@ -26,7 +26,7 @@ from spikefly.worlds import SHAPE_BOX, SHAPE_CYLINDER, ObstacleArrays
 _RAY_START_MARGIN_M = 1e-3
 # Obstacle-layout rebuilds between two full scene resets (which free leaked collision shapes).
 _SCENE_RESET_EVERY = 200
-_VISUAL_CHUNK = 16
+_COMPOUND_LIMIT = 16
 # Extra distance kept when deciding that no contact is reachable within a control step.
 _CONTACT_MARGIN_M = 0.02
 
@@ -62,8 +62,7 @@ class PyBulletQuadrotor:
         self.ground = -1
         self._ground_height_m = 0.0
         self._ground_visual = False
-        self.obstacle_body = -1
-        self._visual_bodies: list[int] = []
+        self.obstacle_bodies: list[int] = []
         self.goal_marker = -1
         self._goal_visual = False
         self._rebuilds_since_reset = 0
@@ -92,8 +91,8 @@ class PyBulletQuadrotor:
         """Start the client afresh: PyBullet cannot free a removed body's compound collision shape
         (~0.5 KB per child shape per rebuild), but resetSimulation frees everything (~6 ms)."""
         pybullet.resetSimulation(physicsClientId=self.client)
-        self.ground = self.obstacle_body = self.goal_marker = -1
-        self._visual_bodies = []
+        self.ground = self.goal_marker = -1
+        self.obstacle_bodies = []
         self._setup_scene()
         self.set_ground(self._ground_height_m, visual=self._ground_visual)
         self.set_task(self.bounds_min, self.bounds_max, self.goal_position, self.goal_radius_m, visual=self._goal_visual)
@@ -134,71 +133,46 @@ class PyBulletQuadrotor:
             )
 
     def set_obstacles(self, arrays: ObstacleArrays, *, visual: bool) -> None:
-        """Replace the static obstacles by ONE compound body (cost per step stays flat).
+        """Replace the static obstacles by compound bodies of up to 16 shapes each.
 
-        The drone must be reset afterwards (every ``_SCENE_RESET_EVERY`` rebuilds the whole
-        scene is re-created to free PyBullet's memory, and the drone with it).
+        PyBullet 3.2.7 keeps at most 16 children in a compound shape (MAX_COMPOUND_COLLISION_SHAPES)
+        and silently drops the rest, so a layout is built as ceil(N / 16) compound bodies; step cost
+        still grows per body, not per obstacle. PyBullet draws a compound's children itself, with a
+        noise texture that is replaced by flat colours when ``visual``. The drone must be reset
+        afterwards: every ``_SCENE_RESET_EVERY`` rebuilds the whole scene is re-created to free
+        PyBullet's memory, and the drone with it.
         """
-        if self.obstacle_body >= 0:
+        if self.obstacle_bodies:
             self._rebuilds_since_reset += 1
             if self._rebuilds_since_reset >= _SCENE_RESET_EVERY:
                 self._reset_scene()
             else:
-                for body in [self.obstacle_body, *self._visual_bodies]:
+                for body in self.obstacle_bodies:
                     pybullet.removeBody(body, physicsClientId=self.client)
-                self.obstacle_body = -1
-                self._visual_bodies = []
+                self.obstacle_bodies = []
         c = self.client
         count = len(arrays.shape)
-        if count == 0:
-            return
-        types, radii, half_extents, lengths, orientations = [], [], [], [], []
-        for kind, half, yaw in zip(arrays.shape.tolist(), arrays.half_extents_m.tolist(), arrays.yaw_rad.tolist()):
-            if kind == SHAPE_BOX:
-                types.append(pybullet.GEOM_BOX)
-            elif kind == SHAPE_CYLINDER:
-                types.append(pybullet.GEOM_CYLINDER)
-            else:
-                types.append(pybullet.GEOM_SPHERE)
-            radii.append(half[0])
-            half_extents.append(half)
-            lengths.append(2.0 * half[2])
-            orientations.append([0.0, 0.0, math.sin(0.5 * yaw), math.cos(0.5 * yaw)])
-        positions = arrays.position_m.tolist()
-        collision = pybullet.createCollisionShapeArray(
-            shapeTypes=types,
-            radii=radii,
-            halfExtents=half_extents,
-            lengths=lengths,
-            collisionFramePositions=positions,
-            collisionFrameOrientations=orientations,
-            physicsClientId=c,
-        )
-        self.obstacle_body = pybullet.createMultiBody(0.0, collision, physicsClientId=c)
-        if not visual:
-            return
-        # PyBullet 3.2.7 draws the first 16 children of a compound collision body itself (with a
-        # noise texture), and createVisualShapeArray crashes beyond 16 shapes. So: recolour the
-        # drawn children, and draw the rest in chunks on visual-only bodies (no collisions).
-        colours = [[0.45, 0.33, 0.22, 1.0] if t == pybullet.GEOM_CYLINDER else [0.6, 0.62, 0.68, 1.0] for t in types]
-        drawn = len(pybullet.getVisualShapeData(self.obstacle_body, physicsClientId=c))
-        for index in range(drawn):
-            pybullet.changeVisualShape(
-                self.obstacle_body, -1, shapeIndex=index, rgbaColor=colours[index], textureUniqueId=-1, physicsClientId=c
+        for first in range(0, count, _COMPOUND_LIMIT):
+            chunk = range(first, min(first + _COMPOUND_LIMIT, count))
+            types, radii, half_extents, lengths, positions, orientations, colours = [], [], [], [], [], [], []
+            for index in chunk:
+                kind, half, yaw = int(arrays.shape[index]), arrays.half_extents_m[index].tolist(), float(arrays.yaw_rad[index])
+                types.append({SHAPE_BOX: pybullet.GEOM_BOX, SHAPE_CYLINDER: pybullet.GEOM_CYLINDER}.get(kind, pybullet.GEOM_SPHERE))
+                radii.append(half[0])
+                half_extents.append(half)
+                lengths.append(2.0 * half[2])
+                positions.append(arrays.position_m[index].tolist())
+                orientations.append([0.0, 0.0, math.sin(0.5 * yaw), math.cos(0.5 * yaw)])
+                colours.append([0.45, 0.33, 0.22, 1.0] if kind == SHAPE_CYLINDER else [0.6, 0.62, 0.68, 1.0])
+            collision = pybullet.createCollisionShapeArray(
+                shapeTypes=types, radii=radii, halfExtents=half_extents, lengths=lengths,
+                collisionFramePositions=positions, collisionFrameOrientations=orientations, physicsClientId=c,
             )
-        for start in range(drawn, count, _VISUAL_CHUNK):
-            chunk = slice(start, start + _VISUAL_CHUNK)
-            visual_shape = pybullet.createVisualShapeArray(
-                shapeTypes=types[chunk],
-                radii=radii[chunk],
-                halfExtents=half_extents[chunk],
-                lengths=lengths[chunk],
-                rgbaColors=colours[chunk],
-                visualFramePositions=positions[chunk],
-                visualFrameOrientations=orientations[chunk],
-                physicsClientId=c,
-            )
-            self._visual_bodies.append(pybullet.createMultiBody(0.0, -1, visual_shape, physicsClientId=c))
+            body = pybullet.createMultiBody(0.0, collision, physicsClientId=c)
+            self.obstacle_bodies.append(body)
+            if visual:
+                for index, colour in enumerate(colours):
+                    pybullet.changeVisualShape(body, -1, shapeIndex=index, rgbaColor=colour, textureUniqueId=-1, physicsClientId=c)
 
     # -- drone ---------------------------------------------------------------------------
     def reset_drone(self, position, yaw_rad: float) -> None:
@@ -303,14 +277,15 @@ class PyBulletQuadrotor:
 
     def clearance_m(self, query_m: float) -> float:
         """Distance from the drone's collision sphere to the nearest obstacle, or ``query_m`` if none is nearer."""
-        if self.obstacle_body < 0:
-            return query_m
-        points = pybullet.getClosestPoints(self.drone_body, self.obstacle_body, query_m, physicsClientId=self.client)
-        return min((point[8] for point in points), default=query_m)
+        nearest = query_m
+        for body in self.obstacle_bodies:
+            points = pybullet.getClosestPoints(self.drone_body, body, nearest, physicsClientId=self.client)
+            nearest = min((point[8] for point in points), default=nearest)
+        return nearest
 
     def rotor_power_w(self) -> float:
         """Mechanical rotor power now, W."""
-        return self.drone.rotor_power_w(self.motor_rpm.tolist())
+        return rotor_power_w(self.motor_rpm, self.drone.torque_coefficient)
 
     def close(self) -> None:
         if self.client >= 0:

@@ -98,10 +98,10 @@ def test_procedural_world_draws_a_new_layout_per_seed_and_repeats_it(make_env):
 def test_static_world_reset_keeps_the_obstacle_body(make_env, write_world):
     env = make_env(write_world('[[obstacles]]\nshape = "sphere"\nposition = [3.0, 1.0, 1.0]\nradius = 0.3\n'))
     env.reset(seed=0)
-    body = env._sim.obstacle_body
+    bodies = list(env._sim.obstacle_bodies)
     env.step(FORWARD)
     env.reset(seed=5)
-    assert env._sim.obstacle_body == body
+    assert env._sim.obstacle_bodies == bodies and bodies
 
 
 def test_reset_option_switches_world(make_env):
