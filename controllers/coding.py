@@ -119,3 +119,13 @@ def check_bounds(low: NDArray[np.floating], high: NDArray[np.floating]) -> tuple
             "Fix: give the observation space finite limits (clip or scale the observation)."
         )
     return low32, high32
+
+
+def settings_from_dict(role: str, registry: dict[str, type[CodingSettings]], values: object) -> CodingSettings:
+    """The encoder or decoder (``role``) a settings dict describes, dispatching on its ``"kind"``."""
+    if not isinstance(values, dict) or "kind" not in values:
+        raise CodingSettingsError(f"{role} settings: missing key 'kind' (one of {sorted(registry)})")
+    kind = values["kind"]
+    if not isinstance(kind, str) or kind not in registry:
+        raise CodingSettingsError(f"{role} settings: key 'kind' is {kind!r}; choose one of {sorted(registry)}")
+    return registry[kind].from_dict(values)

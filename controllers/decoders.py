@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.controllers.coding import CodingCost, CodingSettings, CodingSettingsError, check_count
+from spikefly.controllers.coding import CodingCost, CodingSettings, check_count, settings_from_dict
 
 # ---------------------------------------------------------------------------------------------
 # Kernels
@@ -235,9 +235,4 @@ DECODERS: dict[str, type[Decoder]] = {cls.kind: cls for cls in (RateDecoder, Mem
 
 def decoder_from_dict(values: dict[str, object]) -> Decoder:
     """The decoder a settings dict describes, dispatching on its ``"kind"``."""
-    if not isinstance(values, dict) or "kind" not in values:
-        raise CodingSettingsError(f"decoder settings: missing key 'kind' (one of {sorted(DECODERS)})")
-    kind = values["kind"]
-    if kind not in DECODERS:
-        raise CodingSettingsError(f"decoder settings: key 'kind' is {kind!r}; choose one of {sorted(DECODERS)}")
-    return DECODERS[kind].from_dict(values)  # type: ignore[index]
+    return settings_from_dict("decoder", DECODERS, values)  # type: ignore[return-value]

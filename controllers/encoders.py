@@ -34,7 +34,13 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.controllers.coding import CodingCost, CodingSettings, CodingSettingsError, check_bounds, check_count
+from spikefly.controllers.coding import (
+    CodingCost,
+    CodingSettings,
+    check_bounds,
+    check_count,
+    settings_from_dict,
+)
 from spikefly.controllers.counter_rng import uniform01
 
 _NORMALISE_OPS = 4
@@ -468,9 +474,4 @@ ENCODERS: dict[str, type[Encoder]] = {
 
 def encoder_from_dict(values: dict[str, object]) -> Encoder:
     """The encoder a settings dict describes, dispatching on its ``"kind"``."""
-    if not isinstance(values, dict) or "kind" not in values:
-        raise CodingSettingsError(f"encoder settings: missing key 'kind' (one of {sorted(ENCODERS)})")
-    kind = values["kind"]
-    if kind not in ENCODERS:
-        raise CodingSettingsError(f"encoder settings: key 'kind' is {kind!r}; choose one of {sorted(ENCODERS)}")
-    return ENCODERS[kind].from_dict(values)  # type: ignore[index]
+    return settings_from_dict("encoder", ENCODERS, values)  # type: ignore[return-value]

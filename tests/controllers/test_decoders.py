@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numba import njit
 
+from spikefly.controllers.coding import CodingSettingsError
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import (
     DECODERS,
@@ -23,7 +24,6 @@ from spikefly.controllers.decoders import (
     decoder_from_dict,
 )
 from spikefly.controllers.encoders import (
-    CodingSettingsError,
     RateEncoder,
     encode_delta,
     encode_rate,

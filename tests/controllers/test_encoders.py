@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spikefly.controllers.coding import CodingSettingsError
 from spikefly.controllers.counter_rng import derive_key, uniform01
 from spikefly.controllers.encoders import (
     ENCODERS,
-    CodingSettingsError,
     DeltaEncoder,
     DirectEncoder,
     Encoder,
