@@ -1,6 +1,7 @@
 """Gymnasium environments and their simulators.
 
-Importing this package registers ``spikefly/QuadrotorAvoid-v0`` with Gymnasium.
+Importing this package registers ``spikefly/QuadrotorAvoid-v0`` (PyBullet; ``gymnasium.make_vec``
+on it gives the Numba twin's vector env) and ``spikefly/QuadrotorAvoidVec-v0`` (the twin).
 """
 
 from __future__ import annotations
@@ -8,13 +9,18 @@ from __future__ import annotations
 import gymnasium
 
 QUADROTOR_AVOID_ID = "spikefly/QuadrotorAvoid-v0"
+QUADROTOR_AVOID_VEC_ID = "spikefly/QuadrotorAvoidVec-v0"
+_VECTOR_ENTRY_POINT = "spikefly.envs.quadrotor_vec_env:QuadrotorAvoidVecEnv"
 
 if QUADROTOR_AVOID_ID not in gymnasium.registry:
     gymnasium.register(
         id=QUADROTOR_AVOID_ID,
         entry_point="spikefly.envs.quadrotor_env:QuadrotorAvoidEnv",
+        vector_entry_point=_VECTOR_ENTRY_POINT,
         # The env ends episodes itself from the world's time_limit_s (truncated = timeout).
         max_episode_steps=None,
     )
+if QUADROTOR_AVOID_VEC_ID not in gymnasium.registry:
+    gymnasium.register(id=QUADROTOR_AVOID_VEC_ID, vector_entry_point=_VECTOR_ENTRY_POINT)
 
-__all__ = ["QUADROTOR_AVOID_ID"]
+__all__ = ["QUADROTOR_AVOID_ID", "QUADROTOR_AVOID_VEC_ID"]

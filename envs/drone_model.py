@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 GRAVITY_MPS2 = 9.81
 
@@ -71,15 +70,11 @@ class DroneParams:
     def max_rpm(self) -> float:
         return math.sqrt(self.thrust_to_weight * self.weight_n / (4.0 * self.thrust_coefficient))
 
-    def rotor_power_w(self, rpm: Sequence[float]) -> float:
-        """Mechanical power the rotors absorb (reaction torque x angular speed), in watts.
+    def rotor_power_w(self, rpm: ArrayLike) -> float:
+        """Mechanical power the rotors absorb at speeds ``rpm`` (4,), W (see ``flight_control.rotor_power_w``)."""
+        from spikefly.envs.flight_control import rotor_power_w
 
-        ``rpm``: the four rotor speeds (plain floats: called every control step). Integrated over
-        a flight this is the energy of flight in joules; divide by a motor and propeller
-        efficiency for electrical energy.
-        """
-        watts_per_rpm_cubed = self.torque_coefficient * (2.0 * math.pi / 60.0)
-        return watts_per_rpm_cubed * sum(speed * speed * abs(speed) for speed in rpm)
+        return float(rotor_power_w(np.asarray(rpm, dtype=np.float64), self.torque_coefficient))
 
 
 def load_drone(urdf_path: str | Path = DEFAULT_URDF) -> DroneParams:

@@ -2,81 +2,104 @@
 
 One call per physics step turns the drone's state and the action into the body-frame force and
 torque to apply. The same kernels serve the PyBullet environment and the batched Numba twin, so
-the two share one controller, one motor model and one drag model.
+the two share one controller, one motor model and one drag model. They run 8 times per control
+step for every drone, so they allocate nothing: rotations are 9-tuples, vectors are scalars.
 
 Conventions: world frame z up; quaternions (x, y, z, w) as PyBullet returns them; body frame x
 forward, y left, z up; angular velocity in the world frame (PyBullet's ``getBaseVelocity``).
+A rotation ``(r00, r01, r02, r10, ..., r22)`` maps body to world; its column j is body axis j.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 
-
 @njit(cache=True)
-def quaternion_to_matrix(quaternion) -> np.ndarray:
-    """Rotation matrix (3, 3), body to world, from a unit quaternion (x, y, z, w)."""
+def rotation_of(quaternion):
+    """Body-to-world rotation of a unit quaternion (x, y, z, w), row-major as a 9-tuple."""
     x, y, z, w = quaternion[0], quaternion[1], quaternion[2], quaternion[3]
-    rotation = np.empty((3, 3))
-    rotation[0, 0] = 1.0 - 2.0 * (y * y + z * z)
-    rotation[0, 1] = 2.0 * (x * y - z * w)
-    rotation[0, 2] = 2.0 * (x * z + y * w)
-    rotation[1, 0] = 2.0 * (x * y + z * w)
-    rotation[1, 1] = 1.0 - 2.0 * (x * x + z * z)
-    rotation[1, 2] = 2.0 * (y * z - x * w)
-    rotation[2, 0] = 2.0 * (x * z - y * w)
-    rotation[2, 1] = 2.0 * (y * z + x * w)
-    rotation[2, 2] = 1.0 - 2.0 * (x * x + y * y)
-    return rotation
+    return (
+        1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - z * w), 2.0 * (x * z + y * w),
+        2.0 * (x * y + z * w), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - x * w),
+        2.0 * (x * z - y * w), 2.0 * (y * z + x * w), 1.0 - 2.0 * (x * x + y * y),
+    )
 
 
 @njit(cache=True)
-def _motor_wrench(rpm_command, motor_rpm, rotation, velocity, wind, p):
+def rotor_power_w(motor_rpm, torque_coefficient):
+    """Mechanical power the rotors absorb, W: reaction torque x angular speed, summed.
+
+    ``motor_rpm`` (4,) RPM; ``torque_coefficient`` km in N·m per RPM². Integrated over a flight
+    this is the energy of flight in joules (divide by a motor and propeller efficiency for
+    electrical energy).
+    """
+    total = 0.0
+    for i in range(motor_rpm.shape[0]):
+        total += motor_rpm[i] * motor_rpm[i] * abs(motor_rpm[i])
+    return torque_coefficient * (2.0 * math.pi / 60.0) * total
+
+
+@njit(cache=True, inline="always")
+def _motor_wrench(command0, command1, command2, command3, motor_rpm, r, velocity, wind, p):
     """Advance the motor lag one physics step and return the body-frame force and torque.
 
-    ``rpm_command``, ``motor_rpm``: shape (4,), RPM; ``motor_rpm`` is updated in place.
-    ``velocity``, ``wind``: world frame, m/s. Returns (fx, fy, fz, tx, ty, tz) in N and N·m.
+    ``command*``: commanded RPM of motors 0..3; ``motor_rpm`` (4,) is updated in place; ``r`` the
+    rotation 9-tuple; ``velocity``, ``wind``: world frame, m/s. Returns (fx, fy, fz, tx, ty, tz)
+    in N and N·m.
     """
-    thrust = np.empty(4)
-    for i in range(4):
-        motor_rpm[i] += p.motor_alpha * (rpm_command[i] - motor_rpm[i])
-        thrust[i] = p.thrust_coefficient * motor_rpm[i] * motor_rpm[i]
+    motor_rpm[0] += p.motor_alpha * (command0 - motor_rpm[0])
+    motor_rpm[1] += p.motor_alpha * (command1 - motor_rpm[1])
+    motor_rpm[2] += p.motor_alpha * (command2 - motor_rpm[2])
+    motor_rpm[3] += p.motor_alpha * (command3 - motor_rpm[3])
+    thrust0 = p.thrust_coefficient * motor_rpm[0] * motor_rpm[0]
+    thrust1 = p.thrust_coefficient * motor_rpm[1] * motor_rpm[1]
+    thrust2 = p.thrust_coefficient * motor_rpm[2] * motor_rpm[2]
+    thrust3 = p.thrust_coefficient * motor_rpm[3] * motor_rpm[3]
     torque_ratio = p.torque_coefficient / p.thrust_coefficient
-    torque_x = p.arm_xy_m * (-thrust[0] - thrust[1] + thrust[2] + thrust[3])
-    torque_y = p.arm_xy_m * (-thrust[0] + thrust[1] + thrust[2] - thrust[3])
-    torque_z = torque_ratio * (-thrust[0] + thrust[1] - thrust[2] + thrust[3])
+    torque_x = p.arm_xy_m * (-thrust0 - thrust1 + thrust2 + thrust3)
+    torque_y = p.arm_xy_m * (-thrust0 + thrust1 + thrust2 - thrust3)
+    torque_z = torque_ratio * (-thrust0 + thrust1 - thrust2 + thrust3)
     # Linear drag on the air-relative velocity, in the body frame.
     rel_x = velocity[0] - wind[0]
     rel_y = velocity[1] - wind[1]
     rel_z = velocity[2] - wind[2]
-    body_x = rotation[0, 0] * rel_x + rotation[1, 0] * rel_y + rotation[2, 0] * rel_z
-    body_y = rotation[0, 1] * rel_x + rotation[1, 1] * rel_y + rotation[2, 1] * rel_z
-    body_z = rotation[0, 2] * rel_x + rotation[1, 2] * rel_y + rotation[2, 2] * rel_z
+    body_x = r[0] * rel_x + r[3] * rel_y + r[6] * rel_z
+    body_y = r[1] * rel_x + r[4] * rel_y + r[7] * rel_z
+    body_z = r[2] * rel_x + r[5] * rel_y + r[8] * rel_z
     force_x = -p.drag_x * body_x
     force_y = -p.drag_y * body_y
-    force_z = thrust[0] + thrust[1] + thrust[2] + thrust[3] - p.drag_z * body_z
+    force_z = thrust0 + thrust1 + thrust2 + thrust3 - p.drag_z * body_z
     return force_x, force_y, force_z, torque_x, torque_y, torque_z
 
 
 @njit(cache=True)
+def _clip_unit(value):
+    return min(max(value, -1.0), 1.0)
+
+
+@njit(cache=True, inline="always")
 def rpm_mode_wrench(quaternion, velocity, action, motor_rpm, wind, params):
     """``action_mode="rpm"``: action (4,) in [-1, 1] maps linearly to [0, max_rpm] per motor.
 
     ``params``: :func:`spikefly.envs.drone_model.flight_record` of the drone.
     """
     p = params[0]
-    rotation = quaternion_to_matrix(quaternion)
-    rpm_command = np.empty(4)
-    for i in range(4):
-        rpm_command[i] = p.max_rpm * 0.5 * (min(max(action[i], -1.0), 1.0) + 1.0)
-    return _motor_wrench(rpm_command, motor_rpm, rotation, velocity, wind, p)
+    half = 0.5 * p.max_rpm
+    return _motor_wrench(
+        half * (_clip_unit(action[0]) + 1.0), half * (_clip_unit(action[1]) + 1.0), half * (_clip_unit(action[2]) + 1.0),
+        half * (_clip_unit(action[3]) + 1.0), motor_rpm, rotation_of(quaternion), velocity, wind, p,
+    )
 
 
 @njit(cache=True)
+def _motor_command(thrust, max_thrust, thrust_coefficient):
+    return math.sqrt(min(max(thrust, 0.0), max_thrust) / thrust_coefficient)
+
+
+@njit(cache=True, inline="always")
 def velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_rpm, integral, wind, params):
     """``action_mode="velocity"``: one physics step of the cascaded controller and motors.
 
@@ -90,88 +113,77 @@ def velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_r
     Returns the body-frame (fx, fy, fz, tx, ty, tz).
     """
     p = params[0]
-    rotation = quaternion_to_matrix(quaternion)
-    yaw = math.atan2(rotation[1, 0], rotation[0, 0])
+    r = rotation_of(quaternion)
+    yaw = math.atan2(r[3], r[0])
     cos_yaw = math.cos(yaw)
     sin_yaw = math.sin(yaw)
-    forward = min(max(action[0], -1.0), 1.0) * p.max_speed_xy_mps
-    lateral = min(max(action[1], -1.0), 1.0) * p.max_speed_xy_mps
-    vertical = min(max(action[2], -1.0), 1.0) * p.max_speed_z_mps
-    yaw_rate_setpoint = min(max(action[3], -1.0), 1.0) * p.max_yaw_rate_rps
+    forward = _clip_unit(action[0]) * p.max_speed_xy_mps
+    lateral = _clip_unit(action[1]) * p.max_speed_xy_mps
+    vertical = _clip_unit(action[2]) * p.max_speed_z_mps
+    yaw_rate_setpoint = _clip_unit(action[3]) * p.max_yaw_rate_rps
 
-    error = np.empty(3)
-    error[0] = cos_yaw * forward - sin_yaw * lateral - velocity[0]
-    error[1] = sin_yaw * forward + cos_yaw * lateral - velocity[1]
-    error[2] = vertical - velocity[2]
-    for i in range(3):
-        # Integrate only near the set-point: the integral then trims wind and model error
-        # without winding up (and overshooting) while the drone accelerates.
-        if abs(error[i]) < p.integral_band_mps:
-            integral[i] = min(max(integral[i] + error[i] * p.dt_s, -0.5), 0.5)
+    error0 = cos_yaw * forward - sin_yaw * lateral - velocity[0]
+    error1 = sin_yaw * forward + cos_yaw * lateral - velocity[1]
+    error2 = vertical - velocity[2]
+    # Integrate only near the set-point: the integral then trims wind and model error without
+    # winding up (and overshooting) while the drone accelerates.
+    if abs(error0) < p.integral_band_mps:
+        integral[0] = min(max(integral[0] + error0 * p.dt_s, -0.5), 0.5)
+    if abs(error1) < p.integral_band_mps:
+        integral[1] = min(max(integral[1] + error1 * p.dt_s, -0.5), 0.5)
+    if abs(error2) < p.integral_band_mps:
+        integral[2] = min(max(integral[2] + error2 * p.dt_s, -0.5), 0.5)
     # Desired force (world): P + I on velocity, drag feed-forward on ground velocity, gravity.
-    force = np.empty(3)
-    force[0] = p.mass_kg * (p.velocity_gain_xy * error[0] + p.velocity_integral_gain * integral[0])
-    force[1] = p.mass_kg * (p.velocity_gain_xy * error[1] + p.velocity_integral_gain * integral[1])
-    force[2] = p.mass_kg * (p.velocity_gain_z * error[2] + p.velocity_integral_gain * integral[2] + p.gravity_mps2)
-    drag = (p.drag_x, p.drag_y, p.drag_z)
-    for i in range(3):
-        body_velocity = rotation[0, i] * velocity[0] + rotation[1, i] * velocity[1] + rotation[2, i] * velocity[2]
-        for j in range(3):
-            force[j] += rotation[j, i] * drag[i] * body_velocity
+    force0 = p.mass_kg * (p.velocity_gain_xy * error0 + p.velocity_integral_gain * integral[0])
+    force1 = p.mass_kg * (p.velocity_gain_xy * error1 + p.velocity_integral_gain * integral[1])
+    force2 = p.mass_kg * (p.velocity_gain_z * error2 + p.velocity_integral_gain * integral[2] + p.gravity_mps2)
+    drag_b0 = p.drag_x * (r[0] * velocity[0] + r[3] * velocity[1] + r[6] * velocity[2])
+    drag_b1 = p.drag_y * (r[1] * velocity[0] + r[4] * velocity[1] + r[7] * velocity[2])
+    drag_b2 = p.drag_z * (r[2] * velocity[0] + r[5] * velocity[1] + r[8] * velocity[2])
+    force0 += r[0] * drag_b0 + r[1] * drag_b1 + r[2] * drag_b2
+    force1 += r[3] * drag_b0 + r[4] * drag_b1 + r[5] * drag_b2
+    force2 += r[6] * drag_b0 + r[7] * drag_b1 + r[8] * drag_b2
     max_thrust = 4.0 * p.thrust_coefficient * p.max_rpm * p.max_rpm
-    force[2] = min(max(force[2], 0.2 * p.mass_kg * p.gravity_mps2), 0.9 * max_thrust)
-    horizontal = math.sqrt(force[0] * force[0] + force[1] * force[1])
-    max_horizontal = force[2] * math.tan(p.max_tilt_rad)
+    force2 = min(max(force2, 0.2 * p.mass_kg * p.gravity_mps2), 0.9 * max_thrust)
+    horizontal = math.sqrt(force0 * force0 + force1 * force1)
+    max_horizontal = force2 * math.tan(p.max_tilt_rad)
     if horizontal > max_horizontal:
-        force[0] *= max_horizontal / horizontal
-        force[1] *= max_horizontal / horizontal
+        force0 *= max_horizontal / horizontal
+        force1 *= max_horizontal / horizontal
 
     # Desired attitude: body z along the force, heading kept at the current yaw.
-    norm = math.sqrt(force[0] ** 2 + force[1] ** 2 + force[2] ** 2)
-    z_axis = force / norm
-    y_axis = np.array([z_axis[1] * 0.0 - z_axis[2] * sin_yaw, z_axis[2] * cos_yaw - z_axis[0] * 0.0, z_axis[0] * sin_yaw - z_axis[1] * cos_yaw])
-    y_axis /= math.sqrt(y_axis[0] ** 2 + y_axis[1] ** 2 + y_axis[2] ** 2)
-    x_axis = np.array([y_axis[1] * z_axis[2] - y_axis[2] * z_axis[1], y_axis[2] * z_axis[0] - y_axis[0] * z_axis[2], y_axis[0] * z_axis[1] - y_axis[1] * z_axis[0]])
-    desired = np.empty((3, 3))
-    desired[:, 0] = x_axis
-    desired[:, 1] = y_axis
-    desired[:, 2] = z_axis
-    # e_R = vee(R_d^T R - R^T R_d) / 2
-    mismatch = np.zeros((3, 3))
-    for i in range(3):
-        for j in range(3):
-            for k in range(3):
-                mismatch[i, j] += desired[k, i] * rotation[k, j] - rotation[k, i] * desired[k, j]
-    attitude_error = 0.5 * np.array([mismatch[2, 1], mismatch[0, 2], mismatch[1, 0]])
+    norm = math.sqrt(force0 * force0 + force1 * force1 + force2 * force2)
+    z0, z1, z2 = force0 / norm, force1 / norm, force2 / norm
+    y0, y1, y2 = -z2 * sin_yaw, z2 * cos_yaw, z0 * sin_yaw - z1 * cos_yaw  # z x (cos, sin, 0)
+    y_norm = math.sqrt(y0 * y0 + y1 * y1 + y2 * y2)
+    y0, y1, y2 = y0 / y_norm, y1 / y_norm, y2 / y_norm
+    x0, x1, x2 = y1 * z2 - y2 * z1, y2 * z0 - y0 * z2, y0 * z1 - y1 * z0
+    # e_R = vee(R_d^T R - R^T R_d) / 2 with R_d = [x y z]; column j of R is body axis j.
+    error_roll = 0.5 * ((z0 * r[1] + z1 * r[4] + z2 * r[7]) - (r[2] * y0 + r[5] * y1 + r[8] * y2))
+    error_pitch = 0.5 * ((x0 * r[2] + x1 * r[5] + x2 * r[8]) - (r[0] * z0 + r[3] * z1 + r[6] * z2))
 
-    body_rate = np.empty(3)
-    for i in range(3):
-        body_rate[i] = rotation[0, i] * angular_velocity[0] + rotation[1, i] * angular_velocity[1] + rotation[2, i] * angular_velocity[2]
-    inertia = np.array([p.inertia_x, p.inertia_y, p.inertia_z])
-    rate_setpoint = -p.attitude_gain * attitude_error
-    rate_setpoint[2] = yaw_rate_setpoint
-    gains = np.array([p.rate_gain, p.rate_gain, p.yaw_rate_gain])
-    momentum = inertia * body_rate
-    gyroscopic = np.array([
-        body_rate[1] * momentum[2] - body_rate[2] * momentum[1],
-        body_rate[2] * momentum[0] - body_rate[0] * momentum[2],
-        body_rate[0] * momentum[1] - body_rate[1] * momentum[0],
-    ])
-    torque = inertia * gains * (rate_setpoint - body_rate) + gyroscopic
-    collective = force[0] * rotation[0, 2] + force[1] * rotation[1, 2] + force[2] * rotation[2, 2]
+    wx, wy, wz = angular_velocity[0], angular_velocity[1], angular_velocity[2]
+    rate0 = r[0] * wx + r[3] * wy + r[6] * wz
+    rate1 = r[1] * wx + r[4] * wy + r[7] * wz
+    rate2 = r[2] * wx + r[5] * wy + r[8] * wz
+    momentum0, momentum1, momentum2 = p.inertia_x * rate0, p.inertia_y * rate1, p.inertia_z * rate2
+    torque0 = p.inertia_x * p.rate_gain * (-p.attitude_gain * error_roll - rate0) + (rate1 * momentum2 - rate2 * momentum1)
+    torque1 = p.inertia_y * p.rate_gain * (-p.attitude_gain * error_pitch - rate1) + (rate2 * momentum0 - rate0 * momentum2)
+    torque2 = p.inertia_z * p.yaw_rate_gain * (yaw_rate_setpoint - rate2) + (rate0 * momentum1 - rate1 * momentum0)
+    collective = force0 * r[2] + force1 * r[5] + force2 * r[8]
 
     # X mixer: the allocation matrix has orthogonal rows, so its inverse is written out.
     torque_ratio = p.torque_coefficient / p.thrust_coefficient
-    roll_share = torque[0] / (4.0 * p.arm_xy_m)
-    pitch_share = torque[1] / (4.0 * p.arm_xy_m)
-    yaw_share = torque[2] / (4.0 * torque_ratio)
-    max_motor_thrust = p.thrust_coefficient * p.max_rpm * p.max_rpm
-    rpm_command = np.empty(4)
-    roll_sign = (-1.0, -1.0, 1.0, 1.0)
-    pitch_sign = (-1.0, 1.0, 1.0, -1.0)
-    yaw_sign = (-1.0, 1.0, -1.0, 1.0)
-    for i in range(4):
-        motor_thrust = 0.25 * collective + roll_sign[i] * roll_share + pitch_sign[i] * pitch_share + yaw_sign[i] * yaw_share
-        motor_thrust = min(max(motor_thrust, 0.0), max_motor_thrust)
-        rpm_command[i] = math.sqrt(motor_thrust / p.thrust_coefficient)
-    return _motor_wrench(rpm_command, motor_rpm, rotation, velocity, wind, p)
+    roll_share = torque0 / (4.0 * p.arm_xy_m)
+    pitch_share = torque1 / (4.0 * p.arm_xy_m)
+    yaw_share = torque2 / (4.0 * torque_ratio)
+    quarter = 0.25 * collective
+    max_motor = p.thrust_coefficient * p.max_rpm * p.max_rpm
+    k = p.thrust_coefficient
+    return _motor_wrench(
+        _motor_command(quarter - roll_share - pitch_share - yaw_share, max_motor, k),
+        _motor_command(quarter - roll_share + pitch_share + yaw_share, max_motor, k),
+        _motor_command(quarter + roll_share + pitch_share - yaw_share, max_motor, k),
+        _motor_command(quarter + roll_share - pitch_share + yaw_share, max_motor, k),
+        motor_rpm, r, velocity, wind, p,
+    )

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from spikefly.envs.flight_control import quaternion_to_matrix
+from spikefly.envs.flight_control import rotation_of
 
 
 @njit(cache=True)
@@ -46,14 +46,27 @@ def assemble_observation(
     position, quaternion, velocity, ranges_m, goal, floor_m, ceiling_m, max_range_m, goal_distance_scale_m, velocity_scale_mps
 ):
     """The float32 observation (R + 10,) from the drone state and range readings ``ranges_m`` (R,)."""
+    out = np.empty(ranges_m.shape[0] + 10, dtype=np.float32)
+    assemble_observation_into(
+        out, position, quaternion, velocity, ranges_m, goal, floor_m, ceiling_m, max_range_m, goal_distance_scale_m,
+        velocity_scale_mps,
+    )
+    return out
+
+
+@njit(cache=True)
+def assemble_observation_into(
+    out, position, quaternion, velocity, ranges_m, goal, floor_m, ceiling_m, max_range_m, goal_distance_scale_m,
+    velocity_scale_mps,
+):
+    """:func:`assemble_observation` writing into ``out`` float32[R + 10] (no allocation, for hot loops)."""
     count = ranges_m.shape[0]
-    out = np.empty(count + 10, dtype=np.float32)
     for i in range(count):
         out[i] = ranges_m[i] / max_range_m
-    rotation = quaternion_to_matrix(quaternion)
-    yaw = math.atan2(rotation[1, 0], rotation[0, 0])
-    pitch = -math.asin(min(max(rotation[2, 0], -1.0), 1.0))
-    roll = math.atan2(rotation[2, 1], rotation[2, 2])
+    r = rotation_of(quaternion)
+    yaw = math.atan2(r[3], r[0])
+    pitch = -math.asin(min(max(r[6], -1.0), 1.0))
+    roll = math.atan2(r[7], r[8])
     dx = goal[0] - position[0]
     dy = goal[1] - position[1]
     dz = goal[2] - position[2]
@@ -63,9 +76,8 @@ def assemble_observation(
     out[count + 2] = min(math.sqrt(dx * dx + dy * dy + dz * dz) / goal_distance_scale_m, 1.0)
     out[count + 3] = min(max(dz / 2.0, -1.0), 1.0)
     for i in range(3):
-        body = rotation[0, i] * velocity[0] + rotation[1, i] * velocity[1] + rotation[2, i] * velocity[2]
+        body = r[i] * velocity[0] + r[3 + i] * velocity[1] + r[6 + i] * velocity[2]
         out[count + 4 + i] = min(max(body / velocity_scale_mps, -1.0), 1.0)
     out[count + 7] = roll / math.pi
     out[count + 8] = pitch / math.pi
     out[count + 9] = min(max((position[2] - floor_m) / (ceiling_m - floor_m), 0.0), 1.0)
-    return out

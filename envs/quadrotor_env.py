@@ -20,7 +20,7 @@ from spikefly.envs.observation import assemble_observation, heading_of
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.range_sensor import corrupt_ranges, ray_directions
-from spikefly.envs.reward import TERM_NAMES, reward_terms
+from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
 _RESET_OPTIONS = ("world",)
@@ -142,6 +142,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._outcome = outcomes.NONE
         self._gust_mps = np.zeros(3)
         self._mean_wind_mps = np.zeros(3)
+        self._reward_weights = s.reward.as_array()
+        self._terms = np.zeros(len(TERM_NAMES))
         self.course: ObstacleCourse = self._load_course(world)
         #: The obstacles of the current episode (static and generated), set by reset().
         self.layout: tuple[Obstacle, ...] = ()
@@ -167,7 +169,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         if options.get("world") is not None:
             self.course = self._load_course(options["world"])
             self._layout_pending = True
-        # The layout has its own generator drawn from the episode's stream: same seed, same layout.
+        # The layout has its own generator drawn from the episode's stream: same seed, same layout
+        # (spikefly.envs.twin_worlds.layout_rng draws the same one for the twin).
         layout_seed = int(self.np_random.integers(2**63))
         if self._layout_pending or self.course.is_procedural:
             self.layout = self.course.layout(np.random.default_rng(layout_seed))
@@ -214,7 +217,11 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._outcome = outcome
         observation, position, velocity = self._observe()
         distance = math.dist(position, self._goal)
-        terms = reward_terms(s.reward, self._distance_m, distance, outcome, sum(value * value for value in clipped) / 4.0, elapsed_s)
+        compute_reward_terms(
+            self._reward_weights, self._distance_m, distance, outcome, sum(value * value for value in clipped) / 4.0,
+            elapsed_s, self._terms,
+        )
+        terms = dict(zip(TERM_NAMES, self._terms.tolist()))
         self._distance_m = distance
         terminated = outcome in (outcomes.GOAL, outcomes.COLLISION, outcomes.OUT_OF_BOUNDS)
         if self.render_mode == "human":

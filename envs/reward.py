@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
 from spikefly.envs import outcomes
 
 TERM_NAMES = ("progress", "goal", "collision", "out_of_bounds", "time", "control_effort")
@@ -34,16 +38,32 @@ class RewardWeights:
             raise ValueError(f"unknown reward weight(s) {unknown}; valid names: {sorted(known)}")
         return cls(**values)
 
+    def as_array(self) -> NDArray[np.float64]:
+        """The weights in :data:`TERM_NAMES` order, for :func:`compute_reward_terms`."""
+        return np.array([
+            self.progress_per_m, self.goal_bonus, self.collision_penalty, self.out_of_bounds_penalty,
+            self.time_penalty_per_s, self.control_effort_per_s,
+        ])
+
+
+@njit(cache=True)
+def compute_reward_terms(weights, distance_before_m, distance_after_m, outcome, mean_square_action, elapsed_s, out):
+    """The reward terms of one control step into ``out`` float64[6], in :data:`TERM_NAMES` order.
+
+    ``weights``: :meth:`RewardWeights.as_array`. The reward is the sum of ``out``.
+    """
+    out[0] = weights[0] * (distance_before_m - distance_after_m)
+    out[1] = weights[1] if outcome == outcomes.GOAL else 0.0
+    out[2] = -weights[2] if outcome == outcomes.COLLISION else 0.0
+    out[3] = -weights[3] if outcome == outcomes.OUT_OF_BOUNDS else 0.0
+    out[4] = -weights[4] * elapsed_s
+    out[5] = -weights[5] * mean_square_action * elapsed_s
+
 
 def reward_terms(
     weights: RewardWeights, distance_before_m: float, distance_after_m: float, outcome: int, mean_square_action: float, elapsed_s: float
 ) -> dict[str, float]:
-    """The named reward terms of one control step; the reward is their sum."""
-    return {
-        "progress": weights.progress_per_m * (distance_before_m - distance_after_m),
-        "goal": weights.goal_bonus if outcome == outcomes.GOAL else 0.0,
-        "collision": -weights.collision_penalty if outcome == outcomes.COLLISION else 0.0,
-        "out_of_bounds": -weights.out_of_bounds_penalty if outcome == outcomes.OUT_OF_BOUNDS else 0.0,
-        "time": -weights.time_penalty_per_s * elapsed_s,
-        "control_effort": -weights.control_effort_per_s * mean_square_action * elapsed_s,
-    }
+    """The named reward terms of one control step (the compiled definition, by name)."""
+    out = np.empty(len(TERM_NAMES))
+    compute_reward_terms(weights.as_array(), distance_before_m, distance_after_m, outcome, mean_square_action, elapsed_s, out)
+    return dict(zip(TERM_NAMES, out.tolist()))

@@ -33,3 +33,16 @@ def test_lif_kernel_benchmark_prints_the_numpy_ratio_line():
     )
     ratio = next(line for line in result.stdout.splitlines() if line.startswith("ratio numba/numpy: "))
     assert float(ratio.split()[2]) > 1.0
+
+
+def test_twin_benchmark_prints_both_ratio_lines():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "twin.py"), "--drones", "16", "--steps", "30", "--genomes", "4", "--episodes", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    lines = result.stdout.splitlines()
+    assert float(next(line for line in lines if line.startswith("ratio twin/pybullet: ")).split()[2]) > 1.0
+    assert any(line.startswith("fused rollout with spiking controllers") for line in lines)

@@ -1,0 +1,244 @@
+"""The Numba twin of the quadrotor env: many drones stepped in one compiled call.
+
+    twin = QuadrotorTwin(n_drones=256)                     # same settings as the env
+    worlds = TwinWorlds.draw(["forest"] * 4, [0, 1, 2, 3])  # 4 layouts
+    observations = twin.reset(worlds, world_index=np.arange(256) % 4, seeds=range(256))
+    observations, rewards, terminated, truncated = twin.step(actions)   # actions [256, 4]
+
+Same drone, controller, sensors, reward, outcomes and world files as the PyBullet env
+(``spikefly/QuadrotorAvoid-v0``), about two orders of magnitude faster; PyBullet stays the
+reference (cross-checked in tests/envs/test_twin_crosscheck.py). Drones whose episode ended
+stay frozen until :meth:`reset_drones`. Knows nothing of Gymnasium; the vector env wraps it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from spikefly.envs import outcomes
+from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, flight_record, load_drone
+from spikefly.envs.quadrotor_settings import QuadrotorSettings
+from spikefly.envs.range_sensor import ray_directions
+from spikefly.envs.reward import TERM_NAMES
+from spikefly.envs.twin_kernels import (
+    COUNTER_OUTCOME,
+    COUNTER_STEPS,
+    N_SCALARS,
+    SCALAR_MIN_CLEARANCE_M,
+    SCALAR_ROTOR_ENERGY_J,
+    SCALAR_TIME_S,
+    twin_reset_batch,
+    twin_step_batch,
+)
+from spikefly.envs.twin_worlds import TwinWorlds
+
+# Rays start just outside the drone's collision sphere, as in the PyBullet backend.
+_RAY_START_MARGIN_M = 1e-3
+
+
+def max_control_steps(worlds: TwinWorlds, settings: QuadrotorSettings) -> NDArray[np.int64]:
+    """Control steps each world's time limit allows (as the PyBullet env rounds it), int64[W]."""
+    return np.maximum(1, np.round(worlds.time_limit_s * settings.control_hz)).astype(np.int64)
+
+
+def gust_coefficients(settings: QuadrotorSettings) -> tuple[float, float]:
+    """(decay, scale) of the per-control-step gust update ``g = decay * g + scale * normal``."""
+    decay = math.exp(-1.0 / (settings.control_hz * settings.wind_gust_time_constant_s))
+    return decay, settings.wind_gust_std_mps * math.sqrt(1.0 - decay * decay)
+
+
+class Randomisation(NamedTuple):
+    """Per-episode domain randomisation of B drones, drawn before the episode starts."""
+
+    mean_wind: NDArray[np.float64]
+    """[B, 3] m/s."""
+    gust_noise: NDArray[np.float64]
+    """[B, T, 3] standard normals for the gust process ([B, 0, 3] when gusts are off)."""
+    range_noise: NDArray[np.float64]
+    """[B, T, R] metres added to readings, NaN for a dropout ([B, 0, R] when the sensor is clean)."""
+
+
+def draw_randomisation(
+    settings: QuadrotorSettings, n_ranges: int, seeds: list[int], horizon: int, mask: NDArray[np.bool_] | None = None
+) -> Randomisation:
+    """Wind and sensor noise for each drone from its own seed (rows outside ``mask`` stay zero).
+
+    Drawn in Python from ``numpy.random.default_rng(seed)``, so compiled loops need no random
+    state and a drone's noise does not depend on the batch it flies in.
+    """
+    s, count = settings, len(seeds)
+    gusts = s.wind_gust_std_mps > 0.0
+    noisy = s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0
+    mean_wind = np.zeros((count, 3))
+    gust_noise = np.zeros((count, horizon if gusts else 0, 3))
+    range_noise = np.zeros((count, horizon if noisy else 0, n_ranges))
+    for b in range(count) if mask is None else np.flatnonzero(mask):
+        # One stream per kind of noise, so the first T draws of each never depend on the horizon.
+        wind_rng, gust_rng, noise_rng, dropout_rng = (
+            np.random.default_rng(child) for child in np.random.SeedSequence(seeds[b]).spawn(4)
+        )
+        if s.wind_speed_mps > 0.0:
+            speed, heading = wind_rng.uniform(0.0, s.wind_speed_mps), wind_rng.uniform(-math.pi, math.pi)
+            mean_wind[b] = (speed * math.cos(heading), speed * math.sin(heading), 0.0)
+        if gusts:
+            gust_noise[b] = gust_rng.standard_normal((horizon, 3))
+        if noisy:
+            if s.range_noise_std_m > 0.0:
+                range_noise[b] = noise_rng.normal(0.0, s.range_noise_std_m, (horizon, n_ranges))
+            if s.range_dropout_prob > 0.0:
+                range_noise[b][dropout_rng.random((horizon, n_ranges)) < s.range_dropout_prob] = np.nan
+    return Randomisation(mean_wind, gust_noise, range_noise)
+
+
+class QuadrotorTwin:
+    """``n_drones`` quadrotors on the Numba twin; settings are :class:`QuadrotorSettings` fields."""
+
+    def __init__(self, n_drones: int, **settings: Any) -> None:
+        if not (isinstance(n_drones, int) and n_drones >= 1):
+            raise ValueError(f"n_drones={n_drones!r}: must be an integer >= 1")
+        self.settings = s = QuadrotorSettings.from_kwargs(**settings)
+        self.drone = load_drone(s.urdf_path or DEFAULT_URDF)
+        self.flight = flight_params(
+            self.drone, s.physics_hz, max_speed_xy_mps=s.max_speed_xy_mps, max_speed_z_mps=s.max_speed_z_mps,
+            max_yaw_rate_rps=s.max_yaw_rate_rps,
+        )
+        self.flight_record = flight_record(self.flight)
+        self.ray_directions = ray_directions(s.n_rays, s.fov_deg, s.up_down_rays)
+        self.ray_start_m = self.drone.collision_radius_m + _RAY_START_MARGIN_M
+        self.reward_weights = s.reward.as_array()
+        n_ranges = len(self.ray_directions)
+        self.n_drones = n_drones
+        self.observation_size = n_ranges + 10
+        self.position = np.zeros((n_drones, 3))
+        self.quaternion = np.zeros((n_drones, 4))
+        self.velocity = np.zeros((n_drones, 3))
+        self.angular_velocity = np.zeros((n_drones, 3))
+        self.motor_rpm = np.zeros((n_drones, 4))
+        self.integral = np.zeros((n_drones, 3))
+        self.gust = np.zeros((n_drones, 3))
+        self.wind = np.zeros((n_drones, 3))
+        self.mean_wind = np.zeros((n_drones, 3))
+        self.counters = np.zeros((n_drones, 2), np.int64)
+        self.scalars = np.zeros((n_drones, N_SCALARS))
+        self.ranges = np.zeros((n_drones, n_ranges))
+        self.observations = np.zeros((n_drones, self.observation_size), np.float32)
+        self.rewards = np.zeros(n_drones)
+        self.terms = np.zeros((n_drones, len(TERM_NAMES)))
+        self.world_index = np.zeros(n_drones, np.int64)
+        self.worlds: TwinWorlds | None = None
+        self._max_steps = np.zeros(0, np.int64)
+        self._gust_noise = np.zeros((n_drones, 0, 3))
+        self._range_noise = np.zeros((n_drones, 0, n_ranges))
+        self._gust_decay, self._gust_scale = gust_coefficients(s)
+
+    # -- episodes ----------------------------------------------------------------------------
+    def reset(self, worlds: TwinWorlds, world_index: ArrayLike | None = None, seeds: Iterable[int] | None = None) -> NDArray[np.float32]:
+        """Start every drone on its world (``world_index`` [B], default drone b on world b % W).
+
+        ``seeds`` (one per drone) draw the domain randomisation (wind, sensor noise); layouts are
+        already fixed in ``worlds``. Returns the observations float32[B, n_obs].
+        """
+        index = np.arange(self.n_drones) % len(worlds) if world_index is None else world_index
+        return self.reset_drones(np.ones(self.n_drones, bool), index, seeds, worlds=worlds)
+
+    def reset_drones(
+        self, mask: ArrayLike, world_index: ArrayLike, seeds: Iterable[int] | None = None, *, worlds: TwinWorlds | None = None
+    ) -> NDArray[np.float32]:
+        """Reset only the drones where ``mask`` [B] is true, onto ``world_index`` [B] (others ignored).
+
+        ``worlds`` replaces the world set (drones still flying must find their world at the same
+        index in it, as :meth:`TwinWorlds.widened` and :meth:`TwinWorlds.set_world` keep it).
+        """
+        if worlds is not None:
+            self.worlds = worlds
+            self._max_steps = max_control_steps(worlds, self.settings)
+        if self.worlds is None:
+            raise RuntimeError("call reset(worlds, ...) before reset_drones()")
+        mask = np.asarray(mask, dtype=bool)
+        index = np.asarray(world_index, dtype=np.int64)
+        if mask.shape != (self.n_drones,) or index.shape != (self.n_drones,):
+            raise ValueError(f"mask and world_index must have shape ({self.n_drones},)")
+        if index[mask].size and (index[mask].min() < 0 or index[mask].max() >= len(self.worlds)):
+            raise ValueError(f"world_index must lie in [0, {len(self.worlds)})")
+        self.world_index[mask] = index[mask]
+        seed_list = list(range(self.n_drones) if seeds is None else seeds)
+        if len(seed_list) != self.n_drones:
+            raise ValueError(f"give one seed per drone ({self.n_drones}), got {len(seed_list)}")
+        drawn = draw_randomisation(self.settings, self.ranges.shape[1], seed_list, int(self._max_steps.max()) + 1, mask)
+        self.mean_wind[mask] = drawn.mean_wind[mask]
+        self._gust_noise, self._range_noise = drawn.gust_noise, drawn.range_noise
+        w = self.worlds
+        twin_reset_batch(
+            mask, self.drone.hover_rpm, self.drone.collision_radius_m, self.position, self.quaternion, self.velocity,
+            self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind, self.counters,
+            self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count, w.bounds_min, w.bounds_max,
+            w.start, w.start_yaw, w.goal, self._range_noise, self.ray_directions, self.ray_start_m,
+            self.settings.max_range_m, self.settings.goal_distance_scale_m, self.settings.velocity_scale_mps, self.ranges,
+            self.observations,
+        )
+        return self.observations.copy()
+
+    def step(self, actions: ArrayLike) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
+        """One control step of every drone still flying; returns (observations, rewards, terminated, truncated).
+
+        Finished drones keep their last observation, get reward 0 and stay terminated or
+        truncated until reset. Actions [B, 4] are clipped to [-1, 1]; NaN is an error.
+        """
+        if self.worlds is None:
+            raise RuntimeError("call reset(worlds, ...) before step()")
+        commands = np.asarray(actions, dtype=np.float64)
+        if commands.shape != (self.n_drones, 4):
+            raise ValueError(f"actions must have shape ({self.n_drones}, 4), got {commands.shape}")
+        if not np.all(np.isfinite(commands)):
+            rows = np.flatnonzero(~np.all(np.isfinite(commands), axis=1))
+            raise ValueError(f"actions contain NaN or infinity for drone(s) {rows[:10].tolist()}")
+        commands = np.ascontiguousarray(np.clip(commands, -1.0, 1.0))
+        active = self.counters[:, COUNTER_OUTCOME] == outcomes.NONE
+        self.rewards[:] = 0.0
+        self.terms[~active] = 0.0
+        w = self.worlds
+        s = self.settings
+        twin_step_batch(
+            commands, active, s.action_mode == "velocity", s.physics_steps_per_control, self.flight_record,
+            self.drone.collision_radius_m, self.drone.thrust_to_weight, self.reward_weights, self.position, self.quaternion,
+            self.velocity, self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind,
+            self.counters, self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count,
+            w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, self._gust_decay, self._gust_scale,
+            self._gust_noise, self._range_noise, self.ray_directions, self.ray_start_m, s.max_range_m,
+            s.goal_distance_scale_m, s.velocity_scale_mps, self.ranges, self.observations, self.rewards, self.terms,
+        )
+        outcome = self.counters[:, COUNTER_OUTCOME]
+        truncated = outcome == outcomes.TIMEOUT
+        terminated = (outcome != outcomes.NONE) & ~truncated
+        return self.observations.copy(), self.rewards.copy(), terminated, truncated
+
+    # -- read-outs ---------------------------------------------------------------------------
+    @property
+    def outcomes(self) -> list[str | None]:
+        """Outcome name per drone (None while flying)."""
+        return [outcomes.NAMES[int(code)] for code in self.counters[:, COUNTER_OUTCOME]]
+
+    @property
+    def steps(self) -> NDArray[np.int64]:
+        return self.counters[:, COUNTER_STEPS].copy()
+
+    @property
+    def time_s(self) -> NDArray[np.float64]:
+        return self.scalars[:, SCALAR_TIME_S].copy()
+
+    @property
+    def min_clearance_m(self) -> NDArray[np.float64]:
+        return self.scalars[:, SCALAR_MIN_CLEARANCE_M].copy()
+
+    @property
+    def rotor_energy_j(self) -> NDArray[np.float64]:
+        return self.scalars[:, SCALAR_ROTOR_ENERGY_J].copy()
+
+    def reward_terms(self) -> dict[str, NDArray[np.float64]]:
+        """The latest step's reward terms by name, each [B]."""
+        return {name: self.terms[:, i].copy() for i, name in enumerate(TERM_NAMES)}

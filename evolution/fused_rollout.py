@@ -1,0 +1,266 @@
+"""A whole population's flights in one compiled call: encode -> LIF -> decode -> twin physics.
+
+Every genome flies the same E episodes (common random numbers: same layouts, same wind and
+sensor noise, same encoder randomness). Genomes run in parallel (``prange``); a genome's
+episodes run one after another in its thread, each from a fresh network state. Nothing returns
+to Python until every episode has ended.
+
+The kernel is assembled here from the njit functions the other parts export
+(``spikefly.controllers`` and ``spikefly.envs``), so the step is the same arithmetic as a
+:class:`~spikefly.controllers.SpikingController` acting on a
+:class:`~spikefly.envs.twin.QuadrotorTwin` — tests hold the two paths equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from numpy.typing import NDArray
+
+from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_into, encoder_kernel_args
+from spikefly.controllers.counter_rng import derive_key
+from spikefly.controllers.decoders import Decoder
+from spikefly.controllers.encoders import Encoder
+from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, pack_batch
+from spikefly.controllers.network import LIFNetwork
+from spikefly.envs import outcomes
+from spikefly.envs.twin import QuadrotorTwin, draw_randomisation, gust_coefficients, max_control_steps
+from spikefly.envs.twin_kernels import (
+    COUNTER_OUTCOME,
+    N_SCALARS,
+    SCALAR_MIN_CLEARANCE_M,
+    SCALAR_ROTOR_ENERGY_J,
+    SCALAR_TIME_S,
+    drone_advance,
+    drone_observe,
+    drone_reset,
+    update_wind,
+)
+from spikefly.envs.twin_worlds import TwinWorlds
+
+# Per-episode float results, in this order.
+RESULT_RETURN = 0
+RESULT_TIME_S = 1
+RESULT_MIN_CLEARANCE_M = 2
+RESULT_ROTOR_ENERGY_J = 3
+RESULT_FINAL_X = 4
+RESULT_FINAL_Y = 5
+RESULT_FINAL_Z = 6
+N_RESULTS = 7
+
+
+@njit(cache=True)
+def fly_genome(
+    # one network and its state
+    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+    refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters, spiked,
+    # coding
+    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
+    # twin
+    velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
+    max_range_m, goal_distance_scale_m, velocity_scale_mps,
+    # episodes
+    shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
+    mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
+    # outputs [E, ...] of this genome
+    results, episode_outcomes, episode_steps, episode_ops,
+):
+    """Every episode of one genome, one after another, each from a fresh network state."""
+    n_ranges = ray_directions.shape[0]
+    n_inputs = row_ptr.shape[0] - threshold.shape[0] - 1
+    n_outputs = output_index.shape[0]
+    position = np.zeros(3)
+    quaternion = np.zeros(4)
+    velocity = np.zeros(3)
+    angular_velocity = np.zeros(3)
+    motor_rpm = np.zeros(4)
+    integral = np.zeros(3)
+    gust = np.zeros(3)
+    wind = np.zeros(3)
+    drone_counters = np.zeros(2, np.int64)
+    scalars = np.zeros(N_SCALARS)
+    ranges = np.zeros(n_ranges)
+    observation = np.zeros(n_ranges + 10, np.float32)
+    terms = np.zeros(6)
+    inputs = np.zeros((steps_per_action, n_inputs), np.float32)
+    out_spikes = np.zeros((steps_per_action, n_outputs), np.uint8)
+    out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
+    encoder_state = np.zeros(encoder_state_size, np.float32)
+    action32 = np.zeros(4, np.float32)
+    action = np.zeros(4)
+    no_noise = np.zeros(0)
+    for e in range(count.shape[0]):
+        membrane[:] = 0
+        adaptation[:] = 0
+        refractory[:] = 0
+        ring[:] = 0
+        spiked[:] = 0
+        step[:] = 0
+        counters[:] = 0
+        encoder_state[:] = 0.0
+        drone_reset(
+            position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, drone_counters, scalars,
+            start[e], start_yaw[e], goal[e], hover_rpm, radius_m, max_range_m, shape[e], obstacle_position[e],
+            half_extents[e], yaw[e], count[e],
+        )
+        wind[:] = mean_wind[e]
+        noisy = range_noise.shape[1] > 0
+        drone_observe(
+            position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, shape[e], obstacle_position[e],
+            half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
+            velocity_scale_mps, range_noise[e, 0] if noisy else no_noise, ranges, observation,
+        )
+        total = 0.0
+        control_step = 0
+        while drone_counters[COUNTER_OUTCOME] == outcomes.NONE:
+            encode_into(encoder_code, encoder_params, observation, low, high, episode_keys[e], np.uint64(control_step),
+                        encoder_state, inputs)
+            lif_run_into(
+                row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+                refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters,
+                spiked, inputs, out_spikes, out_membrane,
+            )
+            decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action32)
+            for i in range(4):
+                action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
+            update_wind(mean_wind[e], gust, gust_decay, gust_scale, gust_noise[e], control_step, wind)
+            total += drone_advance(
+                action, velocity_mode, physics_steps, params, position, quaternion, velocity, angular_velocity, motor_rpm,
+                integral, wind, drone_counters, scalars, radius_m, thrust_to_weight, max_range_m, shape[e],
+                obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e],
+                goal_radius[e], max_steps[e], reward_weights, terms,
+            )
+            control_step += 1
+            drone_observe(
+                position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, shape[e], obstacle_position[e],
+                half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
+                velocity_scale_mps, range_noise[e, min(control_step, range_noise.shape[1] - 1)] if noisy else no_noise,
+                ranges, observation,
+            )
+        results[e, RESULT_RETURN] = total
+        results[e, RESULT_TIME_S] = scalars[SCALAR_TIME_S]
+        results[e, RESULT_MIN_CLEARANCE_M] = scalars[SCALAR_MIN_CLEARANCE_M]
+        results[e, RESULT_ROTOR_ENERGY_J] = scalars[SCALAR_ROTOR_ENERGY_J]
+        results[e, RESULT_FINAL_X] = position[0]
+        results[e, RESULT_FINAL_Y] = position[1]
+        results[e, RESULT_FINAL_Z] = position[2]
+        episode_outcomes[e] = drone_counters[COUNTER_OUTCOME]
+        episode_steps[e] = control_step
+        for i in range(4):
+            episode_ops[e, i] = counters[i]
+
+
+@njit(cache=True, parallel=True)
+def rollout_population(
+    neuron_offset, row_ptr_offset, synapse_offset, output_offset,
+    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+    refractory_steps, reset_mode, spiking, output_index,
+    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
+    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
+    velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
+    max_range_m, goal_distance_scale_m, velocity_scale_mps,
+    shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
+    mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
+    results, episode_outcomes, episode_steps, episode_ops,
+):
+    """Fly every genome of a :class:`LIFBatch` on every episode, genomes in parallel.
+
+    Outputs: ``results`` float64[G, E, N_RESULTS], ``episode_outcomes`` int64[G, E],
+    ``episode_steps`` int64[G, E] (control steps), ``episode_ops`` int64[G, E, 4] (neuron
+    updates, spikes, input events, synaptic ops).
+    """
+    for g in prange(neuron_offset.shape[0] - 1):
+        n0, n1 = neuron_offset[g], neuron_offset[g + 1]
+        s0, s1 = synapse_offset[g], synapse_offset[g + 1]
+        o0, o1 = output_offset[g], output_offset[g + 1]
+        ring_g = ring[ring_offset[g]:ring_offset[g + 1]].reshape(((ring_offset[g + 1] - ring_offset[g]) // (n1 - n0), n1 - n0))
+        fly_genome(
+            row_ptr[row_ptr_offset[g]:row_ptr_offset[g + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1], threshold[n0:n1],
+            beta[n0:n1], bias[n0:n1], adaptation_increment[n0:n1], adaptation_decay[n0:n1], refractory_steps[n0:n1],
+            reset_mode[n0:n1], spiking[n0:n1], output_index[o0:o1], membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1],
+            ring_g, step[g:g + 1], counters[g], spiked[n0:n1],
+            encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params,
+            steps_per_action, velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights,
+            ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps,
+            shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius,
+            max_steps, mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
+            results[g], episode_outcomes[g], episode_steps[g], episode_ops[g],
+        )
+
+
+@dataclass(frozen=True)
+class RolloutResults:
+    """What every genome did on every episode (arrays [G, E, ...])."""
+
+    returns: NDArray[np.float64]
+    outcomes: NDArray[np.int64]
+    """Outcome codes (:mod:`spikefly.envs.outcomes`)."""
+    steps: NDArray[np.int64]
+    """Control steps flown."""
+    time_s: NDArray[np.float64]
+    min_clearance_m: NDArray[np.float64]
+    rotor_energy_j: NDArray[np.float64]
+    final_position_m: NDArray[np.float64]
+    """[G, E, 3]."""
+    ops: NDArray[np.int64]
+    """[G, E, 4]: neuron updates, spikes, input events, synaptic ops over the episode."""
+
+
+class PopulationRollout:
+    """Fly populations of spiking networks on the twin: settings fixed once, populations vary.
+
+    ``twin`` supplies the drone, sensors and reward (its settings); ``encoder`` / ``decoder`` /
+    ``steps_per_action`` the coding shared by every genome.
+    """
+
+    def __init__(self, twin: QuadrotorTwin, encoder: Encoder, decoder: Decoder, steps_per_action: int,
+                 observation_low: NDArray[np.float32], observation_high: NDArray[np.float32]) -> None:
+        self.twin = twin
+        self.encoder, self.decoder = encoder, decoder
+        self.steps_per_action = steps_per_action
+        self.low = np.ascontiguousarray(observation_low, dtype=np.float32)
+        self.high = np.ascontiguousarray(observation_high, dtype=np.float32)
+        self._encoder_code, self._encoder_params = encoder_kernel_args(encoder)
+        self._decoder_code, self._decoder_params = decoder_kernel_args(decoder)
+
+    def run(self, networks: list[LIFNetwork], worlds: TwinWorlds, episode_seeds: list[int]) -> RolloutResults:
+        """Every network flies every world (episode e on ``worlds`` entry e, randomness from ``episode_seeds[e]``)."""
+        if len(episode_seeds) != len(worlds):
+            raise ValueError(f"one episode seed per world: {len(worlds)} worlds, {len(episode_seeds)} seeds")
+        twin, s = self.twin, self.twin.settings
+        batch = pack_batch(networks)
+        if batch.integer:
+            raise ValueError("the fused rollout runs float32 networks; integer networks fly through SpikingController")
+        state = LIFBatchState.zeros(batch)
+        episodes = len(worlds)
+        # Each episode's randomisation is drawn as the twin draws it for a drone with that seed.
+        max_steps = max_control_steps(worlds, s)
+        noise = draw_randomisation(s, len(twin.ray_directions), list(episode_seeds), int(max_steps.max()) + 1)
+        gust_decay, gust_scale = gust_coefficients(s)
+        keys = np.array([derive_key(seed) for seed in episode_seeds], dtype=np.uint64)
+        count = len(networks)
+        results = np.zeros((count, episodes, N_RESULTS))
+        episode_outcomes = np.zeros((count, episodes), np.int64)
+        episode_steps = np.zeros((count, episodes), np.int64)
+        episode_ops = np.zeros((count, episodes, 4), np.int64)
+        rollout_population(
+            *batch.kernel_arrays(), *state.kernel_arrays(),
+            self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high, keys,
+            self._decoder_code, self._decoder_params, self.steps_per_action,
+            s.action_mode == "velocity", s.physics_steps_per_control, twin.flight_record, twin.drone.hover_rpm,
+            twin.drone.collision_radius_m, twin.drone.thrust_to_weight, twin.reward_weights, twin.ray_directions,
+            twin.ray_start_m, s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
+            worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
+            worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,
+            noise.mean_wind, gust_decay, gust_scale, noise.gust_noise, noise.range_noise,
+            results, episode_outcomes, episode_steps, episode_ops,
+        )
+        return RolloutResults(
+            returns=results[:, :, RESULT_RETURN], outcomes=episode_outcomes, steps=episode_steps,
+            time_s=results[:, :, RESULT_TIME_S], min_clearance_m=results[:, :, RESULT_MIN_CLEARANCE_M],
+            rotor_energy_j=results[:, :, RESULT_ROTOR_ENERGY_J],
+            final_position_m=results[:, :, RESULT_FINAL_X:RESULT_FINAL_Z + 1], ops=episode_ops,
+        )
+
