@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from importlib.metadata import version
 
 DESCRIPTION = (
@@ -29,6 +30,46 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed + i (default: 0)")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     demo.set_defaults(run=_run_demo)
+
+    evolve = commands.add_parser(
+        "evolve",
+        help="evolve a spiking controller headless (NEAT over LIF networks) and print where the champion is",
+        description="Evolve LIF network controllers with NEAT on the fast Numba twin, select the champion on "
+        "validation layouts never used for training, re-fly it in PyBullet, and write a run directory "
+        "(settings, log.jsonl, checkpoint.json, champion.json). A killed run resumes with --resume.",
+    )
+    evolve.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
+                        help="world to train on, repeatable (default: forest)")
+    evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
+    evolve.add_argument("--generations", type=_positive_int, help="generations at most (default: 160)")
+    evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
+    evolve.add_argument("--episodes", type=_positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 4)")
+    evolve.add_argument("--physics", choices=["twin", "pybullet"], help="where genomes fly (default: twin)")
+    evolve.add_argument("--evaluator", choices=["serial", "pool"], help="in-process or a process pool (default: serial)")
+    evolve.add_argument("--workers", type=int, help="pool processes (default: one per core)")
+    evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
+    evolve.add_argument("--settings", metavar="FILE", help="a JSON file of run settings (see settings.json in a run directory)")
+    evolve.add_argument("--neat-config", metavar="FILE", help="a neat-python config for LIFGenome (default: the bundled one)")
+    evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
+    evolve.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    evolve.add_argument("--quiet", action="store_true", help="no progress bar")
+    evolve.add_argument("--json", action="store_true", help="print the summary as JSON")
+    evolve.set_defaults(run=_run_evolve)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="fly a controller file and print per-episode outcomes and a summary",
+        description="Fly a controller (a champion.json) on bundled worlds or any world file, in PyBullet by default. "
+        "Episode i on each world uses seed SEED + i.",
+    )
+    evaluate.add_argument("controller", help="controller file (.json)")
+    evaluate.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
+                          help="world to fly, repeatable (default: the worlds it was trained on)")
+    evaluate.add_argument("--episodes", type=_positive_int, default=10, help="episodes per world (default: 10)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
+    evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON document")
+    evaluate.set_defaults(run=_run_evaluate)
 
     worlds = commands.add_parser(
         "worlds",
@@ -65,6 +106,69 @@ def _run_demo(args: argparse.Namespace) -> int:
         )
     summary = report["summary"]
     print(f"success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}")
+    return 0
+
+
+def _run_evolve(args: argparse.Namespace) -> int:
+    from spikefly.evolution.run import EvolutionRun
+    from spikefly.evolution.settings import EvolveSettings
+
+    if args.resume:
+        run = EvolutionRun.resume(args.resume, progress=not args.quiet)
+    else:
+        values = {}
+        if args.settings:
+            values.update(EvolveSettings.read(args.settings).to_dict())
+        flags = {
+            "worlds": args.worlds, "population": args.population, "generations": args.generations,
+            "time_budget_s": args.time_budget, "episodes_per_world": args.episodes_per_world, "physics": args.physics,
+            "evaluator": args.evaluator, "workers": args.workers, "seed": args.seed, "neat_config": args.neat_config,
+        }
+        values.update({key: value for key, value in flags.items() if value is not None})
+        settings = EvolveSettings.from_dict(values, "command line")
+        out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
+        run = EvolutionRun.start(out, settings, progress=not args.quiet)
+    summary = run.run()
+    report = {
+        "run_dir": str(summary.run_dir), "champion": str(summary.champion) if summary.champion else None,
+        "generations": summary.generations, "seconds": round(summary.seconds, 1),
+        "validation_success_rate": summary.validation_success, "pybullet_success_rate": summary.pybullet_success,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"run directory: {summary.run_dir} ({summary.generations} generations in {summary.seconds:.0f} s)")
+    if summary.champion is None:
+        print("no champion yet: the run stopped before its first validation")
+        return 0
+    print(f"champion: {summary.champion}")
+    print(f"  validation success rate (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
+    print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world forest --episodes 50 --seed 0")
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from spikefly.controllers import load
+    from spikefly.evolution.evaluate import evaluate_controller
+
+    spec = load(args.controller)
+    worlds = args.worlds or list(spec.metadata.get("worlds", ["forest"]))
+    report = evaluate_controller(spec, worlds, args.episodes, args.seed, args.physics, progress=not args.json)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.controller}: {report['network']['neurons']} neurons, {report['network']['synapses']} synapses; {args.physics}")
+    for row in report["episodes"]:
+        print(
+            f"  {Path(row['world']).stem:<10} seed {row['seed']:>5}: {row['outcome']:<13} return {row['return']:7.2f}  "
+            f"time {row['time_s']:5.1f} s  min clearance {row['min_clearance_m']:5.2f} m  energy {row['rotor_energy_j']:6.1f} J  "
+            f"synaptic ops {row['synaptic_ops']}"
+        )
+    summary = report["summary"]
+    for world, figures in report["per_world"].items():
+        print(f"{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
+    print(f"success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
+          f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}")
     return 0
 
 
@@ -105,13 +209,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from spikefly.worlds import WorldError
-
     try:
         return args.run(args)
-    except WorldError as error:
+    except _user_errors() as error:
         print(f"spikefly: error: {error}", file=sys.stderr)
         return 2
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that describe bad input (named file, key and fix): printed in one line, exit 2."""
+    from spikefly.controllers import ControllerFileError
+    from spikefly.worlds import WorldError
+
+    errors: list[type[Exception]] = [WorldError, ControllerFileError]
+    try:
+        from spikefly.evolution.checkpoint import CheckpointError
+        from spikefly.evolution.evaluate import EvaluateError
+        from spikefly.evolution.neat_config import NeatConfigError
+        from spikefly.evolution.run import RunError
+        from spikefly.evolution.settings import SettingsError
+
+        errors += [CheckpointError, EvaluateError, NeatConfigError, RunError, SettingsError]
+    except ImportError:  # pragma: no cover - a broken install still reports world and controller errors
+        pass
+    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_FOLDERS = {"envs": "spikefly/envs", "controllers": "spikefly/controllers", "evolution": "spikefly/evolution", "worlds": "spikefly/worlds"}
-SHIPPED_SUFFIXES = {".py", ".toml", ".urdf"}
+SHIPPED_SUFFIXES = {".py", ".toml", ".urdf", ".ini"}
 
 
 @pytest.fixture(scope="module")

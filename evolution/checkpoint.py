@@ -1,0 +1,573 @@
+"""Checkpoints of a neat-python 2.0.0 run as JSON, so a killed run resumes bit-for-bit.
+
+neat's own ``neat.Checkpointer`` pickles (loading a stranger's file could run code) and loses
+reproduction's ``ancestors``, the best genome and the object identities below. This module
+writes everything ``neat.Population`` needs to continue as plain JSON:
+
+- every genome in population order, its genes in dict order (mutation draws random numbers
+  per gene in that order, so order is state), gene attributes named by each gene class's
+  ``_gene_attributes``;
+- the species set (species with created / last_improved / fitness_history, which is all of
+  ``DefaultStagnation``'s memory; representatives and members by genome key) and its next
+  species key;
+- reproduction's next genome key, ``ancestors`` and the ``InnovationTracker`` (global counter
+  plus the last reproduction's ``(in, out, kind) -> innovation`` table, which neat clears
+  before its next use);
+- the node-key counter, which neat keeps on the *config* (``genome_config.node_indexer``);
+- the population's generation counter and best genome (by key when it is still a live
+  population member: it is then the same object, whose fitness re-evaluation overwrites);
+- Python's ``random`` state (neat 2.0.0 draws only from it; it never touches numpy).
+
+Call :func:`checkpoint_state` at a generation boundary (after reproduction and speciation,
+i.e. in the ``on_generation_end`` hook of :func:`run_generations`). Reporters are not saved:
+add them again after :func:`restore_population`.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import random
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+
+import neat
+from neat.innovation import InnovationTracker
+from neat.reporting import ReporterSet
+from neat.species import Species
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "GenerationResult",
+    "checkpoint_state",
+    "read_checkpoint",
+    "restore_population",
+    "run_generations",
+    "write_checkpoint",
+]
+
+FORMAT = "spikefly-checkpoint"
+FORMAT_VERSION = 1
+
+JSONScalar = bool | int | float | str | None
+
+# Instance attributes of the neat objects whose meaning this module knows. Anything else on
+# them is state we would silently drop, so checkpoint_state refuses it (see _check_attributes).
+_POPULATION_ATTRIBUTES = {"reporters", "config", "reproduction", "fitness_criterion",
+                          "population", "species", "generation", "best_genome"}
+_REPRODUCTION_ATTRIBUTES = {"reproduction_config", "reporters", "genome_indexer", "stagnation",
+                            "ancestors", "innovation_tracker"}
+_SPECIES_SET_ATTRIBUTES = {"species_set_config", "reporters", "indexer", "species",
+                           "genome_to_species"}
+_STAGNATION_ATTRIBUTES = {"stagnation_config", "species_fitness_func", "reporters"}
+_SPECIES_ATTRIBUTES = {"key", "created", "last_improved", "representative", "members",
+                       "fitness", "adjusted_fitness", "fitness_history"}
+_TRACKER_ATTRIBUTES = {"global_counter", "generation_innovations"}
+_GENOME_CORE_ATTRIBUTES = {"key", "fitness", "nodes", "connections"}
+
+# Required keys, section by section ("" is the top level); read_checkpoint checks them all.
+_REQUIRED_KEYS = {
+    "": ("format", "format_version", "generation", "extra", "random_state", "genome_layout",
+         "population", "outside_genomes", "species_set", "reproduction", "genome_config"),
+    "genome_layout": ("genome_type", "node_gene_type", "connection_gene_type", "node_columns",
+                      "connection_columns", "num_inputs", "num_outputs"),
+    "population": ("generation", "genomes", "best_genome"),
+    "species_set": ("next_species_key", "species", "genome_to_species"),
+    "reproduction": ("next_genome_key", "ancestors", "innovation_tracker"),
+    "reproduction.innovation_tracker": ("global_counter", "generation_innovations"),
+    "genome_config": ("next_node_key",),
+}
+_GENOME_KEYS = ("key", "fitness", "nodes", "connections")
+_SPECIES_KEYS = ("key", "created", "last_improved", "representative", "members", "fitness",
+                 "adjusted_fitness", "fitness_history")
+
+
+_UMASK = os.umask(0o022)  # reading the umask means setting it: put it straight back
+os.umask(_UMASK)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file or state dict that cannot be resumed from; the message names the fix."""
+
+
+# ----------------------------------------------------------------------------------- saving
+
+
+def checkpoint_state(population: neat.Population, *, generation: int,
+                     extra: Mapping[str, object]) -> dict[str, object]:
+    """Everything needed to continue ``population`` exactly, as a JSON-able dict.
+
+    ``generation`` is the caller's generation counter (normally ``population.generation``, the
+    index of the next generation to evaluate); ``extra`` is the caller's own JSON-able state
+    (numpy ``rng.bit_generator.state``, novelty archive, log position), stored verbatim —
+    tuples come back as lists and int dict keys as strings, as with any JSON.
+    Reads the neat objects and ``random.getstate()`` without changing them.
+    """
+    _check_attributes(population, _POPULATION_ATTRIBUTES, "Population")
+    reproduction = population.reproduction
+    species_set = population.species
+    _check_attributes(reproduction, _REPRODUCTION_ATTRIBUTES, "reproduction")
+    _check_attributes(reproduction.stagnation, _STAGNATION_ATTRIBUTES, "stagnation")
+    _check_attributes(species_set, _SPECIES_SET_ATTRIBUTES, "species set")
+    tracker = reproduction.innovation_tracker
+    _check_attributes(tracker, _TRACKER_ATTRIBUTES, "innovation tracker")
+    genome_config = population.config.genome_config
+    layout = _genome_layout(population.config)
+
+    live = population.population
+    outside: list[dict[str, object]] = []
+    outside_index: dict[int, int] = {}
+
+    def reference(genome: object) -> int | dict[str, int]:
+        # A live member is saved once and referred to by key; any other genome object (an old
+        # best genome, say) is saved aside, once per object, so identities survive the restore.
+        if live.get(genome.key) is genome:
+            return genome.key
+        if id(genome) not in outside_index:
+            outside_index[id(genome)] = len(outside)
+            outside.append(_genome_record(genome, layout))
+        return {"outside": outside_index[id(genome)]}
+
+    species_records = []
+    for species in species_set.species.values():
+        if type(species) is not Species:
+            raise TypeError(f"species {species.key} is a {type(species).__name__}; checkpoints "
+                            "restore neat.species.Species only")
+        _check_attributes(species, _SPECIES_ATTRIBUTES, "species")
+        species_records.append({
+            "key": species.key,
+            "created": species.created,
+            "last_improved": species.last_improved,
+            "representative": (None if species.representative is None
+                               else reference(species.representative)),
+            "members": [reference(member) for member in species.members.values()],
+            "fitness": _number(species.fitness),
+            "adjusted_fitness": _number(species.adjusted_fitness),
+            "fitness_history": [_number(value) for value in species.fitness_history],
+        })
+
+    version, internal_state, gauss_next = random.getstate()
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "generation": generation,
+        "extra": dict(extra),
+        "random_state": [version, list(internal_state), gauss_next],
+        "genome_layout": layout,
+        "population": {
+            "generation": population.generation,
+            "genomes": [_genome_record(genome, layout) for genome in live.values()],
+            "best_genome": (None if population.best_genome is None
+                            else reference(population.best_genome)),
+        },
+        "outside_genomes": outside,
+        "species_set": {
+            "next_species_key": _counter_next(species_set.indexer, "species indexer"),
+            "species": species_records,
+            "genome_to_species": [[g, s] for g, s in species_set.genome_to_species.items()],
+        },
+        "reproduction": {
+            "next_genome_key": _counter_next(reproduction.genome_indexer, "genome indexer"),
+            "ancestors": [[key, *parents] for key, parents in reproduction.ancestors.items()],
+            "innovation_tracker": {
+                "global_counter": tracker.global_counter,
+                "generation_innovations": _innovations_by_kind(tracker.generation_innovations),
+            },
+        },
+        "genome_config": {
+            "next_node_key": (None if genome_config.node_indexer is None
+                              else _counter_next(genome_config.node_indexer, "node indexer")),
+        },
+    }
+
+
+def _innovations_by_kind(table: Mapping[tuple[int, int, str], int]) -> dict[str, list[list[int]]]:
+    """``{(in, out, kind): number}`` as ``{kind: [[in, out, number], ...]}``.
+
+    neat clears this table at the start of every reproduction, before reading it, so at a
+    generation boundary it is dead state; it is kept for fidelity, grouped because generation 0
+    holds one entry per initial connection of every genome (~0.5 MB for 150 genomes if each
+    entry repeated its kind)."""
+    grouped: dict[str, list[list[int]]] = {}
+    for (source, target, kind), number in table.items():
+        grouped.setdefault(kind, []).append([source, target, number])
+    return grouped
+
+
+def _genome_layout(config: neat.Config) -> dict[str, object]:
+    genome_config = config.genome_config
+    node_type = genome_config.node_gene_type
+    connection_type = genome_config.connection_gene_type
+    return {
+        "genome_type": config.genome_type.__name__,
+        "node_gene_type": node_type.__name__,
+        "connection_gene_type": connection_type.__name__,
+        "node_columns": ["key", *(a.name for a in node_type._gene_attributes)],
+        "connection_columns": ["input", "output", "innovation",
+                               *(a.name for a in connection_type._gene_attributes)],
+        "num_inputs": genome_config.num_inputs,
+        "num_outputs": genome_config.num_outputs,
+    }
+
+
+def _genome_record(genome: object, layout: Mapping[str, object]) -> dict[str, object]:
+    """One genome as rows: nodes ``[key, *attributes]``, connections ``[in, out, innovation, *attributes]``."""
+    node_names = layout["node_columns"][1:]
+    connection_names = layout["connection_columns"][3:]
+    node_known = {"key", *node_names}
+    connection_known = {"key", "innovation", *connection_names}
+    nodes = []
+    for gene in genome.nodes.values():
+        if not vars(gene).keys() <= node_known:
+            _check_attributes(gene, node_known, f"node gene {gene.key} of genome {genome.key}")
+        nodes.append([gene.key, *[_scalar(getattr(gene, name)) for name in node_names]])
+    connections = []
+    for gene in genome.connections.values():
+        if not vars(gene).keys() <= connection_known:
+            _check_attributes(gene, connection_known, f"connection gene {gene.key} of genome {genome.key}")
+        connections.append([*gene.key, gene.innovation,
+                            *[_scalar(getattr(gene, name)) for name in connection_names]])
+    record = {"key": genome.key, "fitness": _number(genome.fitness),
+              "nodes": nodes, "connections": connections}
+    # Attributes a genome subclass or a fitness function added: kept if JSON keeps them exactly.
+    others = {name: value for name, value in vars(genome).items()
+              if name not in _GENOME_CORE_ATTRIBUTES}
+    for name, value in others.items():
+        if json.loads(json.dumps(value)) != value:  # also catches tuples (they come back as lists)
+            raise TypeError(f"genome {genome.key} has attribute {name!r} = {value!r}, which JSON "
+                            "cannot hold exactly; keep only numbers, strings, lists and "
+                            "str-keyed dicts on genomes, or delete it before checkpointing")
+    if others:
+        record["attributes"] = others
+    return record
+
+
+def _check_attributes(obj: object, known: set[str], what: str) -> None:
+    unknown = sorted(set(vars(obj)) - known)
+    if unknown:
+        raise TypeError(f"{what} ({type(obj).__name__}) has attributes {unknown} that checkpoints "
+                        "do not save, so a resumed run could differ; teach "
+                        "spikefly.evolution.checkpoint about them or keep that state elsewhere")
+
+
+_COUNTER_REPR = re.compile(r"count\((-?\d+)\)")
+
+
+def _counter_next(counter: object, what: str) -> int:
+    # repr(count(7)) == "count(7)": reading it does not consume a value, unlike next().
+    match = _COUNTER_REPR.fullmatch(repr(counter))
+    if match is None:
+        raise TypeError(f"the {what} is {counter!r}, not an itertools.count with step 1")
+    return int(match.group(1))
+
+
+def _number(value: object) -> int | float | None:
+    """Fitness-like numbers as plain JSON numbers (numpy scalars included, exactly)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"expected a number or None, got {value!r}")
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+_JSON_SCALAR_TYPES = frozenset({bool, int, float, str, type(None)})
+
+
+def _scalar(value: object) -> JSONScalar:
+    if type(value) in _JSON_SCALAR_TYPES:  # the common case, ~5x faster than the checks below
+        return value
+    if isinstance(value, (bool, str)):
+        return value
+    return _number(value)
+
+
+# --------------------------------------------------------------------------------- restoring
+
+
+def restore_population(state: Mapping[str, object],
+                       config: neat.Config) -> tuple[neat.Population, int, dict[str, object]]:
+    """Rebuild the population saved in ``state`` and set Python's ``random`` state.
+
+    Returns ``(population, generation, extra)`` with the caller's ``generation`` and ``extra``
+    as given to :func:`checkpoint_state`. ``config`` must describe the same genome layout (genome
+    and gene classes, their attributes, inputs and outputs); this function sets its
+    ``genome_config.node_indexer`` and ``innovation_tracker``. The returned population has no
+    reporters. Raises :class:`CheckpointError` when ``state`` is malformed or does not fit.
+    """
+    _validate(state)
+    try:
+        return _restore(state, config)
+    except CheckpointError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AssertionError) as error:
+        raise CheckpointError(f"checkpoint state is malformed ({type(error).__name__}: {error}); "
+                              "resume from a file written by write_checkpoint") from error
+
+
+def _restore(state: Mapping[str, object],
+             config: neat.Config) -> tuple[neat.Population, int, dict[str, object]]:
+    layout = state["genome_layout"]
+    expected = _genome_layout(config)
+    if layout != expected:
+        differing = sorted(k for k in expected if layout.get(k) != expected[k])
+        raise CheckpointError(
+            f"the checkpoint was written for another genome layout (differs in {differing}: "
+            f"saved {[layout.get(k) for k in differing]}, config has "
+            f"{[expected[k] for k in differing]}); resume with the config the run started with")
+
+    saved = state["population"]
+    genomes = {}
+    for record in saved["genomes"]:
+        genome = _genome_from_record(record, config, layout)
+        genomes[genome.key] = genome
+    outside = [_genome_from_record(record, config, layout) for record in state["outside_genomes"]]
+
+    def resolve(reference: int | Mapping[str, int]) -> object:
+        if isinstance(reference, int):
+            return genomes[reference]
+        return outside[reference["outside"]]
+
+    saved_species_set = state["species_set"]
+    species_set = config.species_set_type(config.species_set_config, ReporterSet())
+    species_set.indexer = count(saved_species_set["next_species_key"])
+    for record in saved_species_set["species"]:
+        species = Species(record["key"], record["created"])
+        species.last_improved = record["last_improved"]
+        representative = record["representative"]
+        species.representative = None if representative is None else resolve(representative)
+        species.members = {m.key: m for m in map(resolve, record["members"])}
+        species.fitness = record["fitness"]
+        species.adjusted_fitness = record["adjusted_fitness"]
+        species.fitness_history = list(record["fitness_history"])
+        species_set.species[species.key] = species
+    species_set.genome_to_species = {g: s for g, s in saved_species_set["genome_to_species"]}
+
+    # Population.__init__ re-seeds `random` when the config has a seed and builds a fresh
+    # reproduction; with initial_state it creates no genomes. Everything is overwritten below.
+    population = neat.Population(config, initial_state=(genomes, species_set, saved["generation"]))
+    best = saved["best_genome"]
+    population.best_genome = None if best is None else resolve(best)
+
+    saved_reproduction = state["reproduction"]
+    reproduction = population.reproduction
+    reproduction.genome_indexer = count(saved_reproduction["next_genome_key"])
+    reproduction.ancestors = {row[0]: tuple(row[1:]) for row in saved_reproduction["ancestors"]}
+    saved_tracker = saved_reproduction["innovation_tracker"]
+    tracker = InnovationTracker(saved_tracker["global_counter"])
+    tracker.generation_innovations = {
+        (source, target, kind): number
+        for kind, rows in saved_tracker["generation_innovations"].items()
+        for source, target, number in rows}
+    reproduction.innovation_tracker = tracker
+    config.genome_config.innovation_tracker = tracker
+    next_node_key = state["genome_config"]["next_node_key"]
+    # None means neat has not yet created the counter; it then starts it lazily from the first
+    # genome that asks, so None must stay None.
+    config.genome_config.node_indexer = None if next_node_key is None else count(next_node_key)
+
+    version, internal_state, gauss_next = state["random_state"]
+    random.setstate((version, tuple(internal_state), gauss_next))
+    return population, state["generation"], state["extra"]
+
+
+def _genome_from_record(record: Mapping[str, object], config: neat.Config,
+                        layout: Mapping[str, object]) -> object:
+    genome_config = config.genome_config
+    node_names = layout["node_columns"][1:]
+    connection_names = layout["connection_columns"][3:]
+    genome = config.genome_type(record["key"])
+    genome.fitness = record["fitness"]
+    for row in record["nodes"]:
+        gene = genome_config.node_gene_type(row[0])
+        for name, value in zip(node_names, row[1:], strict=True):
+            setattr(gene, name, value)
+        genome.nodes[gene.key] = gene
+    for row in record["connections"]:
+        gene = genome_config.connection_gene_type((row[0], row[1]), innovation=row[2])
+        for name, value in zip(connection_names, row[3:], strict=True):
+            setattr(gene, name, value)
+        genome.connections[gene.key] = gene
+    for name, value in record.get("attributes", {}).items():
+        setattr(genome, name, value)
+    return genome
+
+
+# ------------------------------------------------------------------------------------- files
+
+
+def write_checkpoint(path: str | os.PathLike[str], state: Mapping[str, object]) -> None:
+    """Write ``state`` to ``path`` atomically: a reader (or a SIGKILL) sees the old file or the new one.
+
+    Writes a temporary file in the same folder, fsyncs it, ``os.replace``s it over ``path`` and
+    fsyncs the folder. Compact JSON (no indentation); floats are written by ``repr`` and so
+    read back exactly.
+    """
+    if state.get("format") != FORMAT:
+        raise ValueError("write_checkpoint takes the dict returned by checkpoint_state")
+    path = Path(path)
+    try:
+        text = json.dumps(state, separators=(",", ":"))
+    except TypeError as error:
+        raise TypeError(f"checkpoint state is not JSON-serialisable ({error}); `extra` may hold "
+                        "only dicts, lists, strings, numbers, booleans and None") from error
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; give the usual umask-based mode
+            os.fchmod(descriptor, 0o666 & ~_UMASK)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX only)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, object]:
+    """Read and check a checkpoint file; :class:`CheckpointError` names the file and the fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {path} does not exist; pass the path of a checkpoint "
+                              "the run wrote, or start the run afresh") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({error})") from error
+    try:
+        state = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CheckpointError(
+            f"checkpoint {path} is not valid JSON ({error}): it is truncated or corrupted. "
+            "spikefly writes checkpoints atomically, so it was damaged after writing; resume "
+            "from an earlier checkpoint in the same folder") from error
+    try:
+        _validate(state)
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint {path}: {error}") from None
+    return state
+
+
+def _validate(state: object) -> None:
+    """Check format, version and every required key; raise CheckpointError naming what is wrong."""
+    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
+        raise CheckpointError(f"not a spikefly checkpoint (format {found!r}, expected {FORMAT!r}); "
+                              "pass a file written by spikefly's write_checkpoint")
+    if state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"format_version {state.get('format_version')!r} is not the version this spikefly "
+            f"reads ({FORMAT_VERSION}); resume with the spikefly version that wrote it")
+    for section, keys in _REQUIRED_KEYS.items():
+        mapping = state
+        for part in filter(None, section.split(".")):
+            mapping = mapping.get(part) if isinstance(mapping, Mapping) else None
+        _require(mapping, keys, section or "the top level")
+    for where, records, keys in (("population.genomes", state["population"]["genomes"], _GENOME_KEYS),
+                                 ("outside_genomes", state["outside_genomes"], _GENOME_KEYS),
+                                 ("species_set.species", state["species_set"]["species"], _SPECIES_KEYS)):
+        if not isinstance(records, list):
+            raise CheckpointError(f"{where} is not a list; the file is not a complete checkpoint "
+                                  "— resume from an earlier one")
+        for record in records:
+            _require(record, keys, f"an entry of {where}")
+
+
+def _require(mapping: object, keys: tuple[str, ...], where: str) -> None:
+    if not isinstance(mapping, Mapping):
+        raise CheckpointError(f"{where} is missing or not an object; the file is not a complete "
+                              "checkpoint — resume from an earlier one")
+    missing = [key for key in keys if key not in mapping]
+    if missing:
+        raise CheckpointError(f"{where} lacks key(s) {missing}; the file is not a complete "
+                              "checkpoint — resume from an earlier one")
+
+
+# ---------------------------------------------------------------------------------- run loop
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What one evaluated generation produced, handed to ``on_generation_end``."""
+
+    generation: int
+    """Index of the generation that was evaluated."""
+    evaluated: dict[int, object]
+    """The genomes evaluated, by key, with their fitness (the population before reproduction)."""
+    best: object
+    """The fittest genome of this generation (first in population order among ties)."""
+    solved: bool
+    """The fitness threshold was reached: no reproduction followed, the run ends here."""
+
+
+def run_generations(population: neat.Population,
+                    fitness_function: Callable[[list[tuple[int, object]], neat.Config], None],
+                    n: int,
+                    on_generation_end: Callable[[neat.Population, GenerationResult], None] | None = None,
+                    ) -> object:
+    """``neat.Population.run(fitness_function, n)`` step for step, with a hook per generation.
+
+    Makes the same calls in the same order as neat 2.0.0's ``Population.run`` (reporters,
+    evaluation, best-genome tracking, threshold check, reproduction, extinction handling,
+    speciation, ``generation += 1``), so a run through this function equals one through
+    ``run``. After each generation ``on_generation_end(population, result)`` is called; unless
+    ``result.solved``, ``population`` is then at a generation boundary — the place to call
+    :func:`checkpoint_state`. Returns the best genome ever seen.
+    """
+    config = population.config
+    reporters = population.reporters
+    for _ in range(n):
+        reporters.start_generation(population.generation)
+        fitness_function(list(population.population.items()), config)
+
+        best = None
+        for genome in population.population.values():
+            if genome.fitness is None:
+                raise RuntimeError(f"Fitness not assigned to genome {genome.key}")
+            if best is None or genome.fitness > best.fitness:
+                best = genome
+        reporters.post_evaluate(config, population.population, population.species, best)
+        if population.best_genome is None or best.fitness > population.best_genome.fitness:
+            population.best_genome = best
+
+        result = GenerationResult(population.generation, dict(population.population), best, False)
+        if not config.no_fitness_termination:
+            fitness_value = population.fitness_criterion(
+                genome.fitness for genome in population.population.values())
+            if fitness_value >= config.fitness_threshold:
+                reporters.found_solution(config, population.generation, best)
+                if on_generation_end is not None:
+                    on_generation_end(population, GenerationResult(
+                        result.generation, result.evaluated, best, True))
+                return population.best_genome
+
+        population.population = population.reproduction.reproduce(
+            config, population.species, config.pop_size, population.generation)
+        if not population.species.species:
+            reporters.complete_extinction()
+            if not config.reset_on_extinction:
+                raise neat.CompleteExtinctionException()
+            population.population = population.reproduction.create_new(
+                config.genome_type, config.genome_config, config.pop_size)
+        population.species.speciate(config, population.population, population.generation)
+        reporters.end_generation(config, population.population, population.species)
+        population.generation += 1
+        if on_generation_end is not None:
+            on_generation_end(population, result)
+
+    if config.no_fitness_termination:
+        reporters.found_solution(config, population.generation, population.best_genome)
+    return population.best_genome

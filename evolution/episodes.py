@@ -1,0 +1,50 @@
+"""Which episodes genomes fly: seeds for training, validation and test, disjoint by construction.
+
+Every genome of a generation flies the SAME training episodes (common random numbers): the
+episode seeds depend only on (run seed, generation, index). Validation episodes are fixed for
+the whole run; test episodes are never used during evolution. A seed's top bits name its
+purpose, so the three sets can never share a seed (and so never share a layout or noise draw).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRAINING = 0
+VALIDATION = 1
+TEST = 2
+_PURPOSE_SHIFT = 60
+
+
+def episode_seed(run_seed: int, purpose: int, generation: int, index: int) -> int:
+    """The seed of one episode: purpose in the top bits, a hash of the rest below them."""
+    words = np.random.SeedSequence([run_seed, purpose, generation, index]).generate_state(2, np.uint32)
+    low = ((int(words[0]) << 32) | int(words[1])) & ((1 << _PURPOSE_SHIFT) - 1)
+    return (purpose << _PURPOSE_SHIFT) | low
+
+
+def purpose_of(seed: int) -> int:
+    return seed >> _PURPOSE_SHIFT
+
+
+@dataclass(frozen=True)
+class EpisodeSet:
+    """Episodes as parallel tuples: episode i flies ``worlds[i]`` with ``seeds[i]``."""
+
+    worlds: tuple[str, ...]
+    seeds: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+
+def episodes_for(worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0) -> EpisodeSet:
+    """``per_world`` episodes on each world, seeds for ``purpose`` (TRAINING / VALIDATION / TEST)."""
+    names, seeds = [], []
+    for world_index, world in enumerate(worlds):
+        for episode in range(per_world):
+            names.append(world)
+            seeds.append(episode_seed(run_seed, purpose, generation, world_index * 1_000_003 + episode))
+    return EpisodeSet(tuple(names), tuple(seeds))

@@ -1,0 +1,150 @@
+"""Evaluators: fly a population of compiled networks over an episode set, serially or in a pool.
+
+Both evaluators give identical results for the same networks and episodes: a genome's result
+depends only on its network and the episodes (the rollout holds no random state; encoder
+randomness is keyed by the episode seed), so splitting the population across processes cannot
+change it. Pool workers receive the run settings once, at start-up, and then compact network
+arrays (LIFNetwork, a few KB) per chunk; no NEAT config or genome object crosses a process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Protocol
+
+import numpy as np
+
+import spikefly.envs  # noqa: F401  (registers the environments)
+from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict
+from spikefly.controllers.network import LIFNetwork
+from spikefly.envs import outcomes
+from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
+from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.envs.twin import QuadrotorTwin
+from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.evolution.episodes import EpisodeSet
+from spikefly.evolution.fused_rollout import N_RESULTS, PopulationRollout, RolloutResults
+from spikefly.evolution.settings import EvolveSettings
+
+
+class Evaluator(Protocol):
+    def evaluate(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults: ...
+
+    def close(self) -> None: ...
+
+
+class Flyer:
+    """Flies networks over episodes on the run's physics (no parallelism of its own beyond Numba's)."""
+
+    def __init__(self, settings: EvolveSettings) -> None:
+        self.settings = settings
+        self.encoder = encoder_from_dict(dict(settings.encoder))
+        self.decoder = decoder_from_dict(dict(settings.decoder))
+        space = QuadrotorAvoidVecEnv(1, **settings.env_settings).single_observation_space
+        self.low, self.high = space.low, space.high
+        self._rollout = PopulationRollout(
+            QuadrotorTwin(1, **settings.env_settings), self.encoder, self.decoder, settings.steps_per_action, self.low, self.high
+        )
+
+    def fly(self, networks: list[LIFNetwork], episodes: EpisodeSet, physics: str | None = None) -> RolloutResults:
+        physics = physics or self.settings.physics
+        if physics == "twin":
+            return self._rollout.run(networks, TwinWorlds.draw(episodes.worlds, episodes.seeds), list(episodes.seeds))
+        return self._fly_pybullet(networks, episodes)
+
+    def _fly_pybullet(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
+        """The reference physics: each network flies each episode in the PyBullet env."""
+        count, episode_count = len(networks), len(episodes)
+        results = np.zeros((count, episode_count, N_RESULTS))
+        codes = np.zeros((count, episode_count), np.int64)
+        steps = np.zeros((count, episode_count), np.int64)
+        ops = np.zeros((count, episode_count, 4), np.int64)
+        envs: dict[str, QuadrotorAvoidEnv] = {}
+        try:
+            for e, (world, seed) in enumerate(zip(episodes.worlds, episodes.seeds)):
+                env = envs.get(world) or envs.setdefault(world, QuadrotorAvoidEnv(world, **self.settings.env_settings))
+                for g, network in enumerate(networks):
+                    controller = SpikingController(
+                        network, self.encoder, self.decoder, self.settings.steps_per_action, self.low, self.high, 4, seed=seed
+                    )
+                    observation, info = env.reset(seed=seed)
+                    total, taken = 0.0, 0
+                    while True:
+                        observation, reward, terminated, truncated, info = env.step(controller.act(observation))
+                        total += reward
+                        taken += 1
+                        if terminated or truncated:
+                            break
+                    results[g, e, :4] = (total, info["time_s"], info["min_clearance_m"], info["rotor_energy_j"])
+                    results[g, e, 4:7] = info["position_m"]
+                    codes[g, e] = {name: code for code, name in outcomes.NAMES.items()}[info["outcome"]]
+                    steps[g, e] = taken
+                    ops[g, e] = tuple(controller.counts)
+        finally:
+            for env in envs.values():
+                env.close()
+        return RolloutResults(
+            returns=results[:, :, 0], outcomes=codes, steps=steps, time_s=results[:, :, 1],
+            min_clearance_m=results[:, :, 2], rotor_energy_j=results[:, :, 3], final_position_m=results[:, :, 4:7], ops=ops,
+        )
+
+
+def concatenate(parts: list[RolloutResults]) -> RolloutResults:
+    """Results of consecutive chunks of a population, as one."""
+    return RolloutResults(*(np.concatenate([getattr(part, name) for part in parts]) for name in RolloutResults.__dataclass_fields__))
+
+
+class SerialEvaluator:
+    """In this process; the twin's rollout already uses every core through Numba threads."""
+
+    def __init__(self, settings: EvolveSettings) -> None:
+        self.flyer = Flyer(settings)
+
+    def evaluate(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
+        return self.flyer.fly(networks, episodes)
+
+    def close(self) -> None:
+        pass
+
+
+_worker_flyer: Flyer | None = None
+
+
+def _start_worker(settings: dict) -> None:
+    global _worker_flyer
+    import numba
+
+    numba.set_num_threads(1)  # one process per core; Numba threads inside would oversubscribe
+    _worker_flyer = Flyer(EvolveSettings.from_dict(settings))
+
+
+def _fly_chunk(networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
+    assert _worker_flyer is not None, "worker not initialised"
+    return _worker_flyer.fly(networks, episodes)
+
+
+class PoolEvaluator:
+    """A pool of worker processes (spawned, each with its own warm compiled kernels)."""
+
+    def __init__(self, settings: EvolveSettings, workers: int = 0) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("spawn")
+        self._pool = context.Pool(self.workers, initializer=_start_worker, initargs=(settings.to_dict(),))
+
+    def evaluate(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
+        # A few chunks per worker balance uneven episode lengths.
+        chunks = max(1, min(len(networks), 4 * self.workers))
+        bounds = np.linspace(0, len(networks), chunks + 1).astype(int)
+        tasks = [(networks[a:b], episodes) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        return concatenate(self._pool.starmap(_fly_chunk, tasks))
+
+    def close(self) -> None:
+        self._pool.close()
+        self._pool.join()
+
+
+def make_evaluator(settings: EvolveSettings) -> Evaluator:
+    if settings.evaluator == "pool":
+        return PoolEvaluator(settings, settings.workers)
+    return SerialEvaluator(settings)

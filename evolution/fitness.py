@@ -1,0 +1,66 @@
+"""Fitness as a sum of named terms per genome, and an optional novelty archive.
+
+Terms (each logged per genome): ``flight_return`` (mean episode return), ``synaptic_ops_cost``
+and ``neuron_updates_cost`` (the ops the network did per control step, from the kernels'
+counters, times a settable weight), ``size_cost`` (neurons + synapses) and ``novelty``. The
+board energy, latency and memory model plugs in here as further terms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spikefly.controllers.network import LIFNetwork
+from spikefly.envs import outcomes
+from spikefly.evolution.fused_rollout import RolloutResults
+from spikefly.evolution.settings import EvolveSettings
+
+TERM_NAMES = ("flight_return", "synaptic_ops_cost", "neuron_updates_cost", "size_cost", "novelty")
+OP_NEURON_UPDATES = 0
+OP_SYNAPTIC_OPS = 3
+
+
+def fitness_terms(results: RolloutResults, networks: list[LIFNetwork], settings: EvolveSettings) -> NDArray[np.float64]:
+    """Terms [G, len(TERM_NAMES)] (novelty left 0); fitness is the sum of a row."""
+    steps = np.maximum(results.steps.sum(axis=1), 1)
+    terms = np.zeros((len(networks), len(TERM_NAMES)))
+    terms[:, 0] = results.returns.mean(axis=1)
+    terms[:, 1] = -settings.synaptic_op_cost * results.ops[:, :, OP_SYNAPTIC_OPS].sum(axis=1) / steps
+    terms[:, 2] = -settings.neuron_update_cost * results.ops[:, :, OP_NEURON_UPDATES].sum(axis=1) / steps
+    terms[:, 3] = -settings.size_cost * np.array([net.n_neurons + net.n_synapses for net in networks])
+    return terms
+
+
+def success_rate(results: RolloutResults) -> NDArray[np.float64]:
+    """Fraction of episodes that reached the goal, per genome [G]."""
+    return (results.outcomes == outcomes.GOAL).mean(axis=1)
+
+
+class NoveltyArchive:
+    """Behaviour = final positions over the episodes; novelty = mean distance to the k nearest.
+
+    Neighbours are drawn from the current population and the archive; the ``per_generation``
+    most novel genomes join the archive each generation.
+    """
+
+    def __init__(self, neighbours: int, per_generation: int = 2, archive: list[list[float]] | None = None) -> None:
+        self.neighbours = neighbours
+        self.per_generation = per_generation
+        self.archive: list[list[float]] = list(archive or [])
+
+    def score(self, behaviours: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Novelty [G] of behaviours [G, D]; adds the most novel to the archive."""
+        pool = behaviours if not self.archive else np.concatenate([behaviours, np.array(self.archive)])
+        distances = np.linalg.norm(behaviours[:, None, :] - pool[None, :, :], axis=2)
+        distances.sort(axis=1)
+        k = min(self.neighbours, pool.shape[0] - 1)
+        novelty = distances[:, 1:k + 1].mean(axis=1) if k > 0 else np.zeros(len(behaviours))
+        for index in np.argsort(-novelty)[: self.per_generation]:
+            self.archive.append(behaviours[index].tolist())
+        return novelty
+
+
+def behaviours(results: RolloutResults) -> NDArray[np.float64]:
+    """Final positions of every episode, flattened per genome [G, 3E]."""
+    return results.final_position_m.reshape(results.final_position_m.shape[0], -1)

@@ -1,0 +1,324 @@
+"""An evolution run: NEAT over LIF genomes, logged, checkpointed and resumable.
+
+Run directory::
+
+    settings.json      the resolved EvolveSettings
+    neat.ini           the NEAT config the run uses (a copy, so a run can be resumed anywhere)
+    log.jsonl          one JSON line per generation: fitness terms, species, champion, validation
+    checkpoint.json    the whole NEAT state and the run's own state after the latest generation
+    champion.json      the best validated controller so far (a controller file)
+
+Order within a generation: evaluate -> reproduce (neat) -> write the checkpoint -> append the
+log line. A run killed anywhere resumes from the checkpoint: a generation that was evaluated
+but not checkpointed is simply evaluated again, with the same episodes and the same result, and
+a log line written after the checkpoint is not written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, save
+from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.evolution.checkpoint import checkpoint_state, read_checkpoint, restore_population, write_checkpoint
+from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
+from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
+from spikefly.evolution.evaluators import Flyer, make_evaluator
+from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, behaviours, fitness_terms, success_rate
+from spikefly.evolution.genome import seed_everything
+from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
+from spikefly.evolution.settings import EvolveSettings, SettingsError
+
+SETTINGS_FILE = "settings.json"
+NEAT_FILE = "neat.ini"
+LOG_FILE = "log.jsonl"
+CHECKPOINT_FILE = "checkpoint.json"
+CHAMPION_FILE = "champion.json"
+N_ACTIONS = 4
+
+
+class RunError(ValueError):
+    """A run directory that cannot be started or resumed: the message says why and the fix."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_dir: Path
+    champion: Path | None
+    generations: int
+    validation_success: float | None
+    pybullet_success: float | None
+    seconds: float
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class EvolutionRun:
+    """Start with :meth:`start`, continue an interrupted one with :meth:`resume`, then :meth:`run`."""
+
+    def __init__(self, run_dir: Path, settings: EvolveSettings, *, progress: bool = True) -> None:
+        self.run_dir = run_dir
+        self.settings = settings
+        self.progress = progress
+        self.encoder = encoder_from_dict(dict(settings.encoder))
+        self.decoder = decoder_from_dict(dict(settings.decoder))
+        space = QuadrotorAvoidVecEnv(1, **settings.env_settings).single_observation_space
+        self.observation_low, self.observation_high = space.low, space.high
+        n_obs = space.shape[0]
+        self.config = load_neat_config(
+            run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(N_ACTIONS),
+            overrides={"NEAT": {"pop_size": settings.population}},
+        )
+        self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
+        self.novelty = NoveltyArchive(settings.novelty_neighbours) if settings.novelty_weight > 0 else None
+        self.champion: dict[str, Any] | None = None  # {"genome": arrays, "score": ..., "generation": ...}
+        self.validations_without_gain = 0
+        self.elapsed_s = 0.0
+        self.population = None
+        self.generation = 0
+        self._flyer = Flyer(settings)
+        self.validations = 0
+        self.pybullet_success: float | None = None
+
+    # -- creation ----------------------------------------------------------------------------
+    @classmethod
+    def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
+        """A new run in ``run_dir`` (created; it must not hold another run)."""
+        run_dir = Path(run_dir)
+        if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
+            raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        source = Path(settings.neat_config) if settings.neat_config else BUNDLED_CONFIG
+        if not source.is_file():
+            raise RunError(f"{source}: no such NEAT config file. Fix: pass an existing file to --neat-config")
+        shutil.copyfile(source, run_dir / NEAT_FILE)
+        _write_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
+        run = cls(run_dir, settings, progress=progress)
+        seed_everything(settings.seed)
+        import neat
+
+        run.population = neat.Population(run.config)
+        return run
+
+    @classmethod
+    def resume(cls, run_dir: str | os.PathLike[str], *, progress: bool = True) -> EvolutionRun:
+        """The run in ``run_dir``, at its last checkpoint (or from scratch if none was written yet)."""
+        run_dir = Path(run_dir)
+        if not (run_dir / SETTINGS_FILE).is_file():
+            raise RunError(f"{run_dir}: no {SETTINGS_FILE}, so not a spikefly run directory. Fix: pass the --out of an earlier evolve")
+        settings = EvolveSettings.read(run_dir / SETTINGS_FILE)
+        run = cls(run_dir, settings, progress=progress)
+        checkpoint = run_dir / CHECKPOINT_FILE
+        if not checkpoint.exists():
+            seed_everything(settings.seed)
+            import neat
+
+            run.population = neat.Population(run.config)
+            return run
+        state = read_checkpoint(checkpoint)
+        run.population, run.generation, extra = restore_population(state, run.config)
+        run._restore_extra(extra)
+        return run
+
+    def _restore_extra(self, extra: dict[str, Any]) -> None:
+        self.champion = extra.get("champion")
+        self.validations_without_gain = int(extra.get("validations_without_gain", 0))
+        self.validations = int(extra.get("validations", 0))
+        self.elapsed_s = float(extra.get("elapsed_s", 0.0))
+        if self.novelty is not None:
+            self.novelty.archive = list(extra.get("novelty_archive", []))
+        pending = extra.get("pending_log")
+        # The line for the checkpointed generation may or may not have reached the log: keep one.
+        lines = self._log_lines()
+        kept = [line for line in lines if "generation" in line and line["generation"] < self.generation - 1]
+        if pending is not None:
+            kept.append(pending)
+        _write_atomic(self.run_dir / LOG_FILE, "".join(json.dumps(line) + "\n" for line in kept))
+
+    def _log_lines(self) -> list[dict[str, Any]]:
+        path = self.run_dir / LOG_FILE
+        if not path.exists():
+            return []
+        lines = []
+        for text in path.read_text().splitlines():
+            try:
+                lines.append(json.loads(text))
+            except json.JSONDecodeError:
+                break  # a line cut short by a kill: everything after it is redone
+        return lines
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> RunSummary:
+        settings = self.settings
+        evaluator = make_evaluator(settings)
+        started = time.perf_counter() - self.elapsed_s
+        bar = _progress_bar(settings.generations, self.generation, self.progress)
+        try:
+            while self.generation < settings.generations:
+                if settings.time_budget_s and time.perf_counter() - started >= settings.time_budget_s:
+                    break
+                record: dict[str, Any] = {}
+                self.population.run(lambda genomes, config: self._evaluate(evaluator, genomes, record), 1)
+                if self.population.generation != self.generation + 1:  # neat stopped before reproducing
+                    raise RunError(
+                        f"{self.run_dir / NEAT_FILE}: NEAT stopped at its fitness threshold. "
+                        "Fix: set no_fitness_termination = True in [NEAT]; spikefly stops runs by generations or time"
+                    )
+                self.generation = self.population.generation
+                record["time_s"] = round(time.perf_counter() - started, 3)
+                self.elapsed_s = record["time_s"]
+                self._checkpoint(record)
+                with open(self.run_dir / LOG_FILE, "a") as log:
+                    log.write(json.dumps(record) + "\n")
+                bar.update(1)
+                bar.set_postfix_str(_postfix(record))
+                if settings.early_stop_validations and self.validations_without_gain >= settings.early_stop_validations:
+                    break
+        finally:
+            bar.close()
+            evaluator.close()
+        return self._finish(time.perf_counter() - started)
+
+    def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
+        settings = self.settings
+        generation = self.generation
+        episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation)
+        networks = [compile_genome(genome, self.config.genome_config) for _, genome in genomes]
+        results = evaluator.evaluate(networks, episodes)
+        terms = fitness_terms(results, networks, settings)
+        if self.novelty is not None:
+            terms[:, TERM_NAMES.index("novelty")] = settings.novelty_weight * self.novelty.score(behaviours(results))
+        fitness = terms.sum(axis=1)
+        for (_, genome), value in zip(genomes, fitness):
+            genome.fitness = float(value)
+        best = int(np.argmax(fitness))
+        successes = success_rate(results)
+        record.update({
+            "generation": generation,
+            "best_fitness": float(fitness[best]),
+            "mean_fitness": float(fitness.mean()),
+            "std_fitness": float(fitness.std()),
+            "best_terms": dict(zip(TERM_NAMES, terms[best].round(6).tolist())),
+            "mean_terms": dict(zip(TERM_NAMES, terms.mean(axis=0).round(6).tolist())),
+            "best_success_rate": float(successes[best]),
+            "mean_success_rate": float(successes.mean()),
+            "species": len(self.population.species.species),
+            "best_size": {"neurons": networks[best].n_neurons, "synapses": networks[best].n_synapses},
+            "env_steps": int(results.steps.sum()),
+        })
+        last = generation + 1 >= settings.generations
+        if (generation + 1) % settings.validation_every == 0 or last:
+            order = np.argsort(-fitness)[: settings.validation_top]
+            record["validation"] = self._validate([genomes[i][1] for i in order], [networks[i] for i in order], generation)
+
+    def _validate(self, genomes: list, networks: list, generation: int) -> dict[str, Any]:
+        """Fly the candidates on the validation episodes; the best (success, then return) may become champion."""
+        results = self._flyer.fly(networks, self.validation)
+        successes = success_rate(results)
+        returns = results.returns.mean(axis=1)
+        best = max(range(len(networks)), key=lambda i: (successes[i], returns[i]))
+        score = [float(successes[best]), float(returns[best])]
+        summary: dict[str, Any] = {"success_rate": score[0], "mean_return": score[1], "candidates": len(networks)}
+        self.validations += 1
+        if self.champion is None or score > self.champion["score"]:
+            self.champion = {"genome": _jsonable(genome_to_arrays(genomes[best])), "score": score, "generation": generation}
+            self.validations_without_gain = 0
+            summary["new_champion"] = True
+            self._save_champion()
+        else:
+            self.validations_without_gain += 1
+        every = self.settings.pybullet_every
+        if self.settings.physics == "twin" and every and self.validations % every == 0:
+            summary["pybullet_success_rate"] = self._fly_champion_in_pybullet()
+        return summary
+
+    def _fly_champion_in_pybullet(self) -> float:
+        """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
+        genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
+        episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
+        results = self._flyer.fly([compile_genome(genome, self.config.genome_config)], episodes, physics="pybullet")
+        self.pybullet_success = float(success_rate(results)[0])
+        return self.pybullet_success
+
+    def _save_champion(self) -> None:
+        genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
+        network = compile_genome(genome, self.config.genome_config)
+        spec = ControllerSpec(
+            network=network, encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
+            observation_low=self.observation_low, observation_high=self.observation_high, n_actions=N_ACTIONS,
+            env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=None,
+            fitness={"validation_success_rate": self.champion["score"][0], "validation_mean_return": self.champion["score"][1]},
+            generation=self.champion["generation"],
+            metadata={"run_seed": self.settings.seed, "worlds": list(self.settings.worlds)},
+        )
+        save(spec, self.run_dir / CHAMPION_FILE)
+
+    def _checkpoint(self, record: dict[str, Any]) -> None:
+        extra = {
+            "champion": self.champion,
+            "validations_without_gain": self.validations_without_gain,
+            "validations": self.validations,
+            "elapsed_s": self.elapsed_s,
+            "novelty_archive": self.novelty.archive if self.novelty is not None else [],
+            "pending_log": record,
+        }
+        write_checkpoint(self.run_dir / CHECKPOINT_FILE, checkpoint_state(self.population, generation=self.generation, extra=extra))
+
+    def _finish(self, seconds: float) -> RunSummary:
+        champion = self.run_dir / CHAMPION_FILE
+        if self.champion is not None:
+            pybullet = self._fly_champion_in_pybullet()
+            with open(self.run_dir / LOG_FILE, "a") as log:
+                log.write(json.dumps({"final_champion": {"generation": self.champion["generation"],
+                                                         "validation_success_rate": self.champion["score"][0],
+                                                         "pybullet_success_rate": pybullet}}) + "\n")
+        return RunSummary(
+            run_dir=self.run_dir, champion=champion if champion.exists() else None, generations=self.generation,
+            validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
+            seconds=seconds,
+        )
+
+
+def _jsonable(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {name: {"dtype": str(np.asarray(value).dtype), "values": np.asarray(value).tolist()} for name, value in arrays.items()}
+
+
+def _arrays(document: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {name: np.array(entry["values"], dtype=entry["dtype"]) for name, entry in document.items()}
+
+
+def _postfix(record: dict[str, Any]) -> str:
+    text = f"best {record['best_fitness']:.2f} mean {record['mean_fitness']:.2f} species {record['species']}"
+    text += f" size {record['best_size']['neurons']}n/{record['best_size']['synapses']}s success {record['best_success_rate']:.2f}"
+    if "validation" in record:
+        text += f" val {record['validation']['success_rate']:.2f}"
+    return text
+
+
+def _progress_bar(total: int, done: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, desc="evolving", unit="gen", disable=not enabled, dynamic_ncols=True)
+
+
+__all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError"]

@@ -1,0 +1,126 @@
+"""Settings of an evolution run: one frozen dataclass, a docstring per field, written to every run."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PHYSICS = ("twin", "pybullet")
+EVALUATORS = ("serial", "pool")
+
+
+class SettingsError(ValueError):
+    """A bad setting: the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class EvolveSettings:
+    """Everything that shapes an evolution run except the NEAT config file."""
+
+    env_id: str = "spikefly/QuadrotorAvoid-v0"
+    """Gymnasium id of the task."""
+    worlds: tuple[str, ...] = ("forest",)
+    """Bundled world names or world files to train on (procedural ones draw new layouts each generation)."""
+    env_settings: dict[str, Any] = field(default_factory=dict)
+    """Keyword settings of the env (QuadrotorSettings fields), e.g. {"range_noise_std_m": 0.02}."""
+    population: int = 150
+    """Genomes per generation (NEAT pop_size)."""
+    generations: int = 160
+    """Generations to run at most."""
+    time_budget_s: float = 0.0
+    """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
+    episodes_per_world: int = 4
+    """Training episodes per world per genome each generation; every genome flies the same ones."""
+    validation_episodes: int = 30
+    """Validation episodes per world (seeds disjoint from training) for champion selection."""
+    validation_every: int = 5
+    """Validate the best genomes every this many generations (and at the end)."""
+    validation_top: int = 5
+    """How many of the generation's best genomes (by training fitness) are validated."""
+    pybullet_every: int = 0
+    """With the twin, re-fly the champion in PyBullet every this many validations (0 = only at the end)."""
+    pybullet_episodes: int = 10
+    """PyBullet episodes per world when re-flying the champion."""
+    physics: str = "twin"
+    """Evaluate genomes on the Numba "twin" (fast) or in "pybullet" (the reference, slow)."""
+    evaluator: str = "serial"
+    """"serial": in this process (Numba threads use every core); "pool": a process pool of `workers`."""
+    workers: int = 0
+    """Processes of the pool evaluator (0 = one per core)."""
+    seed: int = 0
+    """Seeds NEAT (Python's random), the episode seeds and the encoders; same seed, same run."""
+    encoder: dict[str, Any] = field(default_factory=lambda: {"kind": "direct", "signed": True})
+    """Spike encoder settings (spikefly.controllers encoders' to_dict form)."""
+    decoder: dict[str, Any] = field(default_factory=lambda: {"kind": "rate", "signed_pairs": True})
+    """Spike decoder settings (spikefly.controllers decoders' to_dict form)."""
+    steps_per_action: int = 8
+    """LIF substeps per control step (K)."""
+    synaptic_op_cost: float = 2e-4
+    """Fitness cost per synaptic op per control step (mean over the episodes)."""
+    neuron_update_cost: float = 2e-4
+    """Fitness cost per neuron update per control step."""
+    size_cost: float = 1e-3
+    """Fitness cost per neuron and per synapse of the compiled network."""
+    novelty_weight: float = 0.0
+    """Mix of novelty into fitness (0 = pure fitness): fitness + weight x novelty (final-position kNN distance, m)."""
+    novelty_neighbours: int = 15
+    """k of the k-nearest-neighbour novelty."""
+    early_stop_validations: int = 0
+    """Stop when the validation score has not improved for this many validations (0 = never)."""
+    neat_config: str | None = None
+    """A neat-python config file for LIFGenome (None = the bundled spikefly/evolution/lif_neat.ini)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.worlds, str):
+            object.__setattr__(self, "worlds", (self.worlds,))
+        object.__setattr__(self, "worlds", tuple(str(world) for world in self.worlds))
+        if not self.worlds:
+            raise SettingsError("worlds: give at least one world (a bundled name or a world file)")
+        if self.physics not in PHYSICS:
+            raise SettingsError(f"physics={self.physics!r}: choose one of {PHYSICS}")
+        if self.evaluator not in EVALUATORS:
+            raise SettingsError(f"evaluator={self.evaluator!r}: choose one of {EVALUATORS}")
+        for name in ("population", "generations", "episodes_per_world", "validation_episodes", "validation_every",
+                     "validation_top", "pybullet_episodes", "steps_per_action", "novelty_neighbours"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SettingsError(f"{name}={value!r}: must be an integer >= 1")
+        if self.population < 4:
+            raise SettingsError(f"population={self.population}: NEAT needs at least 4 genomes")
+        for name in ("pybullet_every", "workers", "early_stop_validations", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SettingsError(f"{name}={value!r}: must be an integer >= 0")
+        for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["worlds"] = list(self.worlds)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "settings") -> EvolveSettings:
+        """Inverse of :meth:`to_dict`; an unknown key is an error naming the closest valid one."""
+        names = [f.name for f in fields(cls)]
+        for key in values:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, 1)
+                hint = f" Fix: did you mean {close[0]!r}?" if close else f" Valid keys: {names}"
+                raise SettingsError(f"{source}: unknown setting {key!r}.{hint}")
+        return cls(**values)
+
+    @classmethod
+    def read(cls, path: str | Path) -> EvolveSettings:
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise SettingsError(f"{path}: cannot read the run settings ({error}). Fix: is this a spikefly run directory?") from error
+        return cls.from_dict(values, str(path))

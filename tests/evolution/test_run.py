@@ -1,0 +1,143 @@
+"""Evolution runs as a user meets them: evolve, evaluate, kill and resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikefly.controllers import load, random_network
+from spikefly.evolution.cli import main
+from spikefly.evolution.episodes import TEST, TRAINING, VALIDATION, episodes_for, purpose_of
+from spikefly.evolution.evaluators import PoolEvaluator, SerialEvaluator
+from spikefly.evolution.settings import EvolveSettings, SettingsError
+
+TINY = ["--population", "12", "--generations", "4", "--episodes", "1", "--quiet"]
+
+
+def tiny_settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"validation_every": 2, "validation_episodes": 2, "pybullet_episodes": 2, "validation_top": 2}))
+    return path
+
+
+def test_training_validation_and_test_seeds_never_meet():
+    training = {s for g in range(50) for s in episodes_for(("forest", "windows"), 3, 7, TRAINING, g).seeds}
+    validation = set(episodes_for(("forest", "windows"), 50, 7, VALIDATION).seeds)
+    test = set(episodes_for(("forest", "windows"), 50, 7, TEST).seeds)
+    assert not (training & validation) and not (training & test) and not (validation & test)
+    assert {purpose_of(s) for s in training} == {TRAINING} and {purpose_of(s) for s in validation} == {VALIDATION}
+    # Every genome of a generation flies the same episodes; the next generation flies new ones.
+    assert episodes_for(("forest",), 3, 7, TRAINING, 4) == episodes_for(("forest",), 3, 7, TRAINING, 4)
+    assert episodes_for(("forest",), 3, 7, TRAINING, 4) != episodes_for(("forest",), 3, 7, TRAINING, 5)
+
+
+def test_settings_name_the_bad_key_and_the_fix():
+    with pytest.raises(SettingsError, match="did you mean 'population'"):
+        EvolveSettings.from_dict({"populaton": 10})
+    with pytest.raises(SettingsError, match="physics='bullet'"):
+        EvolveSettings(physics="bullet")
+    with pytest.raises(SettingsError, match="generations=0"):
+        EvolveSettings(generations=0)
+
+
+def test_pool_evaluator_equals_serial():
+    settings = EvolveSettings(episodes_per_world=2)
+    serial = SerialEvaluator(settings)
+    networks = [random_network(np.random.default_rng(g), 26, 12 + g, 8, 0.3, weight_scale=1.5) for g in range(6)]
+    episodes = episodes_for(settings.worlds, 2, 3, TRAINING, 0)
+    expected = serial.evaluate(networks, episodes)
+    pool = PoolEvaluator(settings, workers=2)
+    try:
+        got = pool.evaluate(networks, episodes)
+    finally:
+        pool.close()
+    for name in expected.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
+def test_evolve_writes_a_run_directory_and_the_champion_flies(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["evolve", *TINY, "--settings", str(tiny_settings_file(tmp_path)), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"champion: {out / 'champion.json'}" in printed
+    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [line["generation"] for line in lines if "generation" in line] == [0, 1, 2, 3]
+    assert {"best_terms", "mean_terms", "species", "best_size", "best_success_rate"} <= set(lines[0])
+    assert "validation" in lines[1] and "final_champion" in lines[-1]
+    spec = load(out / "champion.json")
+    assert spec.env_id == "spikefly/QuadrotorAvoid-v0" and spec.generation is not None
+    assert json.loads((out / "settings.json").read_text())["population"] == 12
+
+    assert main(["evaluate", str(out / "champion.json"), "--episodes", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["episodes"]) == 2 and 0.0 <= report["summary"]["success_rate"] <= 1.0
+    assert {"outcome", "return", "time_s", "min_clearance_m", "rotor_energy_j", "synaptic_ops"} <= set(report["episodes"][0])
+
+    # Starting again into the same directory is refused: nothing of the run is overwritten.
+    assert main(["evolve", *TINY, "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def _evolve_command(out: Path, settings: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "spikefly.evolution.cli", "evolve", "--population", "12", "--generations", "8",
+            "--episodes", "1", "--quiet", "--settings", str(settings), "--out", str(out), *extra]
+
+
+def test_a_run_killed_mid_generation_resumes_to_the_same_result(tmp_path):
+    settings = tiny_settings_file(tmp_path)
+    reference = tmp_path / "reference"
+    subprocess.run(_evolve_command(reference, settings), check=True, capture_output=True, timeout=600)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(_evolve_command(killed, settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        log = killed / "log.jsonl"
+        if log.exists() and len(log.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # mid-generation: the next one is being evaluated
+    process.wait()
+    subprocess.run([sys.executable, "-m", "spikefly.evolution.cli", "evolve", "--resume", str(killed), "--quiet"],
+                   check=True, capture_output=True, timeout=600)
+
+    def generations(run: Path) -> list[dict]:
+        lines = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in line.items() if k != "time_s"} for line in lines]
+
+    assert generations(killed) == generations(reference)
+    assert (killed / "champion.json").read_text() == (reference / "champion.json").read_text()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["evolve", "--world", "no-such-world", *TINY], "no bundled world named 'no-such-world'"),
+        (["evolve", "--resume", "definitely/not/a/run"], "not a spikefly run directory"),
+        (["evaluate", "missing.json"], "missing.json: no such file"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, message):
+    os.chdir(tmp_path)
+    assert main(arguments) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_controller_for_another_env_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["evolve", *TINY, "--generations", "2", "--settings", str(tiny_settings_file(tmp_path)), "--out", str(out)]) == 0
+    capsys.readouterr()
+    document = json.loads((out / "champion.json").read_text())
+    document["env"]["id"] = "spikefly/AudioEventDetection-v0"
+    other = tmp_path / "audio.json"
+    other.write_text(json.dumps(document))
+    assert main(["evaluate", str(other)]) == 2
+    assert "evolved for 'spikefly/AudioEventDetection-v0'" in capsys.readouterr().err
