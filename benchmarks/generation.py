@@ -58,7 +58,6 @@ def main(argv: list[str] | None = None) -> None:
         fitness.finished = time.perf_counter()
 
     for generation in range(args.generations + 1):
-        start = time.perf_counter()
         population.run(fitness, 1)
         timings["neat"].append(time.perf_counter() - fitness.finished)
         if generation == 0:  # the first generation compiles the kernels

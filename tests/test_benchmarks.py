@@ -46,3 +46,15 @@ def test_twin_benchmark_prints_both_ratio_lines():
     lines = result.stdout.splitlines()
     assert float(next(line for line in lines if line.startswith("ratio twin/pybullet: ")).split()[2]) > 1.0
     assert any(line.startswith("fused rollout with spiking controllers") for line in lines)
+
+
+def test_generation_benchmark_prints_the_split():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generation.py"), "--population", "20", "--episodes", "1", "--generations", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    out = result.stdout
+    assert "evaluation:" in out and "compilation" in out and "neat-python bookkeeping" in out and "ratio total/target:" in out
