@@ -417,6 +417,12 @@ def write_checkpoint(path: str | os.PathLike[str], state: Mapping[str, object]) 
     except TypeError as error:
         raise TypeError(f"checkpoint state is not JSON-serialisable ({error}); `extra` may hold "
                         "only dicts, lists, strings, numbers, booleans and None") from error
+    write_text_atomic(path, text)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace ``path`` by ``text`` atomically and durably (any run-directory file, not only checkpoints)."""
+    path = Path(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; give the usual umask-based mode

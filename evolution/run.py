@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,13 @@ import numpy as np
 
 from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, save
 from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
-from spikefly.evolution.checkpoint import checkpoint_state, read_checkpoint, restore_population, write_checkpoint
+from spikefly.evolution.checkpoint import (
+    checkpoint_state,
+    read_checkpoint,
+    restore_population,
+    write_checkpoint,
+    write_text_atomic,
+)
 from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.evaluators import Flyer, make_evaluator
@@ -58,19 +63,6 @@ class RunSummary:
     validation_success: float | None
     pybullet_success: float | None
     seconds: float
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class EvolutionRun:
@@ -112,7 +104,7 @@ class EvolutionRun:
         if not source.is_file():
             raise RunError(f"{source}: no such NEAT config file. Fix: pass an existing file to --neat-config")
         shutil.copyfile(source, run_dir / NEAT_FILE)
-        _write_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
+        write_text_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
         run = cls(run_dir, settings, progress=progress)
         seed_everything(settings.seed)
         import neat
@@ -153,7 +145,7 @@ class EvolutionRun:
         kept = [line for line in lines if "generation" in line and line["generation"] < self.generation - 1]
         if pending is not None:
             kept.append(pending)
-        _write_atomic(self.run_dir / LOG_FILE, "".join(json.dumps(line) + "\n" for line in kept))
+        write_text_atomic(self.run_dir / LOG_FILE, "".join(json.dumps(line) + "\n" for line in kept))
 
     def _log_lines(self) -> list[dict[str, Any]]:
         path = self.run_dir / LOG_FILE
