@@ -123,3 +123,15 @@ def box_between(
         return None
     centre = (0.5 * sum(x_range), 0.5 * sum(y_range), 0.5 * sum(z_range))
     return Box(position=centre, size=size)
+
+
+def fitted_spacing(generator: object, course: ObstacleCourse, count: int, thickness_m: float, jitter_m: float,
+                   clear_radius_m: float, min_flight_m: float) -> tuple[float, float]:
+    """(first x, spacing) of a generator's walls or gates, as :func:`wall_spacing` fits them.
+
+    ``from_table`` already rejects generators that do not fit; this raises for one built by hand.
+    """
+    fitted = wall_spacing(course, count, thickness_m, jitter_m, clear_radius_m, min_flight_m)
+    if fitted is None:
+        raise ValueError(f"{generator} does not fit between the start and goal of {course.source}")
+    return fitted

@@ -26,11 +26,11 @@ import numpy as np
 from .generator_common import (
     box_between,
     check_walls_fit,
+    fitted_spacing,
     keep_clear,
     line_y,
     read_clear_radius,
     read_height,
-    wall_spacing,
 )
 from .shapes import Obstacle
 from .table_reader import TableReader
@@ -147,17 +147,9 @@ class SlalomGenerator:
 
     def generate(self, rng: np.random.Generator, course: ObstacleCourse) -> tuple[Obstacle, ...]:
         """Draw the gates' x positions, the first side and each opening's offset from ``rng``."""
-        fitted = wall_spacing(
-            course,
-            self.count,
-            self.thickness_m,
-            self.jitter_m,
-            self.clear_radius_m,
-            MIN_FLIGHT_BETWEEN_GATES_M,
+        first, spacing = fitted_spacing(
+            self, course, self.count, self.thickness_m, self.jitter_m, self.clear_radius_m, MIN_FLIGHT_BETWEEN_GATES_M
         )
-        if fitted is None:  # only for a generator built by hand: from_table rejects these
-            raise ValueError(f"{self} does not fit between the start and goal of {course.source}")
-        first, spacing = fitted
         (_, y_min, z_min), (_, y_max, _) = course.bounds_min, course.bounds_max
         z_range = (z_min, z_min + self.height)
         side = 1.0 if rng.integers(2) else -1.0

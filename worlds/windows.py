@@ -26,10 +26,10 @@ import numpy as np
 from .generator_common import (
     box_between,
     check_walls_fit,
+    fitted_spacing,
     keep_clear,
     line_y,
     read_clear_radius,
-    wall_spacing,
 )
 from .shapes import Obstacle
 from .table_reader import TableReader
@@ -178,17 +178,9 @@ class WindowsGenerator:
 
     def generate(self, rng: np.random.Generator, course: ObstacleCourse) -> tuple[Obstacle, ...]:
         """Draw the walls' x positions and their windows' (y, z) from ``rng``."""
-        fitted = wall_spacing(
-            course,
-            self.count,
-            self.thickness_m,
-            self.jitter_m,
-            self.clear_radius_m,
-            MIN_FLIGHT_BETWEEN_WALLS_M,
+        first, spacing = fitted_spacing(
+            self, course, self.count, self.thickness_m, self.jitter_m, self.clear_radius_m, MIN_FLIGHT_BETWEEN_WALLS_M
         )
-        if fitted is None:  # only for a generator built by hand: from_table rejects these
-            raise ValueError(f"{self} does not fit between the start and goal of {course.source}")
-        first, spacing = fitted
         (_, y_min, z_min), (_, y_max, z_max) = course.bounds_min, course.bounds_max
         z_low, z_high = self._height_range(course)
         width, height = self.window_size
