@@ -48,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--evaluator", choices=["serial", "pool"], help="in-process or a process pool (default: serial)")
     evolve.add_argument("--workers", type=int, help="pool processes (default: one per core)")
     evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
+    evolve.add_argument("--early-stop", type=int, metavar="N", dest="early_stop_validations",
+                        help="stop when validation has not improved for N validations (default: never)")
     evolve.add_argument("--settings", metavar="FILE", help="a JSON file of run settings (see settings.json in a run directory)")
     evolve.add_argument("--neat-config", metavar="FILE", help="a neat-python config for LIFGenome (default: the bundled one)")
     evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
@@ -123,6 +125,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "worlds": args.worlds, "population": args.population, "generations": args.generations,
             "time_budget_s": args.time_budget, "episodes_per_world": args.episodes_per_world, "physics": args.physics,
             "evaluator": args.evaluator, "workers": args.workers, "seed": args.seed, "neat_config": args.neat_config,
+            "early_stop_validations": args.early_stop_validations,
         }
         values.update({key: value for key, value in flags.items() if value is not None})
         settings = EvolveSettings.from_dict(values, "command line")

@@ -41,8 +41,9 @@ class EvolveSettings:
     """Validate the best genomes every this many generations (and at the end)."""
     validation_top: int = 5
     """How many of the generation's best genomes (by training fitness) are validated."""
-    pybullet_every: int = 0
-    """With the twin, re-fly the champion in PyBullet every this many validations (0 = only at the end)."""
+    pybullet_every: int = 2
+    """With the twin, re-fly the champion in PyBullet every this many validations and log both
+    scores (0 = only at the end; the final champion is always re-flown)."""
     pybullet_episodes: int = 10
     """PyBullet episodes per world when re-flying the champion."""
     physics: str = "twin"

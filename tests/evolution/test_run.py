@@ -72,6 +72,8 @@ def test_evolve_writes_a_run_directory_and_the_champion_flies(tmp_path, capsys):
     assert [line["generation"] for line in lines if "generation" in line] == [0, 1, 2, 3]
     assert {"best_terms", "mean_terms", "species", "best_size", "best_success_rate"} <= set(lines[0])
     assert "validation" in lines[1] and "final_champion" in lines[-1]
+    # With the twin the champion is re-flown in PyBullet every second validation, both scores logged.
+    assert "pybullet_success_rate" in lines[3]["validation"] and "success_rate" in lines[3]["validation"]
     spec = load(out / "champion.json")
     assert spec.env_id == "spikefly/QuadrotorAvoid-v0" and spec.generation is not None
     assert json.loads((out / "settings.json").read_text())["population"] == 12
@@ -129,6 +131,14 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, mes
     os.chdir(tmp_path)
     assert main(arguments) == 2
     assert message in capsys.readouterr().err
+
+
+def test_early_stopping_ends_a_stalled_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    settings = tiny_settings_file(tmp_path)
+    assert main(["evolve", *TINY, "--generations", "40", "--early-stop", "1", "--settings", str(settings), "--out", str(out)]) == 0
+    generations = [json.loads(line)["generation"] for line in (out / "log.jsonl").read_text().splitlines()[:-1]]
+    assert len(generations) < 40  # validation stalled at some point and the run stopped early
 
 
 def test_a_controller_for_another_env_is_refused(tmp_path, capsys):
