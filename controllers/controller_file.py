@@ -215,6 +215,10 @@ class _Reader:
             elif not isinstance(value, numeric) or (isinstance(value, float) and not math.isfinite(value)):
                 expected = "a finite number" if numeric == (int, float) else "an integer"
                 raise self.fail(f"{name}[{index}]", f"expected {expected}, got {value!r}", "re-export the file")
+        if dtype == np.float32 and values:
+            largest = max(abs(float(value)) for value in values)
+            if largest > float(np.finfo(np.float32).max):
+                raise self.fail(name, f"value {largest:g} does not fit float32", "re-export the file")
         try:
             return np.ascontiguousarray(np.array(values, dtype=dtype if dtype != np.float32 else np.float64).astype(dtype))
         except OverflowError as error:

@@ -79,6 +79,7 @@ def write(tmp_path, document) -> str:
         (lambda d: d.__setitem__("steps_per_action", 0), r"steps_per_action=0"),
         (lambda d: d["env"]["observation_high"].pop(), r"env\.observation_high: has 9 values, expected 10"),
         (lambda d: d["network"]["neurons"].__setitem__("gain", [1.0]), r"network\.neurons\.gain: unknown key"),
+        (lambda d: d["network"]["synapses"]["weight"].__setitem__(0, 1e300), r"network\.synapses\.weight: value 1e\+300 does not fit float32"),
     ],
 )
 def test_malformed_documents_name_the_file_and_the_key(tmp_path, mutate, message):
