@@ -19,7 +19,7 @@ import numpy as np
 
 from spikefly.controllers import DeltaEncoder, RateDecoder, random_network
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
-from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
@@ -69,7 +69,7 @@ def fused_rate(genomes: int, episodes: int) -> tuple[float, int, float]:
     ]
     seeds = list(range(episodes))
     worlds = TwinWorlds.draw(["forest"] * episodes, seeds)
-    space = QuadrotorAvoidVecEnv(1).single_observation_space
+    space = observation_space(QuadrotorSettings())
     rollout = PopulationRollout(QuadrotorTwin(1), encoder, decoder, 8, space.low, space.high)
     rollout.run(networks[:2], worlds, seeds)  # compile / warm
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from spikefly.envs.camera import chase_view
 from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.observation import assemble_observation, heading_of
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
-from spikefly.envs.quadrotor_settings import QuadrotorSettings
+from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.range_sensor import corrupt_ranges, ray_directions
 from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
@@ -128,10 +128,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._visual = render_mode is not None
         self._sim.set_ground(0.0, visual=self._visual)
 
-        n_ranges = len(self._rays)
-        low = np.concatenate([np.zeros(n_ranges), [-1.0, -1.0, 0.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 0.0]])
-        high = np.ones(n_ranges + 10)
-        self.observation_space = spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
+        self.observation_space = observation_space(s)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
 
         self._max_steps = 0

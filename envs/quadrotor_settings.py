@@ -125,3 +125,16 @@ def observation_layout(settings: QuadrotorSettings) -> dict[str, slice]:
         layout[name] = slice(start, start + size)
         start += size
     return layout
+
+
+def observation_space(settings: QuadrotorSettings):
+    """The observation Box (float32, R + 10 elements) of both backends; bounds as in the env's table."""
+    import numpy as np
+    from gymnasium import spaces
+
+    layout = observation_layout(settings)
+    low = np.zeros(layout["altitude"].stop, np.float32)
+    high = np.ones_like(low)
+    for name in ("goal_bearing_sin", "goal_bearing_cos", "goal_height", "body_velocity", "roll", "pitch"):
+        low[layout[name]] = -1.0
+    return spaces.Box(low, high, dtype=np.float32)

@@ -20,6 +20,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from spikefly.envs.quadrotor_settings import observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds, layout_rng
 from spikefly.worlds import ObstacleCourse, load_world
@@ -39,9 +40,7 @@ class QuadrotorAvoidVecEnv(VectorEnv):
         self.num_envs = num_envs
         self.twin = QuadrotorTwin(num_envs, **settings)
         self.course: ObstacleCourse = load_world(world)
-        n_obs = self.twin.observation_size
-        low = np.concatenate([np.zeros(n_obs - 10), [-1.0, -1.0, 0.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 0.0]])
-        self.single_observation_space = spaces.Box(low.astype(np.float32), np.ones(n_obs, np.float32), dtype=np.float32)
+        self.single_observation_space = observation_space(self.twin.settings)
         self.single_action_space = spaces.Box(-1.0, 1.0, shape=(4,), dtype=np.float32)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)

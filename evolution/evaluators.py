@@ -20,7 +20,7 @@ from spikefly.controllers import SpikingController, decoder_from_dict, encoder_f
 from spikefly.controllers.network import LIFNetwork
 from spikefly.envs import outcomes
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
-from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.episodes import EpisodeSet
@@ -41,7 +41,7 @@ class Flyer:
         self.settings = settings
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
-        space = QuadrotorAvoidVecEnv(1, **settings.env_settings).single_observation_space
+        space = observation_space(QuadrotorSettings.from_kwargs(**settings.env_settings))
         self.low, self.high = space.low, space.high
         self._rollout = PopulationRollout(
             QuadrotorTwin(1, **settings.env_settings), self.encoder, self.decoder, settings.steps_per_action, self.low, self.high

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, save
-from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
     read_checkpoint,
@@ -74,7 +74,7 @@ class EvolutionRun:
         self.progress = progress
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
-        space = QuadrotorAvoidVecEnv(1, **settings.env_settings).single_observation_space
+        space = observation_space(QuadrotorSettings.from_kwargs(**settings.env_settings))
         self.observation_low, self.observation_high = space.low, space.high
         n_obs = space.shape[0]
         self.config = load_neat_config(

@@ -7,7 +7,7 @@ import pytest
 
 from spikefly.controllers import DeltaEncoder, RateDecoder, RateEncoder, SpikingController, random_network
 from spikefly.envs import outcomes
-from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
@@ -16,8 +16,8 @@ K = 6
 
 
 def space():
-    envs = QuadrotorAvoidVecEnv(1)
-    return envs.single_observation_space.low, envs.single_observation_space.high
+    space = observation_space(QuadrotorSettings())
+    return space.low, space.high
 
 
 def make_networks(encoder, decoder, count, seed=0):
