@@ -28,13 +28,16 @@ class ReactivePilot:
         self.layout = observation_layout(settings)
         directions = ray_directions(settings.n_rays, settings.fov_deg, False)
         self._ray_xy = directions[:, :2]
+        # the row nearest the horizontal plane
+        level_row = int(np.argmin(np.abs(np.asarray(settings.ray_elevations_deg))))
+        self._level = slice(level_row * settings.n_rays, (level_row + 1) * settings.n_rays)
         self.influence_m = influence_m
         self.repulsion = repulsion
         self.cruise = cruise
 
     def __call__(self, observation: NDArray[np.float32]) -> NDArray[np.float32]:
         s, layout = self.settings, self.layout
-        ranges_m = observation[layout["ranges"]][: s.n_rays].astype(np.float64) * s.max_range_m
+        ranges_m = observation[layout["ranges"]][self._level].astype(np.float64) * s.max_range_m
         goal = np.array([observation[layout["goal_bearing_cos"]][0], observation[layout["goal_bearing_sin"]][0]])
         near = ranges_m < self.influence_m
         push = np.zeros(2)

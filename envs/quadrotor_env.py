@@ -19,7 +19,7 @@ from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.observation import assemble_observation, heading_of
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.range_sensor import corrupt_ranges, ray_directions
+from spikefly.envs.range_sensor import corrupt_ranges, sensor_rays
 from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
@@ -53,12 +53,13 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
 
     ## Observation Space
 
-    ``Box(float32)`` of ``R + 10`` elements, ``R = n_rays (+2 with up_down_rays)``; 26 by default.
+    ``Box(float32)`` of ``R + 10`` elements, ``R = n_rays x len(ray_elevations_deg) (+2 with up_down_rays)``; 26 by default.
 
     | index | observation | range | unit / scaling |
     |---|---|---|---|
-    | 0 .. n_rays-1 | horizontal range readings, right to left over ``fov_deg`` | [0, 1] | distance / ``max_range_m`` (1 = nothing in range) |
-    | n_rays, n_rays+1 | up and down readings (only with ``up_down_rays``) | [0, 1] | distance / ``max_range_m`` |
+    | 0 .. n_rays-1 | range readings of the first elevation row (level by default), right to left over ``fov_deg`` | [0, 1] | distance / ``max_range_m`` (1 = nothing in range) |
+    | then n_rays per row | the rows of the further ``ray_elevations_deg``, in their order | [0, 1] | distance / ``max_range_m`` |
+    | last two of R | up and down readings (only with ``up_down_rays``) | [0, 1] | distance / ``max_range_m`` |
     | R | sine of the goal bearing relative to the heading (+ = goal to the left) | [-1, 1] | |
     | R+1 | cosine of the goal bearing | [-1, 1] | |
     | R+2 | distance to the goal centre | [0, 1] | metres / ``goal_distance_scale_m`` (20), clipped |
@@ -123,7 +124,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             self.drone, s.physics_hz, max_speed_xy_mps=s.max_speed_xy_mps, max_speed_z_mps=s.max_speed_z_mps,
             max_yaw_rate_rps=s.max_yaw_rate_rps,
         )
-        self._rays = ray_directions(s.n_rays, s.fov_deg, s.up_down_rays)
+        self._rays = sensor_rays(s)
         self._sim = PyBulletQuadrotor(self.drone, self._flight, self._rays, s.max_range_m, gui=render_mode == "human")
         self._visual = render_mode is not None
         self._sim.set_ground(0.0, visual=self._visual)

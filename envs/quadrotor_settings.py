@@ -25,6 +25,9 @@ class QuadrotorSettings:
     """Horizontal range-sensor rays, evenly spread over ``fov_deg``."""
     fov_deg: float = 180.0
     """Horizontal field of view of the rays, centred on the heading; 360 for all round."""
+    ray_elevations_deg: tuple[float, ...] = (0.0,)
+    """One row of ``n_rays`` rays per elevation, degrees above the horizontal plane of the heading
+    (e.g. ``(-30, 0, 30)`` to see openings above and below); rows in this order."""
     up_down_rays: bool = False
     """Add one ray straight up and one straight down."""
     max_range_m: float = 4.0
@@ -80,6 +83,16 @@ class QuadrotorSettings:
                 f"physics_hz / control_hz = {self.physics_hz} / {self.control_hz} = {ratio:g} is not a whole number "
                 f"of physics steps per control step. Fix: pick control_hz dividing physics_hz, e.g. 240 / 30."
             )
+        elevations = self.ray_elevations_deg
+        if isinstance(elevations, (int, float)):
+            elevations = (elevations,)
+        try:
+            elevations = tuple(float(value) for value in elevations)
+        except (TypeError, ValueError):
+            raise ValueError(f"ray_elevations_deg={self.ray_elevations_deg!r}: must be a list of angles in degrees") from None
+        if not elevations or not all(-90.0 < value < 90.0 for value in elevations):
+            raise ValueError(f"ray_elevations_deg={self.ray_elevations_deg!r}: give at least one angle, each in (-90, 90) degrees")
+        object.__setattr__(self, "ray_elevations_deg", elevations)
         if not (isinstance(self.n_rays, int) and self.n_rays >= 1):
             raise ValueError(f"n_rays={self.n_rays!r}: must be an integer >= 1")
         if not 0.0 < self.fov_deg <= 360.0:
@@ -108,7 +121,7 @@ class QuadrotorSettings:
 
 def observation_layout(settings: QuadrotorSettings) -> dict[str, slice]:
     """Where each named part of the observation vector lives (see the env's observation table)."""
-    n_ranges = settings.n_rays + (2 if settings.up_down_rays else 0)
+    n_ranges = settings.n_rays * len(settings.ray_elevations_deg) + (2 if settings.up_down_rays else 0)
     names_and_sizes = [
         ("ranges", n_ranges),
         ("goal_bearing_sin", 1),

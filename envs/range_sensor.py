@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+if TYPE_CHECKING:
+    from spikefly.envs.quadrotor_settings import QuadrotorSettings
 
-def ray_directions(n_rays: int, fov_deg: float, up_down_rays: bool) -> NDArray[np.float64]:
-    """Unit ray directions in the heading frame, shape (n_rays [+ 2], 3).
 
-    Horizontal rays are spread evenly over ``fov_deg`` centred on the heading (x forward,
-    y left), ordered right to left; with a full circle the last ray does not repeat the first.
-    The optional up and down rays come last.
+def ray_directions(
+    n_rays: int, fov_deg: float, up_down_rays: bool, elevations_deg: tuple[float, ...] = (0.0,)
+) -> NDArray[np.float64]:
+    """Unit ray directions in the heading frame, shape (n_rays x len(elevations_deg) [+ 2], 3).
+
+    Each row of ``n_rays`` rays is spread evenly over ``fov_deg`` of azimuth centred on the
+    heading (x forward, y left), ordered right to left; with a full circle the last ray does not
+    repeat the first. One row per entry of ``elevations_deg`` (tilted up for positive angles),
+    rows in the given order. The optional up and down rays come last.
     """
     if fov_deg >= 360.0:
         angles = np.linspace(-math.pi, math.pi, n_rays, endpoint=False)
@@ -22,10 +29,20 @@ def ray_directions(n_rays: int, fov_deg: float, up_down_rays: bool) -> NDArray[n
     else:
         half = math.radians(fov_deg) / 2.0
         angles = np.linspace(-half, half, n_rays)
-    directions = np.stack([np.cos(angles), np.sin(angles), np.zeros(n_rays)], axis=1)
+    rows = []
+    for elevation in np.radians(np.asarray(elevations_deg, dtype=np.float64)):
+        rows.append(np.stack([
+            math.cos(elevation) * np.cos(angles), math.cos(elevation) * np.sin(angles), np.full(n_rays, math.sin(elevation)),
+        ], axis=1))
+    directions = np.concatenate(rows)
     if up_down_rays:
         directions = np.concatenate([directions, [[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]])
     return directions
+
+
+def sensor_rays(settings: QuadrotorSettings) -> NDArray[np.float64]:
+    """The ray directions of ``settings`` (every backend casts these)."""
+    return ray_directions(settings.n_rays, settings.fov_deg, settings.up_down_rays, settings.ray_elevations_deg)
 
 
 def corrupt_ranges(

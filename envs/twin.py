@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from spikefly.envs import outcomes
 from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, flight_record, load_drone
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
-from spikefly.envs.range_sensor import ray_directions
+from spikefly.envs.range_sensor import sensor_rays
 from spikefly.envs.reward import TERM_NAMES
 from spikefly.envs.twin_kernels import (
     COUNTER_OUTCOME,
@@ -108,7 +108,7 @@ class QuadrotorTwin:
             max_yaw_rate_rps=s.max_yaw_rate_rps,
         )
         self.flight_record = flight_record(self.flight)
-        self.ray_directions = ray_directions(s.n_rays, s.fov_deg, s.up_down_rays)
+        self.ray_directions = sensor_rays(s)
         self.ray_start_m = self.drone.collision_radius_m + _RAY_START_MARGIN_M
         self.reward_weights = s.reward.as_array()
         n_ranges = len(self.ray_directions)

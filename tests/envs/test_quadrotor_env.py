@@ -240,6 +240,24 @@ def test_settable_rates_rays_and_up_down_rays(make_env):
     assert env.step(HOVER)[4]["time_s"] == pytest.approx(1 / 50)
 
 
+def test_elevation_rows_see_the_ground_where_trigonometry_says(make_env):
+    env = make_env("empty", n_rays=8, ray_elevations_deg=[-30, 0, 30])
+    observation, _ = env.reset(seed=0)
+    assert observation.shape == (8 * 3 + 10,)
+    rows = observation[observation_layout(env.settings)["ranges"]].reshape(3, 8)
+    # start 1 m up: a ray 30 degrees down meets the ground 2 m away; level and upward rays see nothing
+    np.testing.assert_allclose(rows[0] * env.settings.max_range_m, 2.0, atol=2e-3)
+    assert (rows[1:] == 1.0).all()
+
+
+@pytest.mark.parametrize("bad", [[], [90.0], ["up"], [-95.0, 0.0]])
+def test_bad_ray_elevations_are_a_clear_error(bad):
+    from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
+
+    with pytest.raises(ValueError, match="ray_elevations_deg"):
+        QuadrotorAvoidEnv("empty", ray_elevations_deg=bad)
+
+
 def test_pickle_round_trip_rebuilds_an_equivalent_env(make_env):
     env = make_env("forest", n_rays=12)
     clone = pickle.loads(pickle.dumps(env))

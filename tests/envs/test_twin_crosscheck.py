@@ -48,16 +48,20 @@ def test_free_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):
     assert max(errors) < 0.01, max(errors)
 
 
-@pytest.mark.parametrize("world", ["forest", "windows", "slalom", "corridor"])
-def test_ranges_and_observations_match_pybullet_along_a_flight(world):
-    env = QuadrotorAvoidEnv(world, n_rays=16, up_down_rays=True)
+@pytest.mark.parametrize(
+    ("world", "elevations"), [("forest", (0.0,)), ("windows", (-30.0, 0.0, 30.0)), ("slalom", (0.0,)), ("corridor", (0.0, 20.0))]
+)
+def test_ranges_and_observations_match_pybullet_along_a_flight(world, elevations):
+    sensor = {"n_rays": 16, "up_down_rays": True, "ray_elevations_deg": elevations}
+    env = QuadrotorAvoidEnv(world, **sensor)
     observation, _ = env.reset(seed=4)
-    twin = QuadrotorTwin(1, n_rays=16, up_down_rays=True)
+    twin = QuadrotorTwin(1, **sensor)
+    n_ranges = 16 * len(elevations) + 2
     twin_observation = twin.reset(TwinWorlds.draw([world], [4]))[0]
     pilot = ReactivePilot(env.settings)
     errors = []
     for _ in range(150):
-        np.testing.assert_allclose(twin_observation[18:], observation[18:], atol=1e-5)
+        np.testing.assert_allclose(twin_observation[n_ranges:], observation[n_ranges:], atol=1e-5)
         errors.extend(np.abs(twin.ranges[0] - env._sim.ranges()))
         action = pilot(np.round(observation, 4))
         observation, _, terminated, truncated, _ = env.step(action)
