@@ -50,6 +50,16 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
     evolve.add_argument("--early-stop", type=int, metavar="N", dest="early_stop_validations",
                         help="stop when validation has not improved for N validations (default: never)")
+    evolve.add_argument("--board", metavar="NAME_OR_FILE",
+                        help="board whose energy and latency the fitness charges (default: stm32f405; see spikefly boards)")
+    evolve.add_argument("--energy-weight", type=float, metavar="PER_UJ",
+                        help="fitness cost per microjoule per control step on the board (default: 0.02)")
+    evolve.add_argument("--latency-weight", type=float, metavar="PER_MS",
+                        help="fitness cost per millisecond of compute per control step (default: 0)")
+    evolve.add_argument("--integer", action="store_true", default=None,
+                        help="score the int8 fixed-point network the C export runs, not the float one")
+    evolve.add_argument("--nir-ready", action="store_true", default=None,
+                        help="evolve only what NIR expresses (no threshold adaptation or refractory period)")
     evolve.add_argument("--settings", metavar="FILE", help="a JSON file of run settings (see settings.json in a run directory)")
     evolve.add_argument("--neat-config", metavar="FILE", help="a neat-python config for LIFGenome (default: the bundled one)")
     evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
@@ -70,8 +80,38 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=_positive_int, default=10, help="episodes per world (default: 10)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
     evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
+    evaluate.add_argument("--quantize", action="store_true",
+                          help="also fly the int8 fixed-point version (what the C export runs) and report it beside the float one")
+    evaluate.add_argument("--prune", type=_fraction, metavar="SPARSITY",
+                          help="also fly a copy with this fraction of the smallest weights removed (e.g. 0.5)")
+    evaluate.add_argument("--board", action="append", dest="boards", metavar="NAME_OR_FILE",
+                          help="report latency, energy and memory per control step on this board, repeatable; "
+                          "'all' for every bundled board (default: the board the controller was evolved for)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON document")
     evaluate.set_defaults(run=_run_evaluate)
+
+    export = commands.add_parser(
+        "export",
+        help="export a controller's network as a header-only C file or a NIR graph",
+        description="Export the network of a controller file. --format c: a header-only C99 file (no malloc, no float) "
+        "with int8 weights and the integer LIF update, bit-exact with spikefly's integer mode; a float controller is "
+        "quantised first. --format nir: a NIR graph (pip install 'spikefly[nir]') at the controller's substep dt, "
+        "which NIR does not store and is printed here.",
+    )
+    export.add_argument("controller", help="controller file (.json)")
+    export.add_argument("--format", choices=["c", "nir"], required=True, help="c or nir")
+    export.add_argument("--out", metavar="FILE", help="output file (default: the controller's name with .h or .nir)")
+    export.add_argument("--name", default="spikefly_net", help="C identifier prefix (default: spikefly_net)")
+    export.set_defaults(run=_run_export)
+
+    boards = commands.add_parser(
+        "boards",
+        help="list the bundled embedded-board profiles, or check a board file",
+        description="List the bundled board profiles the cost model knows (MCUs, neuromorphic chips and the 45 nm "
+        "arithmetic reference) with their key figures, or load and check a user board TOML file.",
+    )
+    boards.add_argument("file", nargs="?", help="a board TOML file to check")
+    boards.set_defaults(run=_run_boards)
 
     worlds = commands.add_parser(
         "worlds",
@@ -83,6 +123,13 @@ def _build_parser() -> argparse.ArgumentParser:
     worlds.add_argument("--layouts", type=_positive_int, default=5, help="generated layouts to check per file (default: 5)")
     worlds.set_defaults(run=_run_worlds)
     return parser
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -125,7 +172,9 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "worlds": args.worlds, "population": args.population, "generations": args.generations,
             "time_budget_s": args.time_budget, "episodes_per_world": args.episodes_per_world, "physics": args.physics,
             "evaluator": args.evaluator, "workers": args.workers, "seed": args.seed, "neat_config": args.neat_config,
-            "early_stop_validations": args.early_stop_validations,
+            "early_stop_validations": args.early_stop_validations, "board": args.board,
+            "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
+            "nir_ready": args.nir_ready,
         }
         values.update({key: value for key, value in flags.items() if value is not None})
         settings = EvolveSettings.from_dict(values, "command line")
@@ -152,26 +201,78 @@ def _run_evolve(args: argparse.Namespace) -> int:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from spikefly.controllers import load
-    from spikefly.evolution.evaluate import evaluate_controller
+    from spikefly.controllers.boards import bundled_boards
+    from spikefly.evolution.evaluate import board_costs, controller_variants, evaluate_controller
 
     spec = load(args.controller)
     worlds = args.worlds or list(spec.metadata.get("worlds", ["forest"]))
-    report = evaluate_controller(spec, worlds, args.episodes, args.seed, args.physics, progress=not args.json)
+    boards = args.boards or ([spec.board["board"]] if spec.board else [])
+    if "all" in boards:
+        boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
+    variants = controller_variants(spec, args.quantize, args.prune)
+    reports = {}
+    for name, variant in variants.items():
+        report = evaluate_controller(variant, worlds, args.episodes, args.seed, args.physics, progress=not args.json)
+        report["boards"] = board_costs(variant, report, boards)
+        reports[name] = report
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(reports if len(reports) > 1 else next(iter(reports.values())), indent=2))
         return 0
-    print(f"{args.controller}: {report['network']['neurons']} neurons, {report['network']['synapses']} synapses; {args.physics}")
-    for row in report["episodes"]:
-        print(
-            f"  {Path(row['world']).stem:<10} seed {row['seed']:>5}: {row['outcome']:<13} return {row['return']:7.2f}  "
-            f"time {row['time_s']:5.1f} s  min clearance {row['min_clearance_m']:5.2f} m  energy {row['rotor_energy_j']:6.1f} J  "
-            f"synaptic ops {row['synaptic_ops']}"
+    first = next(iter(reports.values()))
+    print(f"{args.controller}: {first['network']['neurons']} neurons, {first['network']['synapses']} synapses; {args.physics}")
+    if len(reports) == 1:
+        for row in first["episodes"]:
+            print(
+                f"  {Path(row['world']).stem:<10} seed {row['seed']:>5}: {row['outcome']:<13} return {row['return']:7.2f}  "
+                f"time {row['time_s']:5.1f} s  min clearance {row['min_clearance_m']:5.2f} m  energy {row['rotor_energy_j']:6.1f} J  "
+                f"synaptic ops {row['synaptic_ops']}"
+            )
+    for name, report in reports.items():
+        summary = report["summary"]
+        label = f"[{name}] " if len(reports) > 1 else ""
+        for world, figures in report["per_world"].items():
+            print(f"{label}{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
+        print(f"{label}success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
+              f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}, "
+              f"synaptic ops per step {summary['mean_synaptic_ops_per_step']:.1f}")
+        if report["boards"]:
+            print(f"{label}{'board':<12} {'latency':>10} {'energy/step':>12} {'power':>10} {'flash':>8} {'RAM':>7} "
+                  f"{'ANN 64x64':>11}  feasible")
+            for board, cost in report["boards"].items():
+                bound = " (lower bound)" if cost["energy_is_lower_bound"] else ""
+                verdict = "yes" if cost["feasible"] else "no: " + "; ".join(cost["reasons"])
+                print(f"{label}{board:<12} {cost['latency_s'] * 1e6:>8.1f} us {cost['energy_j'] * 1e6:>9.3f} uJ "
+                      f"{cost['power_w'] * 1e3:>7.3f} mW {cost['flash_bytes']:>6} B {cost['ram_bytes']:>5} B "
+                      f"{cost['dense_ann']['energy_j'] * 1e6:>8.3f} uJ  {verdict}{bound}")
+            print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
+                  "MlpPolicy, energy per step on the same board)")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from spikefly.controllers import load
+    from spikefly.evolution.export import export_controller
+
+    spec = load(args.controller)
+    out = args.out or str(Path(args.controller).with_suffix(".h" if args.format == "c" else ".nir"))
+    result = export_controller(spec, args.format, out, args.name)
+    print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
+    if result.flash_bytes is not None:
+        print(f"  flash {result.flash_bytes} B of const tables (code not counted), RAM {result.ram_bytes} B of state")
+    return 0
+
+
+def _run_boards(args: argparse.Namespace) -> int:
+    from spikefly.controllers.boards import bundled_boards, load_boards
+
+    boards = load_boards(args.file) if args.file else bundled_boards()
+    for name, board in boards.items():
+        figures = ", ".join(
+            f"{key} {entry.value:g} ({entry.confidence})" for key, entry in list(board.sources.items())[:4]
         )
-    summary = report["summary"]
-    for world, figures in report["per_world"].items():
-        print(f"{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
-    print(f"success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
-          f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}")
+        print(f"{name:<12} {board.kind:<12} {board.title}: {figures}")
+    if args.file:
+        print(f"ok   {args.file}: {len(boards)} board(s)")
     return 0
 
 
@@ -222,17 +323,19 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that describe bad input (named file, key and fix): printed in one line, exit 2."""
     from spikefly.controllers import ControllerFileError
+    from spikefly.controllers.boards import BoardError
     from spikefly.worlds import WorldError
 
-    errors: list[type[Exception]] = [WorldError, ControllerFileError]
+    errors: list[type[Exception]] = [WorldError, ControllerFileError, BoardError]
     try:
         from spikefly.evolution.checkpoint import CheckpointError
         from spikefly.evolution.evaluate import EvaluateError
+        from spikefly.evolution.export import ExportError
         from spikefly.evolution.neat_config import NeatConfigError
         from spikefly.evolution.run import RunError
         from spikefly.evolution.settings import SettingsError
 
-        errors += [CheckpointError, EvaluateError, NeatConfigError, RunError, SettingsError]
+        errors += [CheckpointError, EvaluateError, ExportError, NeatConfigError, RunError, SettingsError]
     except ImportError:  # pragma: no cover - a broken install still reports world and controller errors
         pass
     return tuple(errors)

@@ -7,6 +7,7 @@ so small seeds are layouts no run trained or selected on.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
-from spikefly.controllers import ControllerSpec, OperationCounts
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
 from spikefly.envs import QUADROTOR_AVOID_ID, outcomes
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.twin import QuadrotorTwin
@@ -55,7 +56,55 @@ def evaluate_controller(
         mine = [r for r in rows if r["world"] == world]
         per_world[world] = {"episodes": len(mine), "success_rate": sum(r["outcome"] == "goal" for r in mine) / len(mine)}
     return {"physics": physics, "seed": seed, "episodes": rows, "summary": summary, "per_world": per_world,
-            "network": {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses}}
+            "network": {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
+                        "integer": isinstance(spec.network, IntegerLIFNetwork)}}
+
+
+DENSE_BASELINE_HIDDEN = (64, 64)
+"""Hidden layers of the dense ANN the board table compares with (Stable-Baselines3's default MlpPolicy)."""
+
+
+def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str], weight_bits: int = 8) -> dict[str, dict[str, Any]]:
+    """Cost per control step of ``spec`` on each board, from the op counts its flights in ``report`` measured.
+
+    Each board's entry also carries ``dense_ann``: the same figures for a dense ANN with the same
+    inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers.
+    """
+    from spikefly.controllers.boards import dense_ann_cost, spiking_cost
+    from spikefly.envs.quadrotor_settings import QuadrotorSettings
+    from spikefly.evolution.board_cost import step_counts
+
+    rows = report["episodes"]
+    totals = np.array([[sum(r[key] for r in rows) for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")]])
+    steps = sum(r["steps"] for r in rows)
+    n_obs = spec.observation_low.shape[0]
+    analog = spec.encoder.cost(n_obs, spec.steps_per_action).analog_inputs > 0
+    counts = step_counts(spec.network, totals[0], steps, analog)
+    control_hz = QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
+    layers = [n_obs, *DENSE_BASELINE_HIDDEN, spec.n_actions]
+    costs = {}
+    for board in boards:
+        costs[board] = spiking_cost(spec.network, counts, board, control_hz, weight_bits).to_dict()
+        costs[board]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
+    return costs
+
+
+def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None) -> dict[str, ControllerSpec]:
+    """The controller as given, and the deployment variants asked for: pruned, and/or int8."""
+    from spikefly.controllers.prune import prune as prune_network
+
+    if isinstance(spec.network, IntegerLIFNetwork):
+        return {"integer (as given)": spec}
+    variants = {"float": spec}
+    base = spec
+    if prune is not None:
+        base = dataclasses.replace(spec, network=prune_network(spec.network, prune))
+        variants[f"pruned {prune:.0%}"] = base
+    if integer:
+        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
+        network = quantize(base.network, input_fractional_bits=16 if analog else 0)
+        variants["int8" if prune is None else f"pruned {prune:.0%} + int8"] = dataclasses.replace(base, network=network)
+    return variants
 
 
 def _row(world: str, seed: int, outcome: str, total: float, steps: int, info: dict[str, Any], counts) -> dict[str, Any]:
@@ -63,7 +112,7 @@ def _row(world: str, seed: int, outcome: str, total: float, steps: int, info: di
         "world": str(world), "seed": seed, "outcome": outcome, "return": round(float(total), 6), "steps": int(steps),
         "time_s": round(float(info["time_s"]), 6), "min_clearance_m": round(float(info["min_clearance_m"]), 6),
         "rotor_energy_j": round(float(info["rotor_energy_j"]), 6), "synaptic_ops": int(counts.synaptic_ops),
-        "spikes": int(counts.spikes), "neuron_updates": int(counts.neuron_updates),
+        "spikes": int(counts.spikes), "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events),
     }
 
 

@@ -2,8 +2,8 @@
 
 Terms (each logged per genome): ``flight_return`` (mean episode return), ``synaptic_ops_cost``
 and ``neuron_updates_cost`` (the ops the network did per control step, from the kernels'
-counters, times a settable weight), ``size_cost`` (neurons + synapses) and ``novelty``. The
-board energy, latency and memory model plugs in here as further terms.
+counters, times a settable weight), ``size_cost`` (neurons + synapses), ``energy_cost`` and
+``latency_cost`` (the board model, :mod:`spikefly.evolution.board_cost`) and ``novelty``.
 """
 
 from __future__ import annotations
@@ -16,19 +16,26 @@ from spikefly.envs import outcomes
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings
 
-TERM_NAMES = ("flight_return", "synaptic_ops_cost", "neuron_updates_cost", "size_cost", "novelty")
+TERM_NAMES = ("flight_return", "synaptic_ops_cost", "neuron_updates_cost", "size_cost", "energy_cost", "latency_cost", "novelty")
 OP_NEURON_UPDATES = 0
 OP_SYNAPTIC_OPS = 3
 
 
-def fitness_terms(results: RolloutResults, networks: list[LIFNetwork], settings: EvolveSettings) -> NDArray[np.float64]:
-    """Terms [G, len(TERM_NAMES)] (novelty left 0); fitness is the sum of a row."""
+def fitness_terms(
+    results: RolloutResults, networks: list[LIFNetwork], settings: EvolveSettings, board_terms: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """Terms [G, len(TERM_NAMES)] (novelty left 0); fitness is the sum of a row.
+
+    ``board_terms`` [G, 2]: energy and latency costs (:func:`spikefly.evolution.board_cost.board_terms`).
+    """
     steps = np.maximum(results.steps.sum(axis=1), 1)
     terms = np.zeros((len(networks), len(TERM_NAMES)))
     terms[:, 0] = results.returns.mean(axis=1)
     terms[:, 1] = -settings.synaptic_op_cost * results.ops[:, :, OP_SYNAPTIC_OPS].sum(axis=1) / steps
     terms[:, 2] = -settings.neuron_update_cost * results.ops[:, :, OP_NEURON_UPDATES].sum(axis=1) / steps
     terms[:, 3] = -settings.size_cost * np.array([net.n_neurons + net.n_synapses for net in networks])
+    if board_terms is not None:
+        terms[:, 4:6] = board_terms
     return terms
 
 

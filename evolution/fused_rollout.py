@@ -9,6 +9,13 @@ The kernel is assembled here from the njit functions the other parts export
 (``spikefly.controllers`` and ``spikefly.envs``), so the step is the same arithmetic as a
 :class:`~spikefly.controllers.SpikingController` acting on a
 :class:`~spikefly.envs.twin.QuadrotorTwin` — tests hold the two paths equal.
+
+Float (:class:`LIFNetwork`) and integer (:class:`IntegerLIFNetwork`) populations fly the same
+kernels. A genome's network is the tuple of its kernel arrays; the two places where the kinds
+differ (slicing a genome out of the batch, running it on the encoder's output) are overloads
+that Numba resolves from the tuple's types when it compiles, so each kind gets its own
+specialised, cached kernel. (Passing the network step as a function argument would specialise
+too, but Numba never finds such kernels in its on-disk cache: every process would recompile.)
 """
 
 from __future__ import annotations
@@ -16,15 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 from numpy.typing import NDArray
 
 from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_into, encoder_kernel_args
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, pack_batch
-from spikefly.controllers.network import LIFNetwork
+from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, lif_run_into_int, pack_batch
+from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
+from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.envs import outcomes
 from spikefly.envs.twin import QuadrotorTwin, draw_randomisation, gust_coefficients, max_control_steps
 from spikefly.envs.twin_kernels import (
@@ -51,11 +60,119 @@ RESULT_FINAL_Z = 6
 N_RESULTS = 7
 
 
+# ---------------------------------------------------------------------------------------------
+# Network kinds: the only float / integer differences, resolved at compile time
+# ---------------------------------------------------------------------------------------------
+
+
+def genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset):
+    """Genome ``g``'s network: views into a batch's concatenated ``network_arrays`` (compiled code only).
+
+    ``network_arrays`` is ``LIFBatch.arrays`` for float networks; for integer networks it is
+    followed by ``fractional_bits`` int64[G]. Returns the genome's ``kernel_arrays()`` (integer:
+    followed by its ``fractional_bits``), the tuple :func:`network_run` takes.
+    """
+    raise TypeError("genome_network is compiled into the rollout kernels; call PopulationRollout.run")
+
+
+def network_run(
+    network, membrane, adaptation, refractory, ring, step, counters, spiked,
+    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
+):
+    """K steps of one network on the encoder's ``inputs`` float32[K, C] (compiled code only).
+
+    Writes ``out_spikes`` uint8[K, n_out] and ``out_membrane`` float32[K, n_out] for the decoder
+    and updates the state arrays, as :class:`~spikefly.controllers.SpikingController` does:
+    float networks run :func:`lif_run_into` on ``inputs``; integer networks run
+    :func:`lif_run_into_int` on ``inputs`` quantised into ``inputs_q`` int32[K, C] and read their
+    Q.F membranes (``out_membrane_q`` int32[K, n_out]) as ``membrane / 2**fractional_bits``. The
+    integer buffers are unused by float networks.
+    """
+    raise TypeError("network_run is compiled into the rollout kernels; call PopulationRollout.run")
+
+
+def _is_integer(network_arrays) -> bool:
+    """Integer networks are the ones with integer weights (``kernel_arrays()[2]`` in both kinds)."""
+    return isinstance(network_arrays[2].dtype, types.Integer)
+
+
+def _float_genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset):
+    (row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+     refractory_steps, reset_mode, spiking, output_index) = network_arrays
+    n0, n1 = neuron_offset[g], neuron_offset[g + 1]
+    s0, s1 = synapse_offset[g], synapse_offset[g + 1]
+    return (
+        row_ptr[row_ptr_offset[g]:row_ptr_offset[g + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1], threshold[n0:n1],
+        beta[n0:n1], bias[n0:n1], adaptation_increment[n0:n1], adaptation_decay[n0:n1], refractory_steps[n0:n1],
+        reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[g]:output_offset[g + 1]],
+    )
+
+
+def _integer_genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset):
+    (row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
+     adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
+     input_fractional_bits, fractional_bits) = network_arrays
+    n0, n1 = neuron_offset[g], neuron_offset[g + 1]
+    s0, s1 = synapse_offset[g], synapse_offset[g + 1]
+    return (
+        row_ptr[row_ptr_offset[g]:row_ptr_offset[g + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1],
+        weight_multiplier[n0:n1], threshold[n0:n1], bias[n0:n1], decay_mode[n0:n1], decay_shift[n0:n1],
+        beta_q15[n0:n1], adaptation_increment[n0:n1], adaptation_decay_q15[n0:n1], refractory_steps[n0:n1],
+        reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[g]:output_offset[g + 1]],
+        input_fractional_bits, fractional_bits[g],
+    )
+
+
+def _float_network_run(
+    network, membrane, adaptation, refractory, ring, step, counters, spiked,
+    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
+):
+    (row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+     refractory_steps, reset_mode, spiking, output_index) = network
+    lif_run_into(
+        row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+        refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters,
+        spiked, inputs, out_spikes, out_membrane,
+    )
+
+
+def _integer_network_run(
+    network, membrane, adaptation, refractory, ring, step, counters, spiked,
+    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
+):
+    (row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
+     adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
+     input_fractional_bits, fractional_bits) = network
+    quantize_channels(inputs, input_fractional_bits, inputs_q)
+    lif_run_into_int(
+        row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
+        adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
+        input_fractional_bits, membrane, adaptation, refractory, ring, step, counters, spiked,
+        inputs_q, out_spikes, out_membrane_q,
+    )
+    scale = 1.0 / float(1 << fractional_bits)
+    for k in range(out_membrane_q.shape[0]):
+        for j in range(out_membrane_q.shape[1]):
+            out_membrane[k, j] = np.float32(out_membrane_q[k, j] * scale)
+
+
+@overload(genome_network)
+def _genome_network_for(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset):
+    return _integer_genome_network if _is_integer(network_arrays) else _float_genome_network
+
+
+@overload(network_run)
+def _network_run_for(
+    network, membrane, adaptation, refractory, ring, step, counters, spiked,
+    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
+):
+    return _integer_network_run if _is_integer(network) else _float_network_run
+
+
 @njit(cache=True)
 def fly_genome(
-    # one network and its state
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters, spiked,
+    # one network (the tuple genome_network returns), its state and its output count
+    network, membrane, adaptation, refractory, ring, step, counters, spiked, n_outputs,
     # coding
     encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
     # twin
@@ -69,8 +186,7 @@ def fly_genome(
 ):
     """Every episode of one genome, one after another, each from a fresh network state."""
     n_ranges = ray_directions.shape[0]
-    n_inputs = row_ptr.shape[0] - threshold.shape[0] - 1
-    n_outputs = output_index.shape[0]
+    n_inputs = network[0].shape[0] - membrane.shape[0] - 1  # row_ptr has n_inputs + n_neurons + 1 entries
     position = np.zeros(3)
     quaternion = np.zeros(4)
     velocity = np.zeros(3)
@@ -85,7 +201,9 @@ def fly_genome(
     observation = np.zeros(n_ranges + 10, np.float32)
     terms = np.zeros(6)
     inputs = np.zeros((steps_per_action, n_inputs), np.float32)
+    inputs_q = np.zeros((steps_per_action, n_inputs), np.int32)
     out_spikes = np.zeros((steps_per_action, n_outputs), np.uint8)
+    out_membrane_q = np.zeros((steps_per_action, n_outputs), np.int32)
     out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
     encoder_state = np.zeros(encoder_state_size, np.float32)
     action32 = np.zeros(4, np.float32)
@@ -117,10 +235,9 @@ def fly_genome(
         while drone_counters[COUNTER_OUTCOME] == outcomes.NONE:
             encode_into(encoder_code, encoder_params, observation, low, high, episode_keys[e], np.uint64(control_step),
                         encoder_state, inputs)
-            lif_run_into(
-                row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-                refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters,
-                spiked, inputs, out_spikes, out_membrane,
+            network_run(
+                network, membrane, adaptation, refractory, ring, step, counters, spiked,
+                inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
             )
             decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action32)
             for i in range(4):
@@ -154,9 +271,7 @@ def fly_genome(
 
 @njit(cache=True, parallel=True)
 def rollout_population(
-    neuron_offset, row_ptr_offset, synapse_offset, output_offset,
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
+    neuron_offset, row_ptr_offset, synapse_offset, output_offset, network_arrays,
     membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
     encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
     velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
@@ -167,20 +282,19 @@ def rollout_population(
 ):
     """Fly every genome of a :class:`LIFBatch` on every episode, genomes in parallel.
 
-    Outputs: ``results`` float64[G, E, N_RESULTS], ``episode_outcomes`` int64[G, E],
-    ``episode_steps`` int64[G, E] (control steps), ``episode_ops`` int64[G, E, 4] (neuron
-    updates, spikes, input events, synaptic ops).
+    ``network_arrays``: the batch's ``arrays`` (integer batches: followed by ``fractional_bits``
+    int64[G]); the state arrays are a :class:`LIFBatchState`'s. Outputs: ``results``
+    float64[G, E, N_RESULTS], ``episode_outcomes`` int64[G, E], ``episode_steps`` int64[G, E]
+    (control steps), ``episode_ops`` int64[G, E, 4] (neuron updates, spikes, input events,
+    synaptic ops).
     """
     for g in prange(neuron_offset.shape[0] - 1):
         n0, n1 = neuron_offset[g], neuron_offset[g + 1]
-        s0, s1 = synapse_offset[g], synapse_offset[g + 1]
-        o0, o1 = output_offset[g], output_offset[g + 1]
         ring_g = ring[ring_offset[g]:ring_offset[g + 1]].reshape(((ring_offset[g + 1] - ring_offset[g]) // (n1 - n0), n1 - n0))
         fly_genome(
-            row_ptr[row_ptr_offset[g]:row_ptr_offset[g + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1], threshold[n0:n1],
-            beta[n0:n1], bias[n0:n1], adaptation_increment[n0:n1], adaptation_decay[n0:n1], refractory_steps[n0:n1],
-            reset_mode[n0:n1], spiking[n0:n1], output_index[o0:o1], membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1],
-            ring_g, step[g:g + 1], counters[g], spiked[n0:n1],
+            genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset),
+            membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_g, step[g:g + 1], counters[g], spiked[n0:n1],
+            output_offset[g + 1] - output_offset[g],
             encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params,
             steps_per_action, velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights,
             ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps,
@@ -212,7 +326,10 @@ class PopulationRollout:
     """Fly populations of spiking networks on the twin: settings fixed once, populations vary.
 
     ``twin`` supplies the drone, sensors and reward (its settings); ``encoder`` / ``decoder`` /
-    ``steps_per_action`` the coding shared by every genome.
+    ``steps_per_action`` the coding shared by every genome. A population is all float
+    (:class:`LIFNetwork`) or all integer (:class:`IntegerLIFNetwork`, flown as
+    :class:`~spikefly.controllers.SpikingController` flies it: inputs quantised to
+    ``input_fractional_bits``, output membranes read as Q.F).
     """
 
     def __init__(self, twin: QuadrotorTwin, encoder: Encoder, decoder: Decoder, steps_per_action: int,
@@ -225,14 +342,23 @@ class PopulationRollout:
         self._encoder_code, self._encoder_params = encoder_kernel_args(encoder)
         self._decoder_code, self._decoder_params = decoder_kernel_args(decoder)
 
-    def run(self, networks: list[LIFNetwork], worlds: TwinWorlds, episode_seeds: list[int]) -> RolloutResults:
+    def run(
+        self, networks: list[LIFNetwork] | list[IntegerLIFNetwork], worlds: TwinWorlds, episode_seeds: list[int]
+    ) -> RolloutResults:
         """Every network flies every world (episode e on ``worlds`` entry e, randomness from ``episode_seeds[e]``)."""
         if len(episode_seeds) != len(worlds):
             raise ValueError(f"one episode seed per world: {len(worlds)} worlds, {len(episode_seeds)} seeds")
+        integer = sum(isinstance(network, IntegerLIFNetwork) for network in networks)
+        if 0 < integer < len(networks):
+            raise ValueError(
+                f"PopulationRollout.run: a population is all LIFNetwork or all IntegerLIFNetwork, got "
+                f"{len(networks) - integer} float and {integer} integer networks. Fix: quantize every network or none."
+            )
         twin, s = self.twin, self.twin.settings
         batch = pack_batch(networks)
+        network_arrays = batch.arrays
         if batch.integer:
-            raise ValueError("the fused rollout runs float32 networks; integer networks fly through SpikingController")
+            network_arrays = (*batch.arrays, np.array([network.fractional_bits for network in networks], np.int64))
         state = LIFBatchState.zeros(batch)
         episodes = len(worlds)
         # Each episode's randomisation is drawn as the twin draws it for a drone with that seed.
@@ -246,7 +372,8 @@ class PopulationRollout:
         episode_steps = np.zeros((count, episodes), np.int64)
         episode_ops = np.zeros((count, episodes, 4), np.int64)
         rollout_population(
-            *batch.kernel_arrays(), *state.kernel_arrays(),
+            batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset, network_arrays,
+            *state.kernel_arrays(),
             self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high, keys,
             self._decoder_code, self._decoder_params, self.steps_per_action,
             s.action_mode == "velocity", s.physics_steps_per_control, twin.flight_record, twin.drone.hover_rpm,

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, save
+from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, quantize, save
+from spikefly.controllers.boards import load_board
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
@@ -35,6 +36,7 @@ from spikefly.evolution.checkpoint import (
     write_checkpoint,
     write_text_atomic,
 )
+from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasible_last
 from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.evaluators import Flyer, make_evaluator
@@ -49,6 +51,9 @@ LOG_FILE = "log.jsonl"
 CHECKPOINT_FILE = "checkpoint.json"
 CHAMPION_FILE = "champion.json"
 N_ACTIONS = 4
+NIR_READY = {"evolve_adaptation": False, "refractory_init_mean": 0.0, "refractory_init_stdev": 0.0,
+             "refractory_replace_rate": 0.0, "refractory_mutate_rate": 0.0}
+"""NEAT overrides that keep genomes within what NIR expresses (EvolveSettings.nir_ready)."""
 
 
 class RunError(ValueError):
@@ -74,12 +79,18 @@ class EvolutionRun:
         self.progress = progress
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
-        space = observation_space(QuadrotorSettings.from_kwargs(**settings.env_settings))
+        env_settings = QuadrotorSettings.from_kwargs(**settings.env_settings)
+        space = observation_space(env_settings)
         self.observation_low, self.observation_high = space.low, space.high
         n_obs = space.shape[0]
+        self.charge = None if settings.board is None else BoardCharge(
+            settings.board, env_settings.control_hz, settings.weight_bits, self.encoder, n_obs, settings.steps_per_action
+        )
+        # integer mode: analog encoders feed Q.F currents, spiking ones whole spikes
+        self._input_fractional_bits = 16 if self.encoder.cost(n_obs, settings.steps_per_action).analog_inputs else 0
         self.config = load_neat_config(
             run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(N_ACTIONS),
-            overrides={"NEAT": {"pop_size": settings.population}},
+            overrides={"NEAT": {"pop_size": settings.population}, **({"LIFGenome": NIR_READY} if settings.nir_ready else {})},
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
         self.novelty = NoveltyArchive(settings.novelty_neighbours) if settings.novelty_weight > 0 else None
@@ -97,6 +108,8 @@ class EvolutionRun:
     def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
         """A new run in ``run_dir`` (created; it must not hold another run)."""
         run_dir = Path(run_dir)
+        if settings.board is not None:
+            load_board(settings.board)  # a bad board is an error before anything is written
         if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
             raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -195,12 +208,16 @@ class EvolutionRun:
         settings = self.settings
         generation = self.generation
         episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation)
-        networks = [compile_genome(genome, self.config.genome_config) for _, genome in genomes]
+        networks = [self._scored(compile_genome(genome, self.config.genome_config)) for _, genome in genomes]
         results = evaluator.evaluate(networks, episodes)
-        terms = fitness_terms(results, networks, settings)
+        reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
+        extra_terms = board_terms(reports, settings.energy_weight, settings.latency_weight) if reports else None
+        terms = fitness_terms(results, networks, settings, extra_terms)
         if self.novelty is not None:
             terms[:, TERM_NAMES.index("novelty")] = settings.novelty_weight * self.novelty.score(behaviours(results))
         fitness = terms.sum(axis=1)
+        if reports:
+            fitness = rank_infeasible_last(fitness, np.array([report.feasible for report in reports]))
         for (_, genome), value in zip(genomes, fitness):
             genome.fitness = float(value)
         best = int(np.argmax(fitness))
@@ -218,6 +235,9 @@ class EvolutionRun:
             "best_size": {"neurons": networks[best].n_neurons, "synapses": networks[best].n_synapses},
             "env_steps": int(results.steps.sum()),
         })
+        if reports:
+            record["best_board"] = _board_summary(reports[best])
+            record["infeasible"] = sum(not report.feasible for report in reports)
         last = generation + 1 >= settings.generations
         if (generation + 1) % settings.validation_every == 0 or last:
             order = np.argsort(-fitness)[: settings.validation_top]
@@ -234,6 +254,9 @@ class EvolutionRun:
         self.validations += 1
         if self.champion is None or score > self.champion["score"]:
             self.champion = {"genome": _jsonable(genome_to_arrays(genomes[best])), "score": score, "generation": generation}
+            if self.charge is not None:
+                report = self.charge.reports([networks[best]], results.ops[best:best + 1], results.steps[best:best + 1])[0]
+                self.champion["board"] = report.to_dict()
             self.validations_without_gain = 0
             summary["new_champion"] = True
             self._save_champion()
@@ -248,22 +271,28 @@ class EvolutionRun:
         """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
         genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
         episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
-        results = self._flyer.fly([compile_genome(genome, self.config.genome_config)], episodes, physics="pybullet")
+        results = self._flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
         self.pybullet_success = float(success_rate(results)[0])
         return self.pybullet_success
 
     def _save_champion(self) -> None:
         genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
-        network = compile_genome(genome, self.config.genome_config)
+        network = self._scored(compile_genome(genome, self.config.genome_config))
         spec = ControllerSpec(
             network=network, encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
             observation_low=self.observation_low, observation_high=self.observation_high, n_actions=N_ACTIONS,
-            env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=None,
+            env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=self.champion.get("board"),
             fitness={"validation_success_rate": self.champion["score"][0], "validation_mean_return": self.champion["score"][1]},
             generation=self.champion["generation"],
             metadata={"run_seed": self.settings.seed, "worlds": list(self.settings.worlds)},
         )
         save(spec, self.run_dir / CHAMPION_FILE)
+
+    def _scored(self, network):
+        """The network evolution scores: ``network`` itself, or its integer twin in integer mode."""
+        if not self.settings.integer:
+            return network
+        return quantize(network, weight_bits=self.settings.weight_bits, input_fractional_bits=self._input_fractional_bits)
 
     def _checkpoint(self, record: dict[str, Any]) -> None:
         extra = {
@@ -299,9 +328,20 @@ def _arrays(document: dict[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.array(entry["values"], dtype=entry["dtype"]) for name, entry in document.items()}
 
 
+def _board_summary(report) -> dict[str, Any]:
+    """The log's compact board figures of one network."""
+    return {
+        "board": report.board, "energy_uj_per_step": round(report.energy_j * 1e6, 4),
+        "latency_us_per_step": round(report.latency_s * 1e6, 3), "power_mw": round(report.power_w * 1e3, 5),
+        "flash_bytes": report.flash_bytes, "ram_bytes": report.ram_bytes, "feasible": report.feasible,
+    }
+
+
 def _postfix(record: dict[str, Any]) -> str:
     text = f"best {record['best_fitness']:.2f} mean {record['mean_fitness']:.2f} species {record['species']}"
     text += f" size {record['best_size']['neurons']}n/{record['best_size']['synapses']}s success {record['best_success_rate']:.2f}"
+    if "best_board" in record:
+        text += f" {record['best_board']['energy_uj_per_step']:.2f} uJ/step"
     if "validation" in record:
         text += f" val {record['validation']['success_rate']:.2f}"
     return text

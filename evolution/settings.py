@@ -66,6 +66,20 @@ class EvolveSettings:
     """Fitness cost per neuron update per control step."""
     size_cost: float = 1e-3
     """Fitness cost per neuron and per synapse of the compiled network."""
+    board: str | None = "stm32f405"
+    """Board whose compute the fitness charges for: a bundled profile name (``spikefly boards``) or a
+    board TOML file; None for no board terms. The log and the champion file carry its figures."""
+    energy_weight: float = 0.02
+    """Fitness cost per microjoule the network spends per control step on ``board``."""
+    latency_weight: float = 0.0
+    """Fitness cost per millisecond of compute per control step on ``board``."""
+    weight_bits: int = 8
+    """Weight width the board's memory and feasibility are computed for (and the integer mode uses)."""
+    integer: bool = False
+    """Score the int8-weight fixed-point network (the one the C export runs) instead of the float one."""
+    nir_ready: bool = False
+    """Evolve only what NIR can express: no threshold adaptation, no refractory period (overrides
+    the NEAT config's evolve_adaptation and refractory_* keys), so ``spikefly export --format nir`` works."""
     novelty_weight: float = 0.0
     """Mix of novelty into fitness (0 = pure fitness): fitness + weight x novelty (final-position kNN distance, m)."""
     novelty_neighbours: int = 15
@@ -96,7 +110,15 @@ class EvolveSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")
-        for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight"):
+        if self.board is not None and (not isinstance(self.board, str) or not self.board):
+            raise SettingsError(f"board={self.board!r}: give a bundled board name (spikefly boards) or a board TOML file")
+        if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) or not 2 <= self.weight_bits <= 8:
+            raise SettingsError(f"weight_bits={self.weight_bits!r}: must be an integer in [2, 8] (weights are stored as int8)")
+        for name in ("integer", "nir_ready"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
+        for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",
+                     "energy_weight", "latency_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")

@@ -30,7 +30,7 @@ def test_terms_are_mean_return_minus_costs_per_control_step_and_size():
         codes=[[outcomes.GOAL, outcomes.COLLISION], [outcomes.TIMEOUT, outcomes.TIMEOUT]],
     )
     terms = fitness_terms(flown, networks, settings)
-    assert list(TERM_NAMES) == ["flight_return", "synaptic_ops_cost", "neuron_updates_cost", "size_cost", "novelty"]
+    assert list(TERM_NAMES) == ["flight_return", "synaptic_ops_cost", "neuron_updates_cost", "size_cost", "energy_cost", "latency_cost", "novelty"]
     np.testing.assert_allclose(terms[0, :4], [15.0, -0.01 * 400 / 20, -0.001 * 200 / 20, -0.1 * (networks[0].n_neurons + networks[0].n_synapses)])
     np.testing.assert_allclose(terms[1, :2], [2.0, 0.0])
     np.testing.assert_array_equal(success_rate(flown), [0.5, 0.0])

@@ -1,0 +1,74 @@
+"""``spikefly export``: a controller file -> a header-only C file or a NIR graph.
+
+The C export is the integer network (a float controller is quantised first: int8 weights with one
+multiplier per receiving neuron, shift decay), bit-exact with the project's integer mode. The
+NIR export is the float network at the controller's substep ``dt = 1 / (control_hz x K)``, which
+NIR itself does not store. Both cover the network; the encoder and decoder named in the
+controller file run beside it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, quantize
+from spikefly.controllers.quantize import dequantize
+from spikefly.envs.quadrotor_settings import QuadrotorSettings
+
+FORMATS = ("c", "nir")
+NIR_FIX = "evolve a NIR-ready controller (spikefly evolve --nir-ready), or export to C, which runs every feature"
+
+
+class ExportError(ValueError):
+    """A controller that cannot be exported as asked: the message says why and the fix."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    flash_bytes: int | None
+    """C: bytes of the const tables (code not included); None for NIR."""
+    ram_bytes: int | None
+    """C: ``sizeof`` the state struct; None for NIR."""
+    dt_s: float
+    """Substep the network runs at (NIR stores no dt: a reader must be told)."""
+
+
+def substep_s(spec: ControllerSpec) -> float:
+    """Seconds per LIF substep: the control period divided by ``steps_per_action``."""
+    control_hz = QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
+    return 1.0 / (control_hz * spec.steps_per_action)
+
+
+def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net") -> ExportResult:
+    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir")."""
+    if format not in FORMATS:
+        raise ExportError(f"format {format!r}: choose one of {FORMATS}")
+    out = Path(out)
+    dt = substep_s(spec)
+    if format == "c":
+        from spikefly.controllers.export_c import export_c
+
+        network = spec.network
+        if not isinstance(network, IntegerLIFNetwork):
+            analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
+            network = quantize(network, input_fractional_bits=16 if analog else 0)
+        try:
+            exported = export_c(network, name)
+        except ValueError as error:
+            raise ExportError(f"C export: {error}") from error
+        exported.write(out)
+        return ExportResult(out, format, exported.flash_bytes, exported.ram_bytes, dt)
+    from spikefly.controllers.export_nir import export_nir
+
+    network = dequantize(spec.network) if isinstance(spec.network, IntegerLIFNetwork) else spec.network
+    try:
+        export_nir(network, out, dt)
+    except ImportError as error:
+        raise ExportError(str(error)) from error
+    except ValueError as error:
+        raise ExportError(f"{error}. Fix: {NIR_FIX}") from error
+    return ExportResult(out, format, None, None, dt)
