@@ -19,6 +19,7 @@ from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.observation import assemble_observation, heading_of
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
+from spikefly.envs.path_field import PathField, goal_potential, path_field
 from spikefly.envs.range_sensor import corrupt_ranges, sensor_rays
 from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
@@ -72,7 +73,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     ## Rewards
 
     The sum of named terms, each in ``info["reward_terms"]`` (weights: ``RewardWeights``):
-    ``progress`` (metres the goal distance shrank), ``goal`` (+10 on arrival), ``collision``
+    ``progress`` (metres the goal distance shrank: straight-line, or around obstacles with
+    ``progress_metric="path"``), ``goal`` (+10 on arrival), ``collision``
     (-10), ``out_of_bounds`` (-10), ``time`` (-0.1 per second) and ``control_effort``
     (-0.05 x mean squared action per second).
 
@@ -136,6 +138,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._steps = 0
         self._time_s = 0.0
         self._distance_m = 0.0
+        self._path: PathField | None = None
         self._rotor_energy_j = 0.0
         self._outcome = outcomes.NONE
         self._gust_mps = np.zeros(3)
@@ -172,8 +175,13 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         layout_seed = int(self.np_random.integers(2**63))
         if self._layout_pending or self.course.is_procedural:
             self.layout = self.course.layout(np.random.default_rng(layout_seed))
-            self._sim.set_obstacles(pack_obstacles(self.layout), visual=self._visual)
+            packed = pack_obstacles(self.layout)
+            self._sim.set_obstacles(packed, visual=self._visual)
             self._layout_pending = False
+            self._path = None
+            if self.settings.progress_metric == "path":
+                self._path = path_field(self.course.bounds_min, self.course.bounds_max, self.course.goal_position,
+                                        self.course.goal_radius, packed, self.drone.collision_radius_m, self.settings.path_cell_m)
         self._sim.reset_drone(self.course.start_position, self.course.start_yaw)
         s = self.settings
         if s.wind_speed_mps > 0.0:
@@ -188,7 +196,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._time_s = 0.0
         self._rotor_energy_j = 0.0
         self._outcome = outcomes.NONE
-        self._distance_m = math.dist(self.course.start_position, self.course.goal_position)
+        self._distance_m = self._potential(self.course.start_position)
         observation, position, velocity = self._observe()
         return observation, self._info(position, velocity, dict.fromkeys(TERM_NAMES, 0.0))
 
@@ -214,7 +222,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             outcome = outcomes.TIMEOUT
         self._outcome = outcome
         observation, position, velocity = self._observe()
-        distance = math.dist(position, self._goal)
+        distance = self._potential(position)
         compute_reward_terms(
             self._reward_weights, self._distance_m, distance, outcome, sum(value * value for value in clipped) / 4.0,
             elapsed_s, self._terms,
@@ -225,6 +233,15 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         if self.render_mode == "human":
             self.render()
         return observation, float(sum(terms.values())), terminated, truncated, self._info(position, velocity, terms)
+
+    def _potential(self, position) -> float:
+        """Progress potential: straight-line distance to the goal, or the path distance around obstacles."""
+        if self._path is None:
+            return math.dist(position, self._goal)
+        field = self._path
+        dims = np.array(field.values.shape, np.int64)
+        return float(goal_potential(position[0], position[1], position[2], np.asarray(self._goal, np.float64),
+                                    (field.values, field.low, field.step, dims)))
 
     def render(self) -> NDArray[np.uint8] | None:
         if self.render_mode is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields
 from spikefly.envs.reward import RewardWeights
 
 ACTION_MODES = ("velocity", "rpm")
+PROGRESS_METRICS = ("euclidean", "path")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ class QuadrotorSettings:
     """Goal distances at or beyond this read as 1 in the observation."""
     velocity_scale_mps: float = 4.0
     """Body velocities are divided by this (and clipped to [-1, 1]) in the observation."""
+    progress_metric: str = "euclidean"
+    """Potential of the progress reward: ``"euclidean"``, the straight-line distance to the goal, or
+    ``"path"``, the length of the shortest obstacle-free path (so flying toward an opening in a
+    wall is progress; :mod:`spikefly.envs.path_field`, ~20 ms per new layout)."""
+    path_cell_m: float = 0.25
+    """Grid cell of the path-distance field, m (``progress_metric="path"``)."""
     render_width: int = 640
     """Width of ``render()`` frames in ``rgb_array`` mode, pixels."""
     render_height: int = 480
@@ -66,7 +73,9 @@ class QuadrotorSettings:
             object.__setattr__(self, "reward", RewardWeights.from_mapping(self.reward))
         if self.action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode={self.action_mode!r}: choose one of {ACTION_MODES}")
-        for name in ("physics_hz", "control_hz", "max_range_m", "max_speed_xy_mps", "max_speed_z_mps",
+        if self.progress_metric not in PROGRESS_METRICS:
+            raise ValueError(f"progress_metric={self.progress_metric!r}: choose one of {PROGRESS_METRICS}")
+        for name in ("path_cell_m", "physics_hz", "control_hz", "max_range_m", "max_speed_xy_mps", "max_speed_z_mps",
                      "max_yaw_rate_rps", "wind_gust_time_constant_s", "goal_distance_scale_m", "velocity_scale_mps"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -62,7 +62,7 @@ class QuadrotorAvoidVecEnv(VectorEnv):
         episode_seeds = self._episode_seeds(self.num_envs)
         layouts = [(self.course, self.course.layout(layout_rng(s))) for s in episode_seeds]
         width = int(max(len(obstacles) for _, obstacles in layouts) * _PADDING_HEADROOM) + 1
-        self._worlds = TwinWorlds.pack(layouts, min_width=width)
+        self._worlds = self.twin.prepare(TwinWorlds.pack(layouts, min_width=width))
         observations = self.twin.reset(self._worlds, np.arange(self.num_envs), episode_seeds)
         self._needs_reset[:] = False
         return observations, {}

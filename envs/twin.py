@@ -137,6 +137,16 @@ class QuadrotorTwin:
         self._gust_decay, self._gust_scale = gust_coefficients(s)
 
     # -- episodes ----------------------------------------------------------------------------
+    def prepare(self, worlds: TwinWorlds) -> TwinWorlds:
+        """``worlds`` with what these settings need: path fields for ``progress_metric="path"``."""
+        s = self.settings
+        if s.progress_metric == "path" and not (
+            worlds.has_path_fields and worlds.path_cell_m == s.path_cell_m
+            and worlds.path_clearance_m == self.drone.collision_radius_m
+        ):
+            return worlds.with_path_fields(self.drone.collision_radius_m, s.path_cell_m)
+        return worlds
+
     def reset(self, worlds: TwinWorlds, world_index: ArrayLike | None = None, seeds: Iterable[int] | None = None) -> NDArray[np.float32]:
         """Start every drone on its world (``world_index`` [B], default drone b on world b % W).
 
@@ -155,7 +165,7 @@ class QuadrotorTwin:
         index in it, as :meth:`TwinWorlds.widened` and :meth:`TwinWorlds.set_world` keep it).
         """
         if worlds is not None:
-            self.worlds = worlds
+            self.worlds = self.prepare(worlds)
             self._max_steps = max_control_steps(worlds, self.settings)
         if self.worlds is None:
             raise RuntimeError("call reset(worlds, ...) before reset_drones()")
@@ -177,7 +187,7 @@ class QuadrotorTwin:
             mask, self.drone.hover_rpm, self.drone.collision_radius_m, self.position, self.quaternion, self.velocity,
             self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind, self.counters,
             self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count, w.bounds_min, w.bounds_max,
-            w.start, w.start_yaw, w.goal, self._range_noise, self.ray_directions, self.ray_start_m,
+            w.start, w.start_yaw, w.goal, w.path_values, w.path_low, w.path_step, w.path_dims, self._range_noise, self.ray_directions, self.ray_start_m,
             self.settings.max_range_m, self.settings.goal_distance_scale_m, self.settings.velocity_scale_mps, self.ranges,
             self.observations,
         )
@@ -208,7 +218,8 @@ class QuadrotorTwin:
             self.drone.collision_radius_m, self.drone.thrust_to_weight, self.reward_weights, self.position, self.quaternion,
             self.velocity, self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind,
             self.counters, self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count,
-            w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, self._gust_decay, self._gust_scale,
+            w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, w.path_values, w.path_low, w.path_step,
+            w.path_dims, self._gust_decay, self._gust_scale,
             self._gust_noise, self._range_noise, self.ray_directions, self.ray_start_m, s.max_range_m,
             s.goal_distance_scale_m, s.velocity_scale_mps, self.ranges, self.observations, self.rewards, self.terms,
         )

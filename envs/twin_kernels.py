@@ -24,6 +24,7 @@ from numba import njit, prange
 from spikefly.envs import outcomes
 from spikefly.envs.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
 from spikefly.envs.observation import assemble_observation_into, heading_of
+from spikefly.envs.path_field import goal_potential
 from spikefly.envs.reward import compute_reward_terms
 from spikefly.envs.twin_geometry import cast_rays, sphere_clearance, sphere_collides
 from spikefly.envs.twin_physics import rigid_body_step
@@ -32,7 +33,7 @@ COUNTER_STEPS = 0
 COUNTER_OUTCOME = 1
 
 SCALAR_TIME_S = 0
-SCALAR_DISTANCE_M = 1  # to the goal centre, after the latest step
+SCALAR_DISTANCE_M = 1  # progress potential after the latest step: distance to the goal centre (straight or path)
 SCALAR_MIN_CLEARANCE_M = 2
 SCALAR_CLEARANCE_M = 3  # after the latest step
 SCALAR_ROTOR_ENERGY_J = 4
@@ -46,8 +47,12 @@ _CONTACT_MARGIN_M = 0.02
 def drone_reset(
     position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, counters, scalars,
     start, start_yaw, goal, hover_rpm, radius_m, max_range_m, shape, obstacle_position, half_extents, yaw, count,
+    path,
 ):
-    """Put one drone at rest at ``start`` facing ``start_yaw``, rotors at hover speed."""
+    """Put one drone at rest at ``start`` facing ``start_yaw``, rotors at hover speed.
+
+    ``path``: the world's path-distance field (values, low, step, dims); dims all 0: straight-line progress.
+    """
     for i in range(3):
         position[i] = start[i]
         velocity[i] = 0.0
@@ -62,9 +67,8 @@ def drone_reset(
         motor_rpm[i] = hover_rpm
     counters[COUNTER_STEPS] = 0
     counters[COUNTER_OUTCOME] = outcomes.NONE
-    dx, dy, dz = goal[0] - start[0], goal[1] - start[1], goal[2] - start[2]
     scalars[SCALAR_TIME_S] = 0.0
-    scalars[SCALAR_DISTANCE_M] = math.sqrt(dx * dx + dy * dy + dz * dz)
+    scalars[SCALAR_DISTANCE_M] = goal_potential(start[0], start[1], start[2], goal, path)
     clearance = sphere_clearance(start[0], start[1], start[2], radius_m, shape, obstacle_position, half_extents, yaw, count, max_range_m)
     scalars[SCALAR_MIN_CLEARANCE_M] = clearance
     scalars[SCALAR_CLEARANCE_M] = clearance
@@ -99,7 +103,7 @@ def drone_observe(
 def drone_advance(
     action, velocity_mode, physics_steps, params, position, quaternion, velocity, angular_velocity, motor_rpm, integral,
     wind, counters, scalars, radius_m, thrust_to_weight, max_range_m, shape, obstacle_position, half_extents, yaw, count,
-    bounds_min, bounds_max, goal, goal_radius, max_steps, reward_weights, terms,
+    bounds_min, bounds_max, goal, goal_radius, max_steps, path, reward_weights, terms,
 ):
     """One control step of one drone holding ``action`` (4,) float64 already clipped to [-1, 1].
 
@@ -147,8 +151,7 @@ def drone_advance(
     )
     scalars[SCALAR_CLEARANCE_M] = clearance
     scalars[SCALAR_MIN_CLEARANCE_M] = min(scalars[SCALAR_MIN_CLEARANCE_M], clearance)
-    dx, dy, dz = goal[0] - position[0], goal[1] - position[1], goal[2] - position[2]
-    distance = math.sqrt(dx * dx + dy * dy + dz * dz)
+    distance = goal_potential(position[0], position[1], position[2], goal, path)
     mean_square = (action[0] ** 2 + action[1] ** 2 + action[2] ** 2 + action[3] ** 2) / 4.0
     compute_reward_terms(reward_weights, scalars[SCALAR_DISTANCE_M], distance, outcome, mean_square, elapsed, terms)
     scalars[SCALAR_DISTANCE_M] = distance
@@ -177,6 +180,7 @@ def twin_step_batch(
     actions, active, velocity_mode, physics_steps, params, radius_m, thrust_to_weight, reward_weights,
     position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, wind, mean_wind, counters, scalars,
     world_index, shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, goal, goal_radius, max_steps,
+    path_values, path_low, path_step, path_dims,
     gust_decay, gust_scale, gust_noise, range_noise, ray_directions, start_m, max_range_m, goal_distance_scale_m,
     velocity_scale_mps, ranges, observations, rewards, terms,
 ):
@@ -196,7 +200,8 @@ def twin_step_batch(
             actions[b], velocity_mode, physics_steps, params, position[b], quaternion[b], velocity[b], angular_velocity[b],
             motor_rpm[b], integral[b], wind[b], counters[b], scalars[b], radius_m, thrust_to_weight, max_range_m,
             shape[w], obstacle_position[w], half_extents[w], yaw[w], count[w], bounds_min[w], bounds_max[w], goal[w],
-            goal_radius[w], max_steps[w], reward_weights, terms[b],
+            goal_radius[w], max_steps[w], (path_values[w], path_low[w], path_step[w], path_dims[w]), reward_weights,
+            terms[b],
         )
         noise_row = range_noise[b, min(counters[b, COUNTER_STEPS], range_noise.shape[1] - 1)] if range_noise.shape[1] > 0 else range_noise[b, 0:0, 0]
         drone_observe(
@@ -210,7 +215,7 @@ def twin_step_batch(
 def twin_reset_batch(
     mask, hover_rpm, radius_m, position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, wind, mean_wind,
     counters, scalars, world_index, shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start,
-    start_yaw, goal, range_noise, ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps, ranges,
+    start_yaw, goal, path_values, path_low, path_step, path_dims, range_noise, ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps, ranges,
     observations,
 ):
     """Reset the drones where ``mask`` is set and write their first observations."""
@@ -221,7 +226,7 @@ def twin_reset_batch(
         drone_reset(
             position[b], quaternion[b], velocity[b], angular_velocity[b], motor_rpm[b], integral[b], gust[b], counters[b],
             scalars[b], start[w], start_yaw[w], goal[w], hover_rpm, radius_m, max_range_m, shape[w], obstacle_position[w],
-            half_extents[w], yaw[w], count[w],
+            half_extents[w], yaw[w], count[w], (path_values[w], path_low[w], path_step[w], path_dims[w]),
         )
         for i in range(3):
             wind[b, i] = mean_wind[b, i]

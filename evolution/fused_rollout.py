@@ -180,6 +180,7 @@ def fly_genome(
     max_range_m, goal_distance_scale_m, velocity_scale_mps,
     # episodes
     shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
+    path_values, path_low, path_step, path_dims,
     mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
     # outputs [E, ...] of this genome
     results, episode_outcomes, episode_steps, episode_ops,
@@ -221,7 +222,7 @@ def fly_genome(
         drone_reset(
             position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, drone_counters, scalars,
             start[e], start_yaw[e], goal[e], hover_rpm, radius_m, max_range_m, shape[e], obstacle_position[e],
-            half_extents[e], yaw[e], count[e],
+            half_extents[e], yaw[e], count[e], (path_values[e], path_low[e], path_step[e], path_dims[e]),
         )
         wind[:] = mean_wind[e]
         noisy = range_noise.shape[1] > 0
@@ -247,7 +248,8 @@ def fly_genome(
                 action, velocity_mode, physics_steps, params, position, quaternion, velocity, angular_velocity, motor_rpm,
                 integral, wind, drone_counters, scalars, radius_m, thrust_to_weight, max_range_m, shape[e],
                 obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e],
-                goal_radius[e], max_steps[e], reward_weights, terms,
+                goal_radius[e], max_steps[e], (path_values[e], path_low[e], path_step[e], path_dims[e]), reward_weights,
+                terms,
             )
             control_step += 1
             drone_observe(
@@ -277,6 +279,7 @@ def rollout_population(
     velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
     max_range_m, goal_distance_scale_m, velocity_scale_mps,
     shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
+    path_values, path_low, path_step, path_dims,
     mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
     results, episode_outcomes, episode_steps, episode_ops,
 ):
@@ -299,7 +302,7 @@ def rollout_population(
             steps_per_action, velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights,
             ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps,
             shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius,
-            max_steps, mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
+            max_steps, path_values, path_low, path_step, path_dims, mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
             results[g], episode_outcomes[g], episode_steps[g], episode_ops[g],
         )
 
@@ -355,6 +358,7 @@ class PopulationRollout:
                 f"{len(networks) - integer} float and {integer} integer networks. Fix: quantize every network or none."
             )
         twin, s = self.twin, self.twin.settings
+        worlds = twin.prepare(worlds)
         batch = pack_batch(networks)
         network_arrays = batch.arrays
         if batch.integer:
@@ -381,6 +385,7 @@ class PopulationRollout:
             twin.ray_start_m, s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
             worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
             worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,
+            worlds.path_values, worlds.path_low, worlds.path_step, worlds.path_dims,
             noise.mean_wind, gust_decay, gust_scale, noise.gust_noise, noise.range_noise,
             results, episode_outcomes, episode_steps, episode_ops,
         )

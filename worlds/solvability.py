@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .geometry import signed_distance
-from .shapes import Obstacle, bounding_boxes, pack_obstacles, select_obstacles
+from .shapes import Obstacle, ObstacleArrays, bounding_boxes, pack_obstacles, select_obstacles
 
 if TYPE_CHECKING:
     from .course import ObstacleCourse
@@ -31,9 +31,16 @@ def free_cell_grid(
         free: bool[nx, ny, nz].
         centres: the cell centre coordinates along x, y and z (float64[nx], [ny], [nz]), metres.
     """
+    return free_cells(course.bounds_min, course.bounds_max, pack_obstacles(obstacles), clearance_m, cell_m)
+
+
+def free_cells(
+    bounds_min: Sequence[float], bounds_max: Sequence[float], arrays: ObstacleArrays, clearance_m: float, cell_m: float
+) -> tuple[NDArray[np.bool_], tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]]:
+    """:func:`free_cell_grid` from the bounds and packed obstacles."""
     if cell_m <= 0 or clearance_m < 0:
         raise ValueError(f"need cell_m > 0 and clearance_m >= 0, got {cell_m} and {clearance_m}")
-    low, high = np.asarray(course.bounds_min, float), np.asarray(course.bounds_max, float)
+    low, high = np.asarray(bounds_min, float), np.asarray(bounds_max, float)
     counts = np.maximum(1, np.ceil((high - low) / cell_m - 1e-9).astype(np.int64))
     if int(np.prod(counts)) > MAX_CELLS:
         raise ValueError(
@@ -47,7 +54,6 @@ def free_cell_grid(
         (c > low[axis] + clearance_m) & (c < high[axis] - clearance_m) for axis, c in enumerate(centres)
     ]
     free = inside[0][:, None, None] & inside[1][None, :, None] & inside[2][None, None, :]
-    arrays = pack_obstacles(obstacles)
     lower, upper = bounding_boxes(arrays)
     # Each obstacle only touches the cells near its bounding box: evaluate just those.
     for index in range(len(arrays.shape)):

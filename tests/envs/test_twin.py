@@ -117,3 +117,18 @@ def test_vector_env_autoresets_next_step_with_a_new_layout_and_is_seeded():
     assert restarts > 0
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_vector_env_with_path_progress_gives_each_new_layout_its_own_field():
+    envs = QuadrotorAvoidVecEnv(3, world="slalom", progress_metric="path")
+    envs.reset(seed=2)
+    fields = envs._worlds.path_values.copy()
+    assert envs._worlds.has_path_fields and (envs._worlds.path_dims > 0).all()
+    restarted = np.zeros(3, bool)
+    for action in np.random.default_rng(0).uniform(-1, 1, size=(300, 3, 4)).astype(np.float32):
+        _, rewards, terminated, truncated, _ = envs.step(action)
+        assert np.isfinite(rewards).all()
+        restarted |= terminated | truncated
+    envs.step(np.zeros((3, 4), np.float32))  # restart the finished ones
+    for w in np.flatnonzero(restarted):  # a new layout, a new field
+        assert not np.array_equal(envs._worlds.path_values[w], fields[w])

@@ -78,6 +78,24 @@ def test_ranges_and_observations_match_pybullet_along_a_flight(world, elevations
         assert errors.max() < 1e-9, errors.max()
 
 
+@pytest.mark.parametrize("world", ["slalom", "windows"])
+def test_path_progress_rewards_match_pybullet_along_a_flight(world):
+    env = QuadrotorAvoidEnv(world, progress_metric="path")
+    observation, _ = env.reset(seed=7)
+    twin = QuadrotorTwin(1, progress_metric="path")
+    twin.reset(TwinWorlds.draw([world], [7]))
+    pilot = ReactivePilot(env.settings)
+    for _ in range(120):
+        action = pilot(np.round(observation, 4))
+        observation, reward, terminated, truncated, info = env.step(action)
+        _, twin_reward, *_ = (array[0] for array in twin.step(action[None]))
+        assert twin_reward == pytest.approx(reward, abs=1e-6)
+        assert twin.reward_terms()["progress"][0] == pytest.approx(info["reward_terms"]["progress"], abs=1e-6)
+        if terminated or truncated:
+            break
+    env.close()
+
+
 def fly_pybullet(world, seed, pilot):
     env = QuadrotorAvoidEnv(world)
     observation, _ = env.reset(seed=seed)
