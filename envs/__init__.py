@@ -10,6 +10,7 @@ import gymnasium
 
 QUADROTOR_AVOID_ID = "spikefly/QuadrotorAvoid-v0"
 QUADROTOR_AVOID_VEC_ID = "spikefly/QuadrotorAvoidVec-v0"
+AUDIO_EVENT_ID = "spikefly/AudioEventDetection-v0"
 _VECTOR_ENTRY_POINT = "spikefly.envs.quadrotor_vec_env:QuadrotorAvoidVecEnv"
 
 if QUADROTOR_AVOID_ID not in gymnasium.registry:
@@ -23,4 +24,4 @@ if QUADROTOR_AVOID_ID not in gymnasium.registry:
 if QUADROTOR_AVOID_VEC_ID not in gymnasium.registry:
     gymnasium.register(id=QUADROTOR_AVOID_VEC_ID, vector_entry_point=_VECTOR_ENTRY_POINT)
 
-__all__ = ["QUADROTOR_AVOID_ID", "QUADROTOR_AVOID_VEC_ID"]
+__all__ = ["AUDIO_EVENT_ID", "QUADROTOR_AVOID_ID", "QUADROTOR_AVOID_VEC_ID"]

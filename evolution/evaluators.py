@@ -18,7 +18,7 @@ import numpy as np
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict
 from spikefly.controllers.network import LIFNetwork
-from spikefly.envs import outcomes
+from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
@@ -35,13 +35,23 @@ class Evaluator(Protocol):
 
 
 class Flyer:
-    """Flies networks over episodes on the run's physics (no parallelism of its own beyond Numba's)."""
+    """Flies networks over episodes on the run's physics (no parallelism of its own beyond Numba's).
+
+    The task interface the run relies on (the audio task has the same): ``low`` / ``high`` (the
+    observation bounds the encoder scales by), ``n_actions``, ``control_hz``,
+    ``reference_physics`` (where the champion is re-flown, or None) and :meth:`fly`.
+    """
+
+    n_actions = 4
+    reference_physics: str | None = "pybullet"
 
     def __init__(self, settings: EvolveSettings) -> None:
         self.settings = settings
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
-        space = observation_space(QuadrotorSettings.from_kwargs(**settings.env_settings))
+        env_settings = QuadrotorSettings.from_kwargs(**settings.env_settings)
+        self.control_hz = env_settings.control_hz
+        space = observation_space(env_settings)
         self.low, self.high = space.low, space.high
         self._rollout = PopulationRollout(
             QuadrotorTwin(1, **settings.env_settings), self.encoder, self.decoder, settings.steps_per_action, self.low, self.high
@@ -92,20 +102,32 @@ class Flyer:
 
 def concatenate(parts: list[RolloutResults]) -> RolloutResults:
     """Results of consecutive chunks of a population, as one."""
-    return RolloutResults(*(np.concatenate([getattr(part, name) for part in parts]) for name in RolloutResults.__dataclass_fields__))
+    kind = type(parts[0])
+    return kind(*(np.concatenate([getattr(part, name) for part in parts]) for name in kind.__dataclass_fields__))
 
 
 class SerialEvaluator:
     """In this process; the twin's rollout already uses every core through Numba threads."""
 
     def __init__(self, settings: EvolveSettings) -> None:
-        self.flyer = Flyer(settings)
+        self.flyer = make_flyer(settings)
 
     def evaluate(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
         return self.flyer.fly(networks, episodes)
 
     def close(self) -> None:
         pass
+
+
+def make_flyer(settings: EvolveSettings) -> Flyer:
+    """The task's flyer: the quadrotor's :class:`Flyer`, or the audio task's."""
+    if settings.env_id == QUADROTOR_AVOID_ID:
+        return Flyer(settings)
+    if settings.env_id == AUDIO_EVENT_ID:
+        from spikefly.evolution.audio_task import AudioFlyer
+
+        return AudioFlyer(settings)
+    raise ValueError(f"env_id={settings.env_id!r}: spikefly evolves {QUADROTOR_AVOID_ID!r} or {AUDIO_EVENT_ID!r}")
 
 
 _worker_flyer: Flyer | None = None
@@ -116,7 +138,7 @@ def _start_worker(settings: dict) -> None:
     import numba
 
     numba.set_num_threads(1)  # one process per core; Numba threads inside would oversubscribe
-    _worker_flyer = Flyer(EvolveSettings.from_dict(settings))
+    _worker_flyer = make_flyer(EvolveSettings.from_dict(settings))
 
 
 def _fly_chunk(networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:

@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spikefly.controllers.network import LIFNetwork
-from spikefly.envs import outcomes
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings
 
@@ -40,8 +39,8 @@ def fitness_terms(
 
 
 def success_rate(results: RolloutResults) -> NDArray[np.float64]:
-    """Fraction of episodes that reached the goal, per genome [G]."""
-    return (results.outcomes == outcomes.GOAL).mean(axis=1)
+    """Mean episode success per genome [G]: reached the goal (quadrotor), event F1 (audio)."""
+    return results.success.mean(axis=1)
 
 
 class NoveltyArchive:
@@ -69,5 +68,5 @@ class NoveltyArchive:
 
 
 def behaviours(results: RolloutResults) -> NDArray[np.float64]:
-    """Final positions of every episode, flattened per genome [G, 3E]."""
-    return results.final_position_m.reshape(results.final_position_m.shape[0], -1)
+    """Behaviour descriptors per genome [G, D] (final positions of every episode for the quadrotor)."""
+    return results.behaviour

@@ -324,6 +324,16 @@ class RolloutResults:
     ops: NDArray[np.int64]
     """[G, E, 4]: neuron updates, spikes, input events, synaptic ops over the episode."""
 
+    @property
+    def success(self) -> NDArray[np.float64]:
+        """[G, E]: 1 where the episode reached the goal."""
+        return (self.outcomes == outcomes.GOAL).astype(np.float64)
+
+    @property
+    def behaviour(self) -> NDArray[np.float64]:
+        """[G, 3E]: final positions of every episode (the novelty descriptor)."""
+        return self.final_position_m.reshape(self.final_position_m.shape[0], -1)
+
 
 class PopulationRollout:
     """Fly populations of spiking networks on the twin: settings fixed once, populations vary.

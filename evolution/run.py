@@ -28,7 +28,6 @@ import numpy as np
 
 from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, quantize, save
 from spikefly.controllers.boards import load_board
-from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
     read_checkpoint,
@@ -39,7 +38,7 @@ from spikefly.evolution.checkpoint import (
 from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasible_last
 from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
-from spikefly.evolution.evaluators import Flyer, make_evaluator
+from spikefly.evolution.evaluators import make_evaluator, make_flyer
 from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, behaviours, fitness_terms, success_rate
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
@@ -50,7 +49,6 @@ NEAT_FILE = "neat.ini"
 LOG_FILE = "log.jsonl"
 CHECKPOINT_FILE = "checkpoint.json"
 CHAMPION_FILE = "champion.json"
-N_ACTIONS = 4
 NIR_READY = {"evolve_adaptation": False, "refractory_init_mean": 0.0, "refractory_init_stdev": 0.0,
              "refractory_replace_rate": 0.0, "refractory_mutate_rate": 0.0}
 """NEAT overrides that keep genomes within what NIR expresses (EvolveSettings.nir_ready)."""
@@ -79,17 +77,16 @@ class EvolutionRun:
         self.progress = progress
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
-        env_settings = QuadrotorSettings.from_kwargs(**settings.env_settings)
-        space = observation_space(env_settings)
-        self.observation_low, self.observation_high = space.low, space.high
-        n_obs = space.shape[0]
+        self._flyer = make_flyer(settings)
+        self.observation_low, self.observation_high = self._flyer.low, self._flyer.high
+        n_obs = self.observation_low.shape[0]
         self.charge = None if settings.board is None else BoardCharge(
-            settings.board, env_settings.control_hz, settings.weight_bits, self.encoder, n_obs, settings.steps_per_action
+            settings.board, self._flyer.control_hz, settings.weight_bits, self.encoder, n_obs, settings.steps_per_action
         )
         # integer mode: analog encoders feed Q.F currents, spiking ones whole spikes
         self._input_fractional_bits = 16 if self.encoder.cost(n_obs, settings.steps_per_action).analog_inputs else 0
         self.config = load_neat_config(
-            run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(N_ACTIONS),
+            run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
             overrides={"NEAT": {"pop_size": settings.population}, **({"LIFGenome": NIR_READY} if settings.nir_ready else {})},
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
@@ -99,7 +96,6 @@ class EvolutionRun:
         self.elapsed_s = 0.0
         self.population = None
         self.generation = 0
-        self._flyer = Flyer(settings)
         self.validations = 0
         self.pybullet_success: float | None = None
 
@@ -263,9 +259,13 @@ class EvolutionRun:
         else:
             self.validations_without_gain += 1
         every = self.settings.pybullet_every
-        if self.settings.physics == "twin" and every and self.validations % every == 0:
+        if self._reflies() and every and self.validations % every == 0:
             summary["pybullet_success_rate"] = self._fly_champion_in_pybullet()
         return summary
+
+    def _reflies(self) -> bool:
+        """Whether the champion is re-flown in a reference physics (PyBullet behind the quadrotor twin)."""
+        return self._flyer.reference_physics is not None and self.settings.physics != self._flyer.reference_physics
 
     def _fly_champion_in_pybullet(self) -> float:
         """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
@@ -280,7 +280,7 @@ class EvolutionRun:
         network = self._scored(compile_genome(genome, self.config.genome_config))
         spec = ControllerSpec(
             network=network, encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
-            observation_low=self.observation_low, observation_high=self.observation_high, n_actions=N_ACTIONS,
+            observation_low=self.observation_low, observation_high=self.observation_high, n_actions=self._flyer.n_actions,
             env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=self.champion.get("board"),
             fitness={"validation_success_rate": self.champion["score"][0], "validation_mean_return": self.champion["score"][1]},
             generation=self.champion["generation"],
