@@ -96,11 +96,13 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Export the network of a controller file. --format c: a header-only C99 file (no malloc, no float) "
         "with int8 weights and the integer LIF update, bit-exact with spikefly's integer mode; a float controller is "
         "quantised first. --format nir: a NIR graph (pip install 'spikefly[nir]') at the controller's substep dt, "
-        "which NIR does not store and is printed here.",
+        "which NIR does not store and is printed here. --format json: the controller file with its network quantised "
+        "to int8 (what the C export runs), for spikefly evaluate.",
     )
     export.add_argument("controller", help="controller file (.json)")
-    export.add_argument("--format", choices=["c", "nir"], required=True, help="c or nir")
-    export.add_argument("--out", metavar="FILE", help="output file (default: the controller's name with .h or .nir)")
+    export.add_argument("--format", choices=["c", "nir", "json"], required=True,
+                        help="c, nir, or json (the controller file with its int8 network)")
+    export.add_argument("--out", metavar="FILE", help="output file (default: the controller's name with .h, .nir or .int8.json)")
     export.add_argument("--name", default="spikefly_net", help="C identifier prefix (default: spikefly_net)")
     export.set_defaults(run=_run_export)
 
@@ -254,7 +256,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from spikefly.evolution.export import export_controller
 
     spec = load(args.controller)
-    out = args.out or str(Path(args.controller).with_suffix(".h" if args.format == "c" else ".nir"))
+    out = args.out or str(Path(args.controller).with_suffix({"c": ".h", "nir": ".nir", "json": ".int8.json"}[args.format]))
     result = export_controller(spec, args.format, out, args.name)
     print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
     if result.flash_bytes is not None:

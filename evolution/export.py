@@ -1,4 +1,4 @@
-"""``spikefly export``: a controller file -> a header-only C file or a NIR graph.
+"""``spikefly export``: a controller file -> a header-only C file, a NIR graph, or the int8 controller file.
 
 The C export is the integer network (a float controller is quantised first: int8 weights with one
 multiplier per receiving neuron, shift decay), bit-exact with the project's integer mode. The
@@ -9,15 +9,16 @@ controller file run beside it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, quantize
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, quantize, save
 from spikefly.controllers.quantize import dequantize
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 
-FORMATS = ("c", "nir")
+FORMATS = ("c", "nir", "json")
 NIR_FIX = "evolve a NIR-ready controller (spikefly evolve --nir-ready), or export to C, which runs every feature"
 
 
@@ -49,13 +50,16 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
         raise ExportError(f"format {format!r}: choose one of {FORMATS}")
     out = Path(out)
     dt = substep_s(spec)
+    network = spec.network
+    if format in ("c", "json") and not isinstance(network, IntegerLIFNetwork):
+        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
+        network = quantize(network, input_fractional_bits=16 if analog else 0)
+    if format == "json":
+        save(dataclasses.replace(spec, network=network), out)
+        return ExportResult(out, format, None, None, dt)
     if format == "c":
         from spikefly.controllers.export_c import export_c
 
-        network = spec.network
-        if not isinstance(network, IntegerLIFNetwork):
-            analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
-            network = quantize(network, input_fractional_bits=16 if analog else 0)
         try:
             exported = export_c(network, name)
         except ValueError as error:

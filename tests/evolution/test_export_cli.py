@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, quantize, random_network, save
+from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, load, quantize, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.evolution.cli import main
 
@@ -67,6 +67,17 @@ def test_evaluate_reports_float_int8_and_pruned_side_by_side_with_board_costs(tm
         # the direct encoder feeds analog currents, which a spike-input chip cannot take
         assert not report["boards"]["loihi"]["feasible"] and "spike inputs only" in report["boards"]["loihi"]["reasons"][0]
         assert report["boards"]["stm32f405"]["energy_j"] > 0
+
+
+def test_json_export_is_the_int8_controller_and_flies(tmp_path, capsys):
+    path, spec = _controller(tmp_path)
+    assert main(["export", str(path), "--format", "json"]) == 0
+    exported = load(tmp_path / "controller.int8.json")
+    assert type(exported.network).__name__ == "IntegerLIFNetwork"
+    np.testing.assert_array_equal(exported.network.target, spec.network.target)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "controller.int8.json"), "--physics", "twin", "--episodes", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["network"]["integer"]
 
 
 def test_quantised_controller_acts_like_the_float_one(tmp_path):
