@@ -33,6 +33,11 @@ tolerance, so 2.5 s is frame 250 exactly):
 Reward = sum of the named terms (:data:`TERM_NAMES`), weighted by :class:`AudioRewardWeights`.
 :class:`StreamingScorer` consumes one frame per :meth:`~StreamingScorer.step` (what ``env.step``
 calls); :func:`score` and :func:`score_batch` run the same compiled kernel over whole episodes.
+
+Speed (2 shared cores, 60 s episode = 6000 frames, 20 events): :func:`score` 35-80 µs, of which
+~15 µs builds the event table; :func:`score_batch` 14-30 µs per episode, random actions (a
+trigger every ~4 frames) included; :meth:`StreamingScorer.step` ~3 µs. The kernels run without
+the Numba runtime (``_nrt=False``): with it, reference counting cost ~100 ns per trigger (8x).
 """
 
 from __future__ import annotations
@@ -57,7 +62,6 @@ HIT_WINDOW_S = 0.5
 GRACE_S = 1.0
 """Repeat triggers up to this long after a detected event's end are not false alarms."""
 _FRAME_TOLERANCE = 1e-6  # in frames: absorbs float error such as 0.3 / 0.01 = 29.999999999999996
-_CURSOR_FRAME, _CURSOR_PREVIOUS_ACTION, _CURSOR_NEXT_MISS = range(3)
 
 
 class AudioEvent(Protocol):
@@ -168,7 +172,8 @@ class ScorerState(NamedTuple):
     """Mutable state of one stream (updated in place by the kernel)."""
 
     cursor: NDArray[np.int64]
-    """[3] frames consumed, previous action, position in ``miss_order`` of the next miss to judge."""
+    """[4] frames consumed, previous action, position in ``miss_order`` of the next miss to judge,
+    first event whose grace span may still hold a trigger."""
     detected: NDArray[np.bool_]
     """[E] event hit."""
     wrong_charged: NDArray[np.bool_]
@@ -181,87 +186,92 @@ class ScorerState(NamedTuple):
 
 def new_state(n_events: int) -> ScorerState:
     return ScorerState(
-        np.zeros(3, np.int64), np.zeros(n_events, np.bool_), np.zeros(n_events, np.bool_),
+        np.zeros(4, np.int64), np.zeros(n_events, np.bool_), np.zeros(n_events, np.bool_),
         np.full(n_events, np.nan), np.zeros(N_COUNTS, np.int64),
     )
 
 
-@njit(cache=True)
-def _judge_trigger(t, c, table, weights, hop_s, state, terms):
+@njit(cache=True, _nrt=False, inline="always")
+def _judge_trigger(t, c, first_event, table, weights, hop_s, state, terms, row):
+    """Judge a class-``c`` trigger at frame ``t`` (module rules 1-4) in one pass over the events;
+    its terms go into ``terms[row]``.
+
+    ``first_event``: events before it all have their grace span over before ``t``.
+    """
     event_class, first_frame, window_end, grace_end, onset_s, _ = table
-    _, detected, wrong_charged, latency_s, counts = state
-    n = event_class.shape[0]
-    for e in range(n):  # 1. hit
+    hit_event, wrong_event = -1, -1
+    repeat = inside_other_class = inside_distractor = False
+    for e in range(first_event, event_class.shape[0]):
         if first_frame[e] > t:
             break
-        if event_class[e] == c and not detected[e] and t <= window_end[e]:
-            detected[e] = True
-            latency = max(0.0, t * hop_s - onset_s[e])
-            latency_s[e] = latency
-            counts[COUNT_HITS] += 1
-            terms[TERM_HIT] += weights[0] + weights[1] * max(0.0, 1.0 - latency / weights[2])
-            return
-    for e in range(n):  # 2. repeat of a detected event
-        if first_frame[e] > t:
-            break
-        if event_class[e] == c and detected[e] and t <= grace_end[e]:
-            return
-    inside_other_class = False
-    for e in range(n):  # 3. wrong class
-        if first_frame[e] > t:
-            break
-        if event_class[e] > 0 and event_class[e] != c and t <= window_end[e]:
-            if not wrong_charged[e]:
-                wrong_charged[e] = True
-                counts[COUNT_WRONG_CLASS] += 1
-                terms[TERM_WRONG_CLASS] -= weights[5]
-                return
-            inside_other_class = True
-    if inside_other_class:
-        return
-    counts[COUNT_FALSE_ALARMS] += 1  # 4. false alarm
-    terms[TERM_FALSE_ALARM] -= weights[3]
-    for e in range(n):
-        if first_frame[e] > t:
-            break
-        if event_class[e] == 0 and t <= window_end[e]:
-            counts[COUNT_DISTRACTOR_FALSE_ALARMS] += 1
-            return
+        if event_class[e] == c:
+            if state.detected[e]:
+                repeat = repeat or t <= grace_end[e]
+            elif hit_event < 0 and t <= window_end[e]:
+                hit_event = e
+        elif t <= window_end[e]:
+            if event_class[e] == 0:
+                inside_distractor = True
+            else:
+                inside_other_class = True
+                if wrong_event < 0 and not state.wrong_charged[e]:
+                    wrong_event = e
+    if hit_event >= 0:
+        state.detected[hit_event] = True
+        latency = max(0.0, t * hop_s - onset_s[hit_event])
+        state.latency_s[hit_event] = latency
+        state.counts[COUNT_HITS] += 1
+        terms[row, TERM_HIT] += weights[0] + weights[1] * max(0.0, 1.0 - latency / weights[2])
+    elif repeat:
+        pass
+    elif wrong_event >= 0:
+        state.wrong_charged[wrong_event] = True
+        state.counts[COUNT_WRONG_CLASS] += 1
+        terms[row, TERM_WRONG_CLASS] -= weights[5]
+    elif not inside_other_class:
+        state.counts[COUNT_FALSE_ALARMS] += 1
+        terms[row, TERM_FALSE_ALARM] -= weights[3]
+        if inside_distractor:
+            state.counts[COUNT_DISTRACTOR_FALSE_ALARMS] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def score_frames(actions, table, weights, hop_s, state, terms_out):
     """Judge ``actions`` int64[F] as the next F frames of the stream; terms into float64[F, 4]."""
     cursor = state.cursor
-    detected = state.detected
-    miss_order = table.miss_order
-    window_end = table.window_end_frame
+    t, previous, next_miss, first_event = cursor[0], cursor[1], cursor[2], cursor[3]
+    miss_order, window_end, grace_end = table.miss_order, table.window_end_frame, table.grace_end_frame
+    n_events, n_targets = grace_end.shape[0], miss_order.shape[0]
     for i in range(actions.shape[0]):
-        t = cursor[_CURSOR_FRAME]
         action = actions[i]
-        terms_out[i, :] = 0.0
-        if action != 0 and action != cursor[_CURSOR_PREVIOUS_ACTION]:
-            _judge_trigger(t, action, table, weights, hop_s, state, terms_out[i])
-        while cursor[_CURSOR_NEXT_MISS] < miss_order.shape[0] and window_end[miss_order[cursor[_CURSOR_NEXT_MISS]]] <= t:
-            if not detected[miss_order[cursor[_CURSOR_NEXT_MISS]]]:
+        for k in range(N_TERMS):
+            terms_out[i, k] = 0.0
+        if action != 0 and action != previous:
+            # Valid because t only grows: an event skipped here has its grace over for good.
+            while first_event < n_events and grace_end[first_event] < t:
+                first_event += 1
+            _judge_trigger(t, action, first_event, table, weights, hop_s, state, terms_out, i)
+        while next_miss < n_targets and window_end[miss_order[next_miss]] <= t:
+            if not state.detected[miss_order[next_miss]]:
                 state.counts[COUNT_MISSES] += 1
                 terms_out[i, TERM_MISS] -= weights[4]
-            cursor[_CURSOR_NEXT_MISS] += 1
-        cursor[_CURSOR_PREVIOUS_ACTION] = action
-        cursor[_CURSOR_FRAME] = t + 1
+            next_miss += 1
+        previous = action
+        t += 1
+    cursor[0], cursor[1], cursor[2], cursor[3] = t, previous, next_miss, first_event
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def score_finish(table, weights, state, terms_out):
     """Misses of started events whose window was still open when the stream stopped; float64[4]."""
     cursor = state.cursor
     terms_out[:] = 0.0
-    for p in range(cursor[_CURSOR_NEXT_MISS], table.miss_order.shape[0]):
+    for p in range(cursor[2], table.miss_order.shape[0]):
         e = table.miss_order[p]
-        if not state.detected[e] and table.first_frame[e] < cursor[_CURSOR_FRAME]:
+        if not state.detected[e] and table.first_frame[e] < cursor[0]:
             state.counts[COUNT_MISSES] += 1
             terms_out[TERM_MISS] -= weights[4]
-    cursor[_CURSOR_NEXT_MISS] = table.miss_order.shape[0]
+    cursor[2] = table.miss_order.shape[0]
 
 
 @njit(cache=True)
@@ -271,13 +281,15 @@ def _score_batch_kernel(actions, table, weights, hop_s, totals, counts, latency_
     finish_terms = np.empty(N_TERMS)
     for g in range(actions.shape[0]):
         state = ScorerState(
-            np.zeros(3, np.int64), np.zeros(n_events, np.bool_), np.zeros(n_events, np.bool_),
+            np.zeros(4, np.int64), np.zeros(n_events, np.bool_), np.zeros(n_events, np.bool_),
             latency_s[g], counts[g],
         )
         score_frames(actions[g], table, weights, hop_s, state, frame_terms)
         score_finish(table, weights, state, finish_terms)
-        for k in range(N_TERMS):
-            totals[g, k] = frame_terms[:, k].sum() + finish_terms[k]
+        totals[g, :] = finish_terms
+        for i in range(frame_terms.shape[0]):
+            for k in range(N_TERMS):
+                totals[g, k] += frame_terms[i, k]
 
 
 @dataclass(frozen=True)

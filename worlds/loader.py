@@ -48,8 +48,14 @@ _SYNTAX_FIX = (
 
 
 def bundled_worlds() -> list[str]:
-    """Names of the bundled worlds, sorted (``load_world(name)`` loads each)."""
-    return sorted(path.stem for path in BUNDLED_DIR.glob("*.toml"))
+    """Names of the bundled obstacle courses, sorted (``load_world(name)`` loads each).
+
+    The bundled soundscapes: :func:`spikefly.worlds.soundscape.bundled_soundscapes`.
+    """
+    return sorted(
+        path.stem for path in BUNDLED_DIR.glob("*.toml")
+        if tomllib.loads(path.read_text(encoding="utf-8")).get("kind", "obstacle_course") == "obstacle_course"
+    )
 
 
 def _looks_like_path(text: str) -> bool:
@@ -141,9 +147,9 @@ def read_course(table: TableReader) -> ObstacleCourse:
     if table.has("kind") and table.data["kind"] == "soundscape":
         raise table.error(
             "kind",
-            "soundscape worlds are not supported by this loader yet; they are for the audio "
-            "environment, not the quadrotor",
-            'use a world with kind = "obstacle_course" here',
+            "this is a soundscape: it is heard by the audio environment, not flown by the quadrotor",
+            'use a world with kind = "obstacle_course" here, or pass the soundscape to the audio env '
+            "(spikefly evolve --env audio --world ...)",
         )
     table.check_keys(COURSE_KEYS, "an obstacle course")
     table.string("kind", 'kind = "obstacle_course"', "the world kind", choices=("obstacle_course",))

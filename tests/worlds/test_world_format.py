@@ -189,7 +189,7 @@ ERROR_CASES = [
         "soundscape",
         lambda t: t.replace('"obstacle_course"', '"soundscape"'),
         "kind",
-        "soundscape worlds are not supported by this loader yet",
+        "this is a soundscape: it is heard by the audio environment",
     ),
     (
         "unknown kind",

@@ -1,0 +1,726 @@
+"""Deterministic audio for the audio event detection environment: events, backgrounds, WAV files.
+
+Everything is mono float32 at :data:`SAMPLE_RATE` (16 kHz) in [-1, 1], drawn only from the
+``numpy.random.Generator`` passed in: the same seed gives the same samples.
+
+Events return an :class:`EventSound`: the samples plus the span in which the event is audible,
+so labels are exact. Without ``cycles`` an alarm draws how many pattern cycles it sounds:
+
+=============== ============================================================ =================
+event            signal                                                       default length
+=============== ============================================================ =================
+``smoke_alarm``  T3 (NFPA 72 / ISO 8201): 3 x (0.5 s beep, 0.5 s gap), the     1-2 cycles:
+                 last gap extended to a 1.5 s pause; a 2.9-3.5 kHz tone drawn   2.5 s or 6.5 s
+                 per event (piezo, weak 2nd harmonic) or, with probability
+                 0.2, the 520 Hz square wave of low-frequency alarms
+``co_alarm``     T4: 4 x (0.1 s beep, 0.1 s gap), last gap a 5 s pause;         1-2 cycles:
+                 2.9-3.5 kHz tone (the smoke task's hard negative)              0.7 s or 6.4 s
+``siren_wail``   4 harmonics swept 550-700 Hz -> 1300-1600 Hz and back at       3-8 s
+                 0.15-0.25 Hz
+``siren_yelp``   the same swept at 2.5-4 Hz                                     2-6 s
+``glass_break``  broadband impact (3-8 ms decay) + 8-16 ringing partials at     0.3-1.2 s
+                 2-7.5 kHz (30-300 ms decay) + 3-10 later shard tinkles
+``dog_bark``     1-4 barks of 0.1-0.3 s, f0 300-900 Hz rising then falling,     0.1-2.4 s
+                 harmonics weighted by three formant resonances, some breath
+                 noise; 0.15-0.5 s between barks
+=============== ============================================================ =================
+
+A multi-cycle alarm's span runs from its first beep's start to its last beep's end (the pauses
+between cycles are inside it). Events are peak-normalised to 0.5.
+
+Backgrounds take a length in seconds and return float32[N] at -20 dBFS RMS (0.1), clipped to
+[-1, 1]: ``white_noise``, ``pink_noise`` (-3 dB/octave, an IIR approximation within +-0.6 dB
+from 20 Hz to 7.9 kHz), ``brown_noise`` (-6 dB/octave above 5 Hz), ``mains_hum`` (50 or 60 Hz
+and harmonics), ``rain`` (Poisson droplets at 300-1500 per second, each a decaying chirp at
+1-5 kHz, over band-passed hiss), ``hvac`` (rumble below ~150 Hz with a motor tone at
+25-60 Hz, plus fan noise below 1-3 kHz, slowly modulated) and ``speech_babble`` (4-6 talkers
+from Debian's ``espeak-ng``; raises :class:`AudioSourceUnavailable` without it). Output of
+espeak-ng is cached per (its version, text, voice, pitch, speed) under ``$XDG_CACHE_HOME/spikefly/espeak-ng``
+(``~/.cache/...``), falling back to the temporary folder.
+
+:data:`EVENT_SOURCES` and :data:`BACKGROUND_SOURCES` map the names above to generators;
+:func:`load_wav` reads any WAV file into the same format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+SAMPLE_RATE = 16_000
+"""Sample rate of every signal here, Hz."""
+
+EVENT_PEAK = 0.5
+"""Peak amplitude of every generated event (the soundscape rescales it to its SNR)."""
+
+BACKGROUND_RMS = 0.1
+"""RMS amplitude (-20 dBFS) of every generated background before the soundscape's level."""
+
+Audio = NDArray[np.float32]
+"""Mono samples, float32[N] at :data:`SAMPLE_RATE`, in [-1, 1]."""
+
+
+class AudioSourceUnavailable(RuntimeError):
+    """A sound source needs a program that is not installed (the message says how to get it)."""
+
+
+class AudioFileError(ValueError):
+    """An audio file that cannot be used; the message names the file, the problem and the fix."""
+
+    def __init__(self, path: str, problem: str, fix: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+    def __reduce__(self) -> tuple[type[AudioFileError], tuple[str, str, str]]:
+        return (type(self), (self.path, self.problem, self.fix))
+
+
+@dataclass(frozen=True)
+class EventSound:
+    """One generated event: its samples and where in them it is audible."""
+
+    audio: Audio
+    """float32[N] samples at :data:`SAMPLE_RATE`."""
+    onset_s: float
+    """Start of the audible pattern, seconds from ``audio[0]``."""
+    offset_s: float
+    """End of the audible pattern, seconds from ``audio[0]``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels
+
+
+@njit(cache=True)
+def _iir_filter(b, a, x):
+    """``y = (b / a) * x`` (direct form II transposed, ``a[0] == 1``); float64 arrays."""
+    order = max(len(a), len(b))
+    bb = np.zeros(order)
+    aa = np.zeros(order)
+    bb[: len(b)] = b
+    aa[: len(a)] = a
+    state = np.zeros(order)
+    y = np.empty_like(x)
+    for n in range(len(x)):
+        out = bb[0] * x[n] + state[0]
+        for k in range(1, order):
+            state[k - 1] = (state[k] if k < order - 1 else 0.0) + bb[k] * x[n] - aa[k] * out
+        y[n] = out
+    return y
+
+
+@njit(cache=True)
+def _add_droplets(out, onsets, start_hz, end_hz, decay_s, amplitude, sample_rate):
+    """Add decaying chirps (one per droplet, 4 decay times long) into ``out`` (float64[N]) in place."""
+    for i in range(len(onsets)):
+        length = min(int(4.0 * decay_s[i] * sample_rate), len(out) - onsets[i])
+        phase = 0.0
+        step = 2.0 * np.pi * start_hz[i] / sample_rate
+        glide = 2.0 * np.pi * (end_hz[i] - start_hz[i]) / sample_rate / max(length, 1)
+        envelope = amplitude[i]
+        damping = np.exp(-1.0 / (decay_s[i] * sample_rate))
+        for n in range(length):
+            phase += step + glide * n
+            out[onsets[i] + n] += envelope * np.sin(phase)
+            envelope *= damping
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _samples(duration_s: float) -> int:
+    if not duration_s > 0:
+        raise ValueError(f"duration_s must be positive, got {duration_s!r}")
+    return round(duration_s * SAMPLE_RATE)
+
+
+def _peak_normalise(signal: NDArray[np.float64], peak: float = EVENT_PEAK) -> Audio:
+    largest = float(np.max(np.abs(signal)))
+    scaled = signal * (peak / largest) if largest > 0 else signal
+    return scaled.astype(np.float32)
+
+
+def _rms_normalise(signal: NDArray[np.float64]) -> Audio:
+    rms = float(np.sqrt(np.dot(signal, signal) / len(signal)))
+    scaled = signal * (BACKGROUND_RMS / rms) if rms > 0 else signal
+    return np.clip(scaled, -1.0, 1.0).astype(np.float32)
+
+
+def _ramp(length: int, ramp_samples: int) -> NDArray[np.float64]:
+    """float64[length] envelope: raised-cosine rise and fall of ``ramp_samples`` inside it."""
+    envelope = np.ones(length)
+    ramp_samples = min(ramp_samples, length // 2)
+    if ramp_samples > 0:
+        rise = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp_samples) + 0.5) / ramp_samples)
+        envelope[:ramp_samples] = rise
+        envelope[length - ramp_samples :] = rise[::-1]
+    return envelope
+
+
+def _one_pole_lowpass(x: NDArray[np.float64], cutoff_hz: float) -> NDArray[np.float64]:
+    pole = np.exp(-2.0 * np.pi * cutoff_hz / SAMPLE_RATE)
+    return _iir_filter(np.array([1.0 - pole]), np.array([1.0, -pole]), x)
+
+
+def _one_pole_highpass(x: NDArray[np.float64], cutoff_hz: float) -> NDArray[np.float64]:
+    return x - _one_pole_lowpass(x, cutoff_hz)
+
+
+def _sweep_phase(frequency_hz: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Phase (radians) of a tone following ``frequency_hz`` sample by sample."""
+    return 2.0 * np.pi * np.cumsum(frequency_hz) / SAMPLE_RATE
+
+
+# ---------------------------------------------------------------------------------------------
+# Alarms
+
+T3_BEEP_S, T3_GAP_S, T3_PAUSE_S, T3_BEEPS = 0.5, 0.5, 1.5, 3
+"""Temporal-three pattern (smoke / fire): beep, gap, beep, gap, beep, pause."""
+T4_BEEP_S, T4_GAP_S, T4_PAUSE_S, T4_BEEPS = 0.1, 0.1, 5.0, 4
+"""Temporal-four pattern (carbon monoxide)."""
+ALARM_TONE_HZ = (2900.0, 3500.0)
+"""Range of piezo alarm tones, Hz."""
+LOW_FREQUENCY_ALARM_HZ = 520.0
+"""Fundamental of the low-frequency square-wave smoke alarm (for sleeping areas)."""
+_ALARM_RAMP_S = 0.005
+
+
+def _tone(length: int, tone_hz: float, phase: float) -> NDArray[np.float64]:
+    time_s = np.arange(length) / SAMPLE_RATE
+    fundamental = np.sin(2.0 * np.pi * tone_hz * time_s + phase)
+    second = np.sin(2.0 * np.pi * 2.0 * tone_hz * time_s + 2.0 * phase)
+    return fundamental + 0.1 * second if 2.0 * tone_hz < SAMPLE_RATE / 2 else fundamental
+
+
+def _square(length: int, fundamental_hz: float) -> NDArray[np.float64]:
+    """Band-limited square wave: odd harmonics below Nyquist at 1/k."""
+    time_s = np.arange(length) / SAMPLE_RATE
+    wave = np.zeros(length)
+    for harmonic in range(1, int(SAMPLE_RATE / 2 / fundamental_hz) + 1, 2):
+        wave += np.sin(2.0 * np.pi * harmonic * fundamental_hz * time_s) / harmonic
+    return wave
+
+
+def _beep_pattern(
+    beep_s: float,
+    gap_s: float,
+    pause_s: float,
+    beeps: int,
+    cycles: int,
+    make_beep: Callable[[int], NDArray[np.float64]],
+) -> EventSound:
+    """Beeps of ``beep_s`` with ``gap_s`` between them, ``beeps`` per cycle, ``pause_s`` between cycles."""
+    beep = round(beep_s * SAMPLE_RATE)
+    gap = round(gap_s * SAMPLE_RATE)
+    pause = round(pause_s * SAMPLE_RATE)
+    cycle = beeps * beep + (beeps - 1) * gap
+    total = cycles * cycle + (cycles - 1) * pause
+    signal = np.zeros(total)
+    envelope = _ramp(beep, round(_ALARM_RAMP_S * SAMPLE_RATE))
+    for index in range(cycles):
+        for count in range(beeps):
+            start = index * (cycle + pause) + count * (beep + gap)
+            signal[start : start + beep] = make_beep(beep) * envelope
+    audio = _peak_normalise(signal)
+    return EventSound(audio, 0.0, total / SAMPLE_RATE)
+
+
+def _cycles(rng: np.random.Generator, cycles: int | None, most: int) -> int:
+    if cycles is None:
+        return int(rng.integers(1, most + 1))
+    if cycles < 1:
+        raise ValueError(f"cycles must be at least 1, got {cycles}")
+    return cycles
+
+
+def smoke_alarm(
+    rng: np.random.Generator,
+    cycles: int | None = None,
+    variant: str | None = None,
+    tone_hz: float | None = None,
+) -> EventSound:
+    """T3 smoke alarm: ``cycles`` (default 1-2, drawn) of three 0.5 s beeps, 0.5 s apart, 1.5 s pause.
+
+    ``variant`` is ``"tone"`` (``tone_hz``, default drawn in 2.9-3.5 kHz) or ``"square_520"``
+    (520 Hz square wave); ``None`` draws ``"square_520"`` with probability 0.2.
+    """
+    if variant is None:
+        variant = "square_520" if rng.random() < 0.2 else "tone"
+    if variant not in ("tone", "square_520"):
+        raise ValueError(f"variant must be 'tone' or 'square_520', got {variant!r}")
+    cycles = _cycles(rng, cycles, 2)
+    if variant == "square_520":
+        return _beep_pattern(
+            T3_BEEP_S, T3_GAP_S, T3_PAUSE_S, T3_BEEPS, cycles, lambda n: _square(n, LOW_FREQUENCY_ALARM_HZ)
+        )
+    frequency = float(rng.uniform(*ALARM_TONE_HZ)) if tone_hz is None else tone_hz
+    phase = float(rng.uniform(0.0, 2.0 * np.pi))
+    return _beep_pattern(
+        T3_BEEP_S, T3_GAP_S, T3_PAUSE_S, T3_BEEPS, cycles, lambda n: _tone(n, frequency, phase)
+    )
+
+
+def co_alarm(rng: np.random.Generator, cycles: int | None = None, tone_hz: float | None = None) -> EventSound:
+    """T4 carbon-monoxide alarm: ``cycles`` (default 1-2) of four 0.1 s beeps, 0.1 s apart, 5 s pause."""
+    cycles = _cycles(rng, cycles, 2)
+    frequency = float(rng.uniform(*ALARM_TONE_HZ)) if tone_hz is None else tone_hz
+    phase = float(rng.uniform(0.0, 2.0 * np.pi))
+    return _beep_pattern(
+        T4_BEEP_S, T4_GAP_S, T4_PAUSE_S, T4_BEEPS, cycles, lambda n: _tone(n, frequency, phase)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sirens, glass, dogs
+
+SIREN_LOW_HZ = (550.0, 700.0)
+"""Range of a siren's lowest swept frequency, Hz."""
+SIREN_HIGH_HZ = (1300.0, 1600.0)
+"""Range of a siren's highest swept frequency, Hz."""
+_SIREN_HARMONICS = (1.0, 0.5, 0.3, 0.2)
+
+
+def _siren(
+    rng: np.random.Generator,
+    sweep_hz: tuple[float, float],
+    length_s: tuple[float, float],
+    duration_s: float | None,
+) -> EventSound:
+    duration_s = float(rng.uniform(*length_s)) if duration_s is None else duration_s
+    length = _samples(duration_s)
+    low_hz = float(rng.uniform(*SIREN_LOW_HZ))
+    high_hz = float(rng.uniform(*SIREN_HIGH_HZ))
+    rate_hz = float(rng.uniform(*sweep_hz))
+    start = float(rng.uniform(0.0, 1.0))
+    # A raised-cosine sweep: slow at the extremes like a rotor siren winding up and down.
+    position = 0.5 - 0.5 * np.cos(2.0 * np.pi * (start + rate_hz * np.arange(length) / SAMPLE_RATE))
+    phase = _sweep_phase(low_hz + (high_hz - low_hz) * position)
+    signal = sum(weight * np.sin((k + 1) * phase) for k, weight in enumerate(_SIREN_HARMONICS))
+    signal = np.asarray(signal) * _ramp(length, round(0.05 * SAMPLE_RATE))
+    return EventSound(_peak_normalise(signal), 0.0, length / SAMPLE_RATE)
+
+
+def siren_wail(rng: np.random.Generator, duration_s: float | None = None) -> EventSound:
+    """Wailing siren: 4 harmonics swept ~600 Hz -> ~1500 Hz and back at 0.15-0.25 Hz, 3-8 s."""
+    return _siren(rng, (0.15, 0.25), (3.0, 8.0), duration_s)
+
+
+def siren_yelp(rng: np.random.Generator, duration_s: float | None = None) -> EventSound:
+    """Yelping siren: the wail's sweep at 2.5-4 Hz, 2-6 s."""
+    return _siren(rng, (2.5, 4.0), (2.0, 6.0), duration_s)
+
+
+def _decaying_partials(
+    rng: np.random.Generator,
+    signal: NDArray[np.float64],
+    start: int,
+    count: int,
+    decay_s: tuple[float, float],
+    gain: float,
+) -> None:
+    """Add ``count`` exponentially decaying sinusoids at 2-7.5 kHz from sample ``start`` on."""
+    for _ in range(count):
+        frequency = float(np.exp(rng.uniform(np.log(2000.0), np.log(7500.0))))
+        decay = float(rng.uniform(*decay_s))
+        length = min(round(5.0 * decay * SAMPLE_RATE), len(signal) - start)
+        time_s = np.arange(length) / SAMPLE_RATE
+        amplitude = gain * rng.uniform(0.3, 1.0)
+        phase = rng.uniform(0.0, 2.0 * np.pi)
+        signal[start : start + length] += (
+            amplitude * np.exp(-time_s / decay) * np.sin(2.0 * np.pi * frequency * time_s + phase)
+        )
+
+
+def glass_break(rng: np.random.Generator) -> EventSound:
+    """Breaking glass: a broadband impact, ringing high partials, then scattered shard tinkles."""
+    shard_times_s = np.sort(rng.uniform(0.05, 0.6, size=int(rng.integers(3, 11))))
+    length = round((float(shard_times_s[-1]) + 0.6) * SAMPLE_RATE)
+    signal = np.zeros(length)
+    impact_decay_s = float(rng.uniform(0.003, 0.008))
+    impact_length = round(6.0 * impact_decay_s * SAMPLE_RATE)
+    impact = rng.standard_normal(impact_length) * np.exp(
+        -np.arange(impact_length) / (impact_decay_s * SAMPLE_RATE)
+    )
+    signal[:impact_length] += 3.0 * np.diff(impact, prepend=0.0)  # first difference: tilt toward highs
+    _decaying_partials(rng, signal, 0, int(rng.integers(8, 17)), (0.03, 0.3), 1.0)
+    for time_s in shard_times_s:
+        _decaying_partials(
+            rng,
+            signal,
+            round(time_s * SAMPLE_RATE),
+            int(rng.integers(2, 5)),
+            (0.01, 0.06),
+            rng.uniform(0.1, 0.4),
+        )
+    # The span ends where the sound has decayed 50 dB below its peak.
+    envelope = np.abs(signal)
+    audible = np.nonzero(envelope > envelope.max() * 10 ** (-50 / 20))[0]
+    signal = signal[: audible[-1] + 1]
+    return EventSound(_peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
+
+
+def _formant_gain(
+    frequency_hz: NDArray[np.float64], centres_hz: NDArray[np.float64], bandwidths_hz: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Sum of second-order resonance magnitudes at ``frequency_hz``."""
+    gain = np.zeros_like(frequency_hz)
+    for centre, bandwidth in zip(centres_hz, bandwidths_hz, strict=True):
+        gain += 1.0 / np.sqrt(1.0 + ((frequency_hz - centre) / (bandwidth / 2.0)) ** 2)
+    return gain
+
+
+def _bark(rng: np.random.Generator, f0_hz: float, formants_hz: NDArray[np.float64]) -> NDArray[np.float64]:
+    length = round(rng.uniform(0.1, 0.3) * SAMPLE_RATE)
+    position = np.arange(length) / length
+    contour = f0_hz * (1.0 + rng.uniform(0.1, 0.3) * np.sin(np.pi * position))  # rises then falls
+    phase = _sweep_phase(contour)
+    bandwidths = rng.uniform(150.0, 400.0, size=len(formants_hz))
+    signal = np.zeros(length)
+    for harmonic in range(1, int(7500.0 / (f0_hz * 1.3)) + 1):
+        weight = _formant_gain(np.array([harmonic * f0_hz]), formants_hz, bandwidths)[0] / harmonic**0.5
+        signal += weight * np.sin(harmonic * phase)
+    breath = _one_pole_highpass(rng.standard_normal(length), 500.0)
+    signal += 0.15 * np.sqrt(np.mean(signal**2)) * breath
+    attack = round(0.01 * SAMPLE_RATE)
+    envelope = np.minimum(np.arange(length) / attack, 1.0) * (1.0 - position) ** 1.5
+    return signal * envelope
+
+
+def dog_bark(rng: np.random.Generator, barks: int | None = None) -> EventSound:
+    """A dog: ``barks`` (default 1-4) harmonic bursts of 0.1-0.3 s, f0 300-900 Hz, 0.15-0.5 s apart."""
+    barks = _cycles(rng, barks, 4)
+    f0_hz = float(rng.uniform(300.0, 900.0))
+    formants_hz = np.array([rng.uniform(700, 1200), rng.uniform(1500, 2500), rng.uniform(2800, 3800)])
+    pieces = []
+    for index in range(barks):
+        if index > 0:
+            pieces.append(np.zeros(round(rng.uniform(0.15, 0.5) * SAMPLE_RATE)))
+        pieces.append(_bark(rng, f0_hz * rng.uniform(0.9, 1.1), formants_hz))
+    signal = np.concatenate(pieces)
+    return EventSound(_peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backgrounds
+
+_PINK_B = np.array([0.049922035, -0.095993537, 0.050612699, -0.004408786])
+_PINK_A = np.array([1.0, -2.494956002, 2.017265875, -0.522189400])
+"""Pink (1/f) IIR approximation (J. O. Smith, "Spectral Audio Signal Processing")."""
+_WARM_UP = 8000
+"""Samples run through a filter and dropped, so its start-up transient is gone."""
+
+
+def white_noise(rng: np.random.Generator, duration_s: float) -> Audio:
+    """Gaussian white noise."""
+    return _rms_normalise(rng.standard_normal(_samples(duration_s)))
+
+
+def pink_noise(rng: np.random.Generator, duration_s: float) -> Audio:
+    """Pink noise: power falls 3 dB per octave."""
+    raw = rng.standard_normal(_samples(duration_s) + _WARM_UP)
+    return _rms_normalise(_iir_filter(_PINK_B, _PINK_A, raw)[_WARM_UP:])
+
+
+def brown_noise(rng: np.random.Generator, duration_s: float) -> Audio:
+    """Brown (red) noise: leaky-integrated white noise, -6 dB per octave above 5 Hz."""
+    raw = rng.standard_normal(_samples(duration_s) + _WARM_UP)
+    pole = np.exp(-2.0 * np.pi * 5.0 / SAMPLE_RATE)
+    # The zero at z = -0.2 undoes the plain integrator's flattening near Nyquist: the slope
+    # stays within 0.6 dB of -6 dB/octave from 50 Hz to 7.8 kHz.
+    return _rms_normalise(_iir_filter(np.array([1.0, 0.2]), np.array([1.0, -pole]), raw)[_WARM_UP:])
+
+
+def mains_hum(rng: np.random.Generator, duration_s: float, mains_hz: float | None = None) -> Audio:
+    """Mains hum: ``mains_hz`` (default 50 or 60, drawn) strongest, then 7 weaker harmonics."""
+    mains_hz = float(rng.choice([50.0, 60.0])) if mains_hz is None else mains_hz
+    time_s = np.arange(_samples(duration_s)) / SAMPLE_RATE
+    signal = np.sin(2.0 * np.pi * mains_hz * time_s + rng.uniform(0.0, 2.0 * np.pi))
+    for harmonic in range(2, 9):
+        odd = 1.5 if harmonic % 2 else 1.0  # transformers and rectifiers favour odd harmonics
+        amplitude = min(0.6, odd * rng.uniform(0.1, 0.5) / harmonic**0.5)
+        signal += amplitude * np.sin(
+            2.0 * np.pi * harmonic * mains_hz * time_s + rng.uniform(0.0, 2.0 * np.pi)
+        )
+    return _rms_normalise(signal)
+
+
+def rain(rng: np.random.Generator, duration_s: float) -> Audio:
+    """Rain: Poisson droplets (decaying 1-5 kHz chirps) over band-passed hiss."""
+    length = _samples(duration_s)
+    rate_per_s = float(rng.uniform(300.0, 1500.0))
+    count = int(rng.poisson(rate_per_s * length / SAMPLE_RATE))
+    onsets = np.sort(rng.integers(0, length, size=count))
+    start_hz = rng.uniform(1000.0, 5000.0, size=count)
+    end_hz = start_hz * rng.uniform(1.0, 1.5, size=count)  # bubbles chirp upward
+    decay_s = rng.uniform(0.001, 0.006, size=count)
+    amplitude = rng.lognormal(0.0, 0.8, size=count)
+    droplets = np.zeros(length)
+    _add_droplets(droplets, onsets, start_hz, end_hz, decay_s, amplitude, float(SAMPLE_RATE))
+    hiss = _one_pole_lowpass(_one_pole_highpass(rng.standard_normal(length), 400.0), 6000.0)
+    droplets *= 1.0 / max(float(np.sqrt(np.mean(droplets**2))), 1e-12)
+    hiss *= 0.7 / max(float(np.sqrt(np.mean(hiss**2))), 1e-12)
+    return _rms_normalise(droplets + hiss)
+
+
+def hvac(rng: np.random.Generator, duration_s: float) -> Audio:
+    """Ventilation: rumble below ~150 Hz with a motor tone, plus fan noise, slowly modulated."""
+    length = _samples(duration_s)
+    time_s = np.arange(length) / SAMPLE_RATE
+    rumble = _one_pole_lowpass(np.asarray(brown_noise(rng, duration_s), dtype=np.float64), 150.0)
+    motor_hz = float(rng.uniform(25.0, 60.0))
+    for harmonic, weight in ((1, 1.0), (2, 0.5), (3, 0.25)):
+        rumble += (
+            0.03 * weight * np.sin(2.0 * np.pi * harmonic * motor_hz * time_s + rng.uniform(0, 2 * np.pi))
+        )
+    fan = _one_pole_lowpass(
+        np.asarray(pink_noise(rng, duration_s), dtype=np.float64), float(rng.uniform(1000, 3000))
+    )
+    rumble /= float(np.sqrt(np.mean(rumble**2)))
+    fan *= float(rng.uniform(0.4, 0.8)) / float(np.sqrt(np.mean(fan**2)))
+    modulation = 1.0
+    for rate_hz, depth in (
+        (rng.uniform(0.05, 0.2), rng.uniform(0.05, 0.2)),
+        (rng.uniform(0.01, 0.05), rng.uniform(0.05, 0.15)),
+    ):
+        modulation = modulation + depth * np.sin(2.0 * np.pi * rate_hz * time_s + rng.uniform(0, 2 * np.pi))
+    return _rms_normalise((rumble + fan) * modulation)
+
+
+# -- speech babble (espeak-ng) ----------------------------------------------------------------
+
+ESPEAK_INSTALL_HINT = (
+    "install Debian's speech synthesiser: sudo apt install espeak-ng (only speech_babble needs "
+    "it; the default tasks and bundled soundscapes never do)"
+)
+_VOICES = (
+    "en-us+m1", "en-us+m3", "en-us+f2", "en-us+f4", "en-gb+m2", "en-gb+f3",
+    "en-gb-scotland+m4", "en-029+m5", "en-gb-x-rp+f1", "en-us+m7",
+)  # fmt: skip
+_WORD_LIST = (
+    "the a we they you it this that there here some many every no one two three four five "
+    "house kitchen window door table chair water coffee paper report meeting office street car "
+    "train morning evening today tomorrow week year time people friend family manager team "
+    "project budget number question answer problem idea plan change price market order letter "
+    "call send find make take give keep need want know think say tell ask move turn start "
+    "finish open close bring leave read write buy sell pay build check show try help work "
+    "walk talk listen wait learn teach good new old big small long short early late important "
+    "different ready simple quick slow quiet loud bright dark warm cold right wrong and but "
+    "because so then after before while when if about with without under over between"
+)
+_WORDS = tuple(_WORD_LIST.split())
+_SENTENCES_PER_TALKER = 6
+
+
+def _cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    for folder in (base / "spikefly" / "espeak-ng", Path(tempfile.gettempdir()) / "spikefly-espeak-ng"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if os.access(folder, os.W_OK):
+                return folder
+        except OSError:
+            continue
+    raise AudioSourceUnavailable("no writable cache folder for espeak-ng output; set XDG_CACHE_HOME")
+
+
+def _espeak_executable() -> str:
+    executable = shutil.which("espeak-ng")
+    if executable is None:
+        raise AudioSourceUnavailable(
+            f"speech_babble needs the espeak-ng program, which is not on PATH; {ESPEAK_INSTALL_HINT}"
+        )
+    return executable
+
+
+@lru_cache(maxsize=1)
+def _espeak_version() -> str:
+    """espeak-ng's version line: part of the cache key, so an upgrade never reuses old audio."""
+    result = subprocess.run([_espeak_executable(), "--version"], capture_output=True, check=False)
+    return result.stdout.decode(errors="replace").strip()
+
+
+@lru_cache(maxsize=512)
+def _speak(text: str, voice: str, pitch: int, words_per_minute: int) -> Audio:
+    """float32 speech of ``text`` at 16 kHz, synthesised once per arguments (cached on disk)."""
+    identity = f"{_espeak_version()}|{text}|{voice}|{pitch}|{words_per_minute}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:24]
+    path = _cache_dir() / f"{key}.wav"
+    if not path.is_file():
+        partial = path.with_suffix(f".{os.getpid()}.part.wav")
+        command = [
+            _espeak_executable(),
+            "-v",
+            voice,
+            "-p",
+            str(pitch),
+            "-s",
+            str(words_per_minute),
+            "-w",
+            str(partial),
+            text,
+        ]
+        result = subprocess.run(command, capture_output=True, check=False)
+        if result.returncode != 0 or not partial.is_file():
+            raise AudioSourceUnavailable(
+                f"espeak-ng failed (exit {result.returncode}): {result.stderr.decode(errors='replace').strip()}; "
+                f"check it runs: espeak-ng -v {voice} 'hello'"
+            )
+        os.replace(partial, path)  # atomic: a parallel worker never reads half a file
+    return load_wav(path)
+
+
+def speech_babble(rng: np.random.Generator, duration_s: float, talkers: int | None = None) -> Audio:
+    """Speech babble: ``talkers`` (default 4-6) espeak-ng voices talking over one another.
+
+    Each talker has its own voice, pitch and speed and repeats, in random order with short
+    pauses, six sentences of random words; talkers start at random points and are mixed at
+    equal level +-4 dB. Raises :class:`AudioSourceUnavailable` when espeak-ng is missing.
+    """
+    _espeak_executable()
+    length = _samples(duration_s)
+    talkers = int(rng.integers(4, 7)) if talkers is None else talkers
+    voices = rng.choice(len(_VOICES), size=min(talkers, len(_VOICES)), replace=False)
+    mix = np.zeros(length)
+    for talker in range(talkers):
+        voice = _VOICES[voices[talker % len(voices)]]
+        pitch = int(rng.integers(20, 80))
+        speed = int(rng.integers(140, 190))
+        texts = [
+            " ".join(rng.choice(_WORDS, size=int(rng.integers(6, 13)))) for _ in range(_SENTENCES_PER_TALKER)
+        ]
+        sentences = [_speak(text, voice, pitch, speed) for text in texts]
+        offset = round(rng.uniform(0.0, 3.0) * SAMPLE_RATE)
+        pieces, filled = [], 0
+        while filled < length + offset:
+            sentence = sentences[int(rng.integers(len(sentences)))]
+            pause = np.zeros(round(rng.uniform(0.1, 0.6) * SAMPLE_RATE), dtype=np.float32)
+            pieces += [sentence, pause]
+            filled += len(sentence) + len(pause)
+        stream = np.concatenate(pieces)[offset : offset + length].astype(np.float64)
+        rms = float(np.sqrt(np.mean(stream**2)))
+        if rms > 0:
+            mix += stream * (10 ** (rng.uniform(-4.0, 4.0) / 20) / rms)
+    return _rms_normalise(mix)
+
+
+# ---------------------------------------------------------------------------------------------
+# WAV files
+
+_WAV_FORMATS = ("WAV", "WAVEX", "RF64", "W64")
+_CONVERT_HINT = "convert it to WAV, e.g. ffmpeg -i IN -ac 1 OUT.wav or sox IN OUT.wav"
+
+
+def _soundfile():  # soundfile ships no type hints
+    try:
+        import soundfile
+    except ImportError:
+        raise ImportError("reading WAV files needs soundfile: pip install soundfile") from None
+    return soundfile
+
+
+def check_wav(path: str | os.PathLike[str]) -> float:
+    """Check that ``path`` is a readable, non-empty WAV file; its duration in seconds.
+
+    Reads only the header. Raises :class:`AudioFileError` naming the file and the fix.
+    """
+    soundfile = _soundfile()
+    shown = str(path)
+    file = Path(path)
+    if not file.exists():
+        raise AudioFileError(
+            shown,
+            "no such file",
+            "check the path (relative paths in a world file are relative to its folder)",
+        )
+    if file.is_dir():
+        raise AudioFileError(shown, "this is a folder, not a WAV file", "give the path of a .wav file")
+    if file.stat().st_size == 0:
+        raise AudioFileError(
+            shown, "the file is empty (0 bytes)", "replace it with a real recording, or remove it"
+        )
+    try:
+        info = soundfile.info(str(file))
+    except (RuntimeError, OSError) as error:  # soundfile.LibsndfileError is a RuntimeError
+        raise AudioFileError(
+            shown,
+            f"not a readable WAV file ({error})",
+            f"check it is not truncated or corrupt, or {_CONVERT_HINT}",
+        ) from None
+    if info.format not in _WAV_FORMATS:
+        raise AudioFileError(shown, f"a {info.format} file, not WAV", _CONVERT_HINT)
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise AudioFileError(
+            shown, "the WAV file holds no audio samples", "replace it with a real recording, or remove it"
+        )
+    return info.frames / info.samplerate
+
+
+def load_wav(path: str | os.PathLike[str]) -> Audio:
+    """The WAV file at ``path`` as float32[N] mono at 16 kHz.
+
+    Any sample rate (resampled with soxr, high quality), any channel count (averaged to mono),
+    16/24/32-bit integer or float samples. Raises :class:`AudioFileError` for a missing, empty,
+    non-WAV, corrupt or non-finite file.
+    """
+    check_wav(path)
+    soundfile = _soundfile()
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, OSError) as error:
+        raise AudioFileError(
+            str(path), f"cannot decode the audio ({error})", f"check it is not corrupt, or {_CONVERT_HINT}"
+        ) from None
+    mono = samples.mean(axis=1, dtype=np.float64)
+    if not np.all(np.isfinite(mono)):
+        raise AudioFileError(str(path), "the file holds NaN or infinite samples", "re-export the recording")
+    if rate != SAMPLE_RATE:
+        try:
+            import soxr
+        except ImportError:
+            raise ImportError("resampling WAV files needs soxr: pip install soxr") from None
+        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registries
+
+EventSource = Callable[[np.random.Generator], EventSound]
+"""An event generator: draws one event from the generator."""
+BackgroundSource = Callable[[np.random.Generator, float], Audio]
+"""A background generator: ``(rng, duration_s) -> float32[round(duration_s * 16000)]``."""
+
+EVENT_SOURCES: dict[str, EventSource] = {
+    "smoke_alarm": smoke_alarm,
+    "co_alarm": co_alarm,
+    "siren_wail": siren_wail,
+    "siren_yelp": siren_yelp,
+    "glass_break": glass_break,
+    "dog_bark": dog_bark,
+}
+"""Built-in event generators by name (the ``source`` of a soundscape's ``[[events]]``)."""
+
+BACKGROUND_SOURCES: dict[str, BackgroundSource] = {
+    "white_noise": white_noise,
+    "pink_noise": pink_noise,
+    "brown_noise": brown_noise,
+    "mains_hum": mains_hum,
+    "rain": rain,
+    "hvac": hvac,
+    "speech_babble": speech_babble,
+}
+"""Built-in background generators by name (the ``source`` of a soundscape's ``[[backgrounds]]``)."""
