@@ -33,7 +33,7 @@ MAC not already in SOP. Presynaptic events PE = SP + IE (each starts a walk over
   costed as its integer twin, ``weight_bits`` then sets its memory only.
 - Neuromorphic: ``energy = e_nu*NU + e_sop*SOP + e_route*PE + static_power / control_hz``;
   ``latency = substeps * timestep_latency`` with ``substeps = NU / N``. The chip must hold the
-  network: neurons, synapses, fan-in, weight bits, decay grid, input channels, outputs, and no
+  network: neurons, synapses, fan-in, weight bits, decay grid, connected input channels, outputs, and no
   analog (MAC) inputs.
 - Reference (Horowitz 45 nm): ``energy = E_AC*SOP + E_MAC*MAC``, a lower bound on arithmetic only;
   latency 0, always feasible.
@@ -546,7 +546,8 @@ def spiking_cost(
         neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
         synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=counts.neuron_updates / n,
         weight_bits=bits, flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
-        n_inputs=n_in, n_outputs=network.n_outputs,
+        # an input channel without synapses needs no wire: the chip's limit counts the connected ones
+        n_inputs=int(np.count_nonzero(np.diff(network.row_ptr[: n_in + 1]))), n_outputs=network.n_outputs,
         max_fan_in=int(np.bincount(network.target, minlength=n).max()) if s else 0,
         off_grid_neurons=_off_shift_grid(network),
     )

@@ -48,6 +48,20 @@ def hand_network(beta: float = 0.875, n_inputs: int = 2) -> LIFNetwork:
     return LIFNetwork.from_edges(n_inputs, 3, [2], sources, targets, [0.5] * 6, delays, beta=beta)
 
 
+def wide_input_network(connected: int, n_inputs: int = 40) -> LIFNetwork:
+    """``n_inputs`` input channels of which the first ``connected`` have a synapse (to neuron 0)."""
+    sources = list(range(connected))
+    return LIFNetwork.from_edges(n_inputs, 2, [1], sources + [n_inputs], [0] * connected + [1], [0.5] * (connected + 1),
+                                 beta=0.875)
+
+
+def test_only_connected_input_channels_count_against_a_chips_inputs():
+    counts = StepCounts(neuron_updates=20, spikes=1, input_events=3, synaptic_ops=4)
+    assert spiking_cost(wide_input_network(16), counts, "xylo_audio2", 100).feasible
+    report = spiking_cost(wide_input_network(17), counts, "xylo_audio2", 100)
+    assert not report.feasible and "needs 17 input channels > 16" in report.reasons[0]
+
+
 # Per control step: K = 10 substeps x 3 neurons, 4 spikes, 3 input events, 11 synaptic ops.
 HAND_COUNTS = StepCounts(neuron_updates=30, spikes=4, input_events=3, synaptic_ops=11)
 
@@ -143,7 +157,7 @@ def per_substep(network: LIFNetwork, substeps: int = 10) -> StepCounts:
     (fan_in_network(70), "fan-in 70 > 63 (Xylo Audio 2)"),
     (LIFNetwork.from_edges(1, 1200, [0], [], [], [], beta=0.5), "needs 1200 neurons > 1000 (Xylo Audio 2)"),
     (hand_network(beta=0.9), "decay not on the shift grid (beta = 1 - 2^-k) of Xylo Audio 2: 3 of 3 neurons"),
-    (hand_network(n_inputs=18), "needs 18 input channels > 16 (Xylo Audio 2)"),
+    (wide_input_network(18), "needs 18 input channels > 16 (Xylo Audio 2)"),
     (LIFNetwork.from_edges(1, 9, list(range(9)), [0], [0], [1.0], beta=0.5), "needs 9 outputs > 8 (Xylo Audio 2)"),
 ])
 def test_xylo_rejects_what_it_cannot_hold(network: LIFNetwork, reason: str):
