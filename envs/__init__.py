@@ -1,7 +1,8 @@
 """Gymnasium environments and their simulators.
 
 Importing this package registers ``spikefly/QuadrotorAvoid-v0`` (PyBullet; ``gymnasium.make_vec``
-on it gives the Numba twin's vector env) and ``spikefly/QuadrotorAvoidVec-v0`` (the twin).
+on it gives the Numba twin's vector env), ``spikefly/QuadrotorAvoidVec-v0`` (the twin) and
+``spikefly/AudioEventDetection-v0`` (streaming sound-event detection on a soundscape).
 """
 
 from __future__ import annotations
@@ -23,5 +24,8 @@ if QUADROTOR_AVOID_ID not in gymnasium.registry:
     )
 if QUADROTOR_AVOID_VEC_ID not in gymnasium.registry:
     gymnasium.register(id=QUADROTOR_AVOID_VEC_ID, vector_entry_point=_VECTOR_ENTRY_POINT)
+if AUDIO_EVENT_ID not in gymnasium.registry:
+    # Episodes end with their clip (terminated); no step limit of gymnasium's.
+    gymnasium.register(id=AUDIO_EVENT_ID, entry_point="spikefly.envs.audio_env:AudioEventDetectionEnv", max_episode_steps=None)
 
 __all__ = ["AUDIO_EVENT_ID", "QUADROTOR_AVOID_ID", "QUADROTOR_AVOID_VEC_ID"]

@@ -38,8 +38,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "validation layouts never used for training, re-fly it in PyBullet, and write a run directory "
         "(settings, log.jsonl, checkpoint.json, champion.json). A killed run resumes with --resume.",
     )
+    evolve.add_argument("--env", choices=["quadrotor", "audio"],
+                        help="task: quadrotor obstacle avoidance (default) or audio event detection")
     evolve.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
-                        help="world to train on, repeatable (default: forest)")
+                        help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")
     evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
     evolve.add_argument("--generations", type=_positive_int, help="generations at most (default: 160)")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
@@ -80,6 +82,11 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=_positive_int, default=10, help="episodes per world (default: 10)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
     evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
+    evaluate.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"),
+                          help="audio: draw every event's signal-to-noise ratio from this range instead")
+    evaluate.add_argument("--background", action="append", dest="backgrounds", metavar="NAME",
+                          help="audio: replace the soundscapes' backgrounds by this built-in one, repeatable "
+                          "(e.g. speech_babble, which needs Debian's espeak-ng)")
     evaluate.add_argument("--quantize", action="store_true",
                           help="also fly the int8 fixed-point version (what the C export runs) and report it beside the float one")
     evaluate.add_argument("--prune", type=_fraction, metavar="SPARSITY",
@@ -162,14 +169,14 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.evolution.settings import EvolveSettings
+    from spikefly.evolution.settings import ENV_IDS, EvolveSettings
 
     if args.resume:
         run = EvolutionRun.resume(args.resume, progress=not args.quiet)
     else:
         values = {}
         if args.settings:
-            values.update(EvolveSettings.read(args.settings).to_dict())
+            values.update(EvolveSettings.read_values(args.settings))
         flags = {
             "worlds": args.worlds, "population": args.population, "generations": args.generations,
             "time_budget_s": args.time_budget, "episodes_per_world": args.episodes_per_world, "physics": args.physics,
@@ -178,8 +185,10 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
             "nir_ready": args.nir_ready,
         }
+        if args.env:
+            flags["env_id"] = ENV_IDS[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})
-        settings = EvolveSettings.from_dict(values, "command line")
+        settings = EvolveSettings.for_env(values, "command line")
         out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
         run = EvolutionRun.start(out, settings, progress=not args.quiet)
     summary = run.run()
@@ -196,6 +205,10 @@ def _run_evolve(args: argparse.Namespace) -> int:
         print("no champion yet: the run stopped before its first validation")
         return 0
     print(f"champion: {summary.champion}")
+    if summary.pybullet_success is None:  # audio: success is event F1
+        print(f"  validation event F1: {summary.validation_success:.2f}")
+        print(f"  hear it on unseen clips: spikefly evaluate {summary.champion} --episodes 60 --seed 0")
+        return 0
     print(f"  validation success rate (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
     print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world forest --episodes 50 --seed 0")
     return 0
@@ -212,15 +225,19 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if "all" in boards:
         boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
     variants = controller_variants(spec, args.quantize, args.prune)
+    audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
     reports = {}
     for name, variant in variants.items():
-        report = evaluate_controller(variant, worlds, args.episodes, args.seed, args.physics, progress=not args.json)
+        report = evaluate_controller(variant, worlds, args.episodes, args.seed, args.physics, progress=not args.json,
+                                     audio_settings=audio)
         report["boards"] = board_costs(variant, report, boards)
         reports[name] = report
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else next(iter(reports.values())), indent=2))
         return 0
     first = next(iter(reports.values()))
+    if first.get("env") == "spikefly/AudioEventDetection-v0":
+        return _print_audio(args.controller, reports)
     print(f"{args.controller}: {first['network']['neurons']} neurons, {first['network']['synapses']} synapses; {args.physics}")
     if len(reports) == 1:
         for row in first["episodes"]:
@@ -248,6 +265,27 @@ def _run_evaluate(args: argparse.Namespace) -> int:
                       f"{cost['dense_ann']['energy_j'] * 1e6:>8.3f} uJ  {verdict}{bound}")
             print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
                   "MlpPolicy, energy per step on the same board)")
+    return 0
+
+
+def _print_audio(controller: str, reports: dict) -> int:
+    first = next(iter(reports.values()))
+    summary = first["summary"]
+    print(f"{controller}: {first['network']['neurons']} neurons, {first['network']['synapses']} synapses; "
+          f"{summary['episodes']} clips, {summary['audio_hours']:.2f} h of audio")
+    for name, report in reports.items():
+        label = f"[{name}] " if len(reports) > 1 else ""
+        for world, m in report["per_world"].items():
+            print(f"{label}{Path(world).stem}: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
+                  f"false alarms/h {m['false_alarms_per_hour']:.1f}")
+        m = report["summary"]
+        print(f"{label}all: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, false alarms/h "
+              f"{m['false_alarms_per_hour']:.1f}, median latency {m['median_latency_s']:.2f} s, "
+              f"synaptic ops per frame {m['mean_synaptic_ops_per_step']:.1f}")
+        for board, cost in report["boards"].items():
+            verdict = "feasible" if cost["feasible"] else "NOT feasible: " + "; ".join(cost["reasons"])
+            print(f"{label}{board}: {cost['per_hour_j']:.3f} J per hour ({cost['power_w'] * 1e6:.1f} uW), "
+                  f"latency {cost['latency_s'] * 1e6:.1f} us per frame; {verdict}")
     return 0
 
 

@@ -40,11 +40,23 @@ class EpisodeSet:
         return len(self.seeds)
 
 
-def episodes_for(worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0) -> EpisodeSet:
-    """``per_world`` episodes on each world, seeds for ``purpose`` (TRAINING / VALIDATION / TEST)."""
+def episodes_for(
+    worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0, pool: int = 0
+) -> EpisodeSet:
+    """``per_world`` episodes on each world, seeds for ``purpose`` (TRAINING / VALIDATION / TEST).
+
+    ``pool`` > 0: the episodes are drawn (without repeats within a generation) from a fixed pool
+    of ``pool`` episodes per world instead of being new every generation, so a task whose
+    episodes are slow to make (audio clips) can cache them.
+    """
     names, seeds = [], []
     for world_index, world in enumerate(worlds):
-        for episode in range(per_world):
+        if pool:
+            picks = np.random.default_rng([run_seed, purpose, generation, world_index]).choice(pool, min(per_world, pool), replace=False)
+            indices = [(0, int(pick)) for pick in picks]
+        else:
+            indices = [(generation, episode) for episode in range(per_world)]
+        for episode_generation, episode in indices:
             names.append(world)
-            seeds.append(episode_seed(run_seed, purpose, generation, world_index * 1_000_003 + episode))
+            seeds.append(episode_seed(run_seed, purpose, episode_generation, world_index * 1_000_003 + episode))
     return EpisodeSet(tuple(names), tuple(seeds))

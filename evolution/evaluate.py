@@ -16,7 +16,9 @@ from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
-from spikefly.envs import QUADROTOR_AVOID_ID, outcomes
+from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
+from spikefly.envs.audio_env import FRONT_END, hop_s
+from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
@@ -28,12 +30,15 @@ class EvaluateError(ValueError):
 
 def evaluate_controller(
     spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int, seed: int = 0, physics: str = "pybullet",
-    progress: bool = True,
+    progress: bool = True, audio_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fly ``spec`` for ``episodes`` episodes on every world; returns a JSON-ready report."""
+    """Fly ``spec`` for ``episodes`` episodes on every world (audio: listen to clips); a JSON-ready report."""
+    if spec.env_id == AUDIO_EVENT_ID:
+        return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
     if spec.env_id != QUADROTOR_AVOID_ID:
         raise EvaluateError(
-            f"this controller was evolved for {spec.env_id!r}; spikefly evaluate flies {QUADROTOR_AVOID_ID!r} controllers here"
+            f"this controller was evolved for {spec.env_id!r}; spikefly evaluate runs {QUADROTOR_AVOID_ID!r} and "
+            f"{AUDIO_EVENT_ID!r} controllers"
         )
     rows = []
     for world in worlds:
@@ -65,27 +70,39 @@ DENSE_BASELINE_HIDDEN = (64, 64)
 
 
 def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str], weight_bits: int = 8) -> dict[str, dict[str, Any]]:
-    """Cost per control step of ``spec`` on each board, from the op counts its flights in ``report`` measured.
+    """Cost per control step of ``spec`` on each board, from the op counts its episodes in ``report`` measured.
 
     Each board's entry also carries ``dense_ann``: the same figures for a dense ANN with the same
-    inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers.
+    inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers. For the audio task an
+    MCU is also charged the front end's fixed multiply-accumulates per frame (a neuromorphic
+    audio chip such as Xylo Audio has its filterbank in silicon); ``per_hour_j`` is the energy
+    of an hour of listening.
     """
-    from spikefly.controllers.boards import dense_ann_cost, spiking_cost
-    from spikefly.envs.quadrotor_settings import QuadrotorSettings
+    from dataclasses import replace
+
+    from spikefly.controllers.boards import dense_ann_cost, load_board, spiking_cost
     from spikefly.evolution.board_cost import step_counts
 
     rows = report["episodes"]
-    totals = np.array([[sum(r[key] for r in rows) for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")]])
+    totals = np.array([sum(r[key] for r in rows) for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")])
     steps = sum(r["steps"] for r in rows)
     n_obs = spec.observation_low.shape[0]
     analog = spec.encoder.cost(n_obs, spec.steps_per_action).analog_inputs > 0
-    counts = step_counts(spec.network, totals[0], steps, analog)
-    control_hz = QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
+    counts = step_counts(spec.network, totals, steps, analog)
+    audio = spec.env_id == AUDIO_EVENT_ID
+    control_hz = 1.0 / hop_s() if audio else QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
+    front_end_macs = FRONT_END.cost_per_frame()["macs"] if audio else 0
     layers = [n_obs, *DENSE_BASELINE_HIDDEN, spec.n_actions]
     costs = {}
-    for board in boards:
-        costs[board] = spiking_cost(spec.network, counts, board, control_hz, weight_bits).to_dict()
-        costs[board]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
+    for name in boards:
+        board = load_board(name)
+        fixed = front_end_macs if board.kind == "mcu" else 0
+        costs[name] = spiking_cost(spec.network, replace(counts, macs=counts.macs + fixed), board, control_hz, weight_bits).to_dict()
+        dense = dense_ann_cost(layers, board, control_hz, weight_bits)
+        costs[name]["dense_ann"] = dense.to_dict()
+        if audio:
+            costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
+            costs[name]["front_end_macs_per_frame"] = fixed
     return costs
 
 
@@ -156,3 +173,52 @@ def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, A
         outcome = outcomes.NAMES[int(results.outcomes[0, e])]
         rows.append(_row(world, seed, outcome, results.returns[0, e], results.steps[0, e], info, counts))
     return rows
+
+
+def evaluate_audio(
+    spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int, seed: int = 0,
+    audio_settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Listen with ``spec`` to ``episodes`` clips of every soundscape (clip i has seed ``seed + i``).
+
+    ``audio_settings`` override the controller's env settings (e.g. ``{"snr_db": [-6, 0]}`` or
+    ``{"backgrounds": ["speech_babble"]}``). The summary holds the event metrics pooled over
+    every clip: F1, precision, recall, false alarms per hour, median detection latency.
+    """
+    from spikefly.envs.audio_env import AudioSettings, episode
+    from spikefly.envs.audio_scoring import COUNT_NAMES, event_metrics, score
+    from spikefly.evolution.stream_rollout import PopulationListener
+
+    settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
+    listener = PopulationListener(spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions,
+                                  spec.observation_low, spec.observation_high)
+    rows, scored, audio_s = [], [], 0.0
+    for world in worlds:
+        seeds = [seed + i for i in range(episodes)]
+        clips = [episode(world, s, settings) for s in seeds]
+        if clips and len(clips[0].classes) != spec.n_actions:
+            raise EvaluateError(f"{world}: its soundscape has {len(clips[0].classes)} target classes, the controller "
+                                f"{spec.n_actions}; evaluate it on soundscapes with its classes")
+        actions, ops, lengths = listener.run([spec.network], [clip.features for clip in clips], seeds)
+        for e, (clip, s) in enumerate(zip(clips, seeds)):
+            result = score(actions[0, e, : lengths[e]], clip.events, clip.classes, hop_s(), settings.reward)
+            scored.append(result)
+            audio_s += clip.audio_s
+            counts = OperationCounts(*ops[0, e].tolist())
+            rows.append({"world": str(world), "seed": s, "return": round(float(result.total), 6), "steps": int(lengths[e]),
+                         "audio_s": clip.audio_s, **{name: int(result.counts[name]) for name in COUNT_NAMES},
+                         "latencies_s": [round(float(v), 4) for v in result.latencies_s],
+                         "synaptic_ops": int(counts.synaptic_ops), "spikes": int(counts.spikes),
+                         "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events)})
+    metrics = event_metrics(scored, audio_s)
+    per_world = {}
+    for world in dict.fromkeys(r["world"] for r in rows):
+        mine = [i for i, r in enumerate(rows) if r["world"] == world]
+        per_world[world] = event_metrics([scored[i] for i in mine], sum(rows[i]["audio_s"] for i in mine))
+    summary = {"episodes": len(rows), "audio_hours": audio_s / 3600.0, **metrics,
+               "mean_return": float(np.mean([r["return"] for r in rows])),
+               "mean_synaptic_ops_per_step": float(np.mean([r["synaptic_ops"] / max(r["steps"], 1) for r in rows]))}
+    return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
+            "episodes": rows, "summary": summary, "per_world": per_world,
+            "network": {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
+                        "integer": isinstance(spec.network, IntegerLIFNetwork)}}

@@ -87,7 +87,7 @@ class EvolutionRun:
         self._input_fractional_bits = 16 if self.encoder.cost(n_obs, settings.steps_per_action).analog_inputs else 0
         self.config = load_neat_config(
             run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
-            overrides={"NEAT": {"pop_size": settings.population}, **({"LIFGenome": NIR_READY} if settings.nir_ready else {})},
+            overrides=_neat_overrides(settings, self._flyer),
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
         self.novelty = NoveltyArchive(settings.novelty_neighbours) if settings.novelty_weight > 0 else None
@@ -203,7 +203,8 @@ class EvolutionRun:
     def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
         settings = self.settings
         generation = self.generation
-        episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation)
+        episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation,
+                                pool=settings.training_pool)
         networks = [self._scored(compile_genome(genome, self.config.genome_config)) for _, genome in genomes]
         results = evaluator.evaluate(networks, episodes)
         reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
@@ -308,16 +309,24 @@ class EvolutionRun:
     def _finish(self, seconds: float) -> RunSummary:
         champion = self.run_dir / CHAMPION_FILE
         if self.champion is not None:
-            pybullet = self._fly_champion_in_pybullet()
+            final = {"generation": self.champion["generation"], "validation_success_rate": self.champion["score"][0]}
+            if self._flyer.reference_physics is not None:
+                final["pybullet_success_rate"] = self._fly_champion_in_pybullet()
             with open(self.run_dir / LOG_FILE, "a") as log:
-                log.write(json.dumps({"final_champion": {"generation": self.champion["generation"],
-                                                         "validation_success_rate": self.champion["score"][0],
-                                                         "pybullet_success_rate": pybullet}}) + "\n")
+                log.write(json.dumps({"final_champion": final}) + "\n")
         return RunSummary(
             run_dir=self.run_dir, champion=champion if champion.exists() else None, generations=self.generation,
             validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
             seconds=seconds,
         )
+
+
+def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]]:
+    """Population size, the task's own genome defaults, and the NIR-ready restrictions."""
+    genome = dict(getattr(flyer, "neat_overrides", {}).get("LIFGenome", {}))
+    if settings.nir_ready:
+        genome.update(NIR_READY)
+    return {"NEAT": {"pop_size": settings.population}, **({"LIFGenome": genome} if genome else {})}
 
 
 def _jsonable(arrays: dict[str, np.ndarray]) -> dict[str, Any]:

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 PHYSICS = ("twin", "pybullet")
+QUADROTOR_ENV_ID = "spikefly/QuadrotorAvoid-v0"
+AUDIO_ENV_ID = "spikefly/AudioEventDetection-v0"
+ENV_IDS = {"quadrotor": QUADROTOR_ENV_ID, "audio": AUDIO_ENV_ID}
+"""Short names of the tasks (``spikefly evolve --env``)."""
 EVALUATORS = ("serial", "pool")
 
 
@@ -35,6 +39,9 @@ class EvolveSettings:
     """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
     episodes_per_world: int = 4
     """Training episodes per world per genome each generation; every genome flies the same ones."""
+    training_pool: int = 0
+    """0: new training episodes every generation; N: draw them from a fixed pool of N per world
+    (for tasks whose episodes are slow to make, such as audio clips)."""
     validation_episodes: int = 30
     """Validation episodes per world (seeds disjoint from training) for champion selection."""
     validation_every: int = 5
@@ -95,6 +102,8 @@ class EvolveSettings:
         object.__setattr__(self, "worlds", tuple(str(world) for world in self.worlds))
         if not self.worlds:
             raise SettingsError("worlds: give at least one world (a bundled name or a world file)")
+        if self.env_id not in ENV_IDS.values():
+            raise SettingsError(f"env_id={self.env_id!r}: choose one of {sorted(ENV_IDS.values())}")
         if self.physics not in PHYSICS:
             raise SettingsError(f"physics={self.physics!r}: choose one of {PHYSICS}")
         if self.evaluator not in EVALUATORS:
@@ -106,7 +115,7 @@ class EvolveSettings:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 1")
         if self.population < 4:
             raise SettingsError(f"population={self.population}: NEAT needs at least 4 genomes")
-        for name in ("pybullet_every", "workers", "early_stop_validations", "seed"):
+        for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")
@@ -129,21 +138,43 @@ class EvolveSettings:
         return values
 
     @classmethod
+    def for_env(cls, values: dict[str, Any], source: str = "settings") -> EvolveSettings:
+        """:meth:`from_dict` with the defaults of ``values["env_id"]``'s task under the given values."""
+        env_id = values.get("env_id", cls.env_id)
+        if env_id == AUDIO_ENV_ID:
+            from spikefly.evolution.audio_task import AUDIO_DEFAULTS
+
+            values = {**AUDIO_DEFAULTS, **values}
+        return cls.from_dict(values, source)
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "settings") -> EvolveSettings:
         """Inverse of :meth:`to_dict`; an unknown key is an error naming the closest valid one."""
+        cls._check_keys(values, source)
+        return cls(**values)
+
+    @classmethod
+    def _check_keys(cls, values: dict[str, Any], source: str) -> None:
         names = [f.name for f in fields(cls)]
         for key in values:
             if key not in names:
                 close = difflib.get_close_matches(key, names, 1)
                 hint = f" Fix: did you mean {close[0]!r}?" if close else f" Valid keys: {names}"
                 raise SettingsError(f"{source}: unknown setting {key!r}.{hint}")
-        return cls(**values)
 
     @classmethod
     def read(cls, path: str | Path) -> EvolveSettings:
+        return cls.from_dict(cls.read_values(path), str(path))
+
+    @classmethod
+    def read_values(cls, path: str | Path) -> dict[str, Any]:
+        """The settings a JSON file gives (only those; others keep their defaults), keys checked."""
         path = Path(path)
         try:
             values = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise SettingsError(f"{path}: cannot read the run settings ({error}). Fix: is this a spikefly run directory?") from error
-        return cls.from_dict(values, str(path))
+        if not isinstance(values, dict):
+            raise SettingsError(f"{path}: expected a JSON object of settings, got {type(values).__name__}")
+        cls._check_keys(values, str(path))
+        return values

@@ -146,8 +146,8 @@ def test_a_controller_for_another_env_is_refused(tmp_path, capsys):
     assert main(["evolve", *TINY, "--generations", "2", "--settings", str(tiny_settings_file(tmp_path)), "--out", str(out)]) == 0
     capsys.readouterr()
     document = json.loads((out / "champion.json").read_text())
-    document["env"]["id"] = "spikefly/AudioEventDetection-v0"
+    document["env"]["id"] = "acme/Hovercraft-v3"
     other = tmp_path / "audio.json"
     other.write_text(json.dumps(document))
     assert main(["evaluate", str(other)]) == 2
-    assert "evolved for 'spikefly/AudioEventDetection-v0'" in capsys.readouterr().err
+    assert "evolved for 'acme/Hovercraft-v3'" in capsys.readouterr().err

@@ -1,0 +1,124 @@
+"""The audio event detection task for evolution: the same run, fitness and evaluators as the quadrotor.
+
+:class:`AudioFlyer` is the audio counterpart of :class:`spikefly.evolution.evaluators.Flyer`:
+every genome listens to the same episodes (clips drawn from soundscape worlds), each network
+runs over the episode's feature frames in one compiled call (:mod:`spikefly.evolution.stream_rollout`),
+and the whole action sequence is scored with the env's scorer. An episode's return is the sum of
+its reward terms; its success is the episode's event F1 (1 for a clip without target events and
+without false alarms).
+
+Rendering a 60 s clip takes ~0.3-0.9 s, so clips are cached per (world, seed) and training
+draws from a fixed pool of clips per world (``EvolveSettings.training_pool``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spikefly.controllers import decoder_from_dict, encoder_from_dict
+from spikefly.envs.audio_env import AudioSettings, episode, hop_s
+from spikefly.envs.audio_scoring import COUNT_NAMES, score_batch
+from spikefly.evolution.episodes import EpisodeSet
+from spikefly.evolution.settings import EvolveSettings
+from spikefly.evolution.stream_rollout import PopulationListener
+
+ENCODER_LOW = -1.0
+ENCODER_HIGH = 8.0
+"""Feature range the encoder scales to [0, 1] (gain-controlled log-mel: a steady background sits
+near 0, an event's bands rise several units): level thresholds fall at 2 and 5 with two levels."""
+
+AUDIO_DEFAULTS: dict[str, Any] = {
+    "worlds": ("kitchen", "street", "office"),
+    "encoder": {"kind": "level", "n_levels": 2},
+    "decoder": {"kind": "rate", "signed_pairs": False},
+    "steps_per_action": 4,
+    "board": "xylo_audio2",
+    "episodes_per_world": 2,
+    "validation_episodes": 10,
+    "training_pool": 48,
+    "generations": 120,
+    "synaptic_op_cost": 2e-4,
+    "neuron_update_cost": 2e-4,
+    "energy_weight": 0.05,
+    "integer": True,
+}
+"""What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
+
+AUDIO_NEAT_OVERRIDES = {"LIFGenome": {"initial_connection": "partial_direct 0.2"}}
+"""Sparse first networks: about 13 of the 64 input channels each, so most fit Xylo's 16 inputs."""
+
+
+@dataclass(frozen=True)
+class AudioResults:
+    """What every genome did on every episode (arrays [G, E, ...])."""
+
+    returns: NDArray[np.float64]
+    success: NDArray[np.float64]
+    """Event F1 of the episode (1 when it has no target event and no false alarm)."""
+    steps: NDArray[np.int64]
+    """Frames listened to."""
+    ops: NDArray[np.int64]
+    """[G, E, 4]: neuron updates, spikes, input events, synaptic ops over the episode."""
+    counts: NDArray[np.int64]
+    """[G, E, 5] in :data:`spikefly.envs.audio_scoring.COUNT_NAMES` order."""
+
+    @property
+    def behaviour(self) -> NDArray[np.float64]:
+        """[G, 5E]: hit, miss, false-alarm, wrong-class and distractor counts of every episode."""
+        return self.counts.reshape(self.counts.shape[0], -1).astype(np.float64)
+
+
+def episode_f1(counts: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Event F1 from counts [..., 5]; 1 where there was nothing to find and nothing was triggered."""
+    hits = counts[..., COUNT_NAMES.index("hits")]
+    wrong = counts[..., COUNT_NAMES.index("false_alarms")] + counts[..., COUNT_NAMES.index("wrong_class")]
+    missed = counts[..., COUNT_NAMES.index("misses")]
+    denominator = 2 * hits + wrong + missed
+    return np.where(denominator > 0, 2 * hits / np.maximum(denominator, 1), 1.0)
+
+
+class AudioFlyer:
+    """Listens with networks over episodes (the task interface of the quadrotor's Flyer)."""
+
+    reference_physics = None
+    control_hz = 1.0 / hop_s()
+    neat_overrides = AUDIO_NEAT_OVERRIDES
+
+    def __init__(self, settings: EvolveSettings) -> None:
+        self.settings = settings
+        self.audio_settings = AudioSettings.from_kwargs(**settings.env_settings)
+        self.encoder = encoder_from_dict(dict(settings.encoder))
+        self.decoder = decoder_from_dict(dict(settings.decoder))
+        classes = {episode(world, 0, self.audio_settings).classes for world in settings.worlds}
+        if len(classes) != 1:
+            raise ValueError(f"the soundscapes {list(settings.worlds)} name different targets {sorted(classes)}; "
+                             "train on worlds with the same target classes")
+        self.classes = classes.pop()
+        self.n_actions = len(self.classes)
+        bands = episode(settings.worlds[0], 0, self.audio_settings).features.shape[1]
+        self.low = np.full(bands, ENCODER_LOW, np.float32)
+        self.high = np.full(bands, ENCODER_HIGH, np.float32)
+        self._listener = PopulationListener(self.encoder, self.decoder, settings.steps_per_action, self.n_actions,
+                                            self.low, self.high)
+
+    def fly(self, networks: list, episodes: EpisodeSet, physics: str | None = None) -> AudioResults:
+        """Every network on every episode; ``physics`` is ignored (audio has one simulator)."""
+        clips = [episode(world, seed, self.audio_settings) for world, seed in zip(episodes.worlds, episodes.seeds)]
+        actions, ops, lengths = self._listener.run(networks, [clip.features for clip in clips], list(episodes.seeds))
+        count, total = len(networks), len(clips)
+        returns = np.zeros((count, total))
+        counts = np.zeros((count, total, len(COUNT_NAMES)), np.int64)
+        for e, clip in enumerate(clips):
+            scored = score_batch(actions[:, e, : lengths[e]], clip.events, clip.classes, hop_s(), self.audio_reward)
+            returns[:, e] = scored.total_terms.sum(axis=1)
+            counts[:, e] = scored.counts
+        steps = np.broadcast_to(lengths, (count, total)).copy()
+        return AudioResults(returns, episode_f1(counts), steps, ops, counts)
+
+    @property
+    def audio_reward(self):
+        return self.audio_settings.reward

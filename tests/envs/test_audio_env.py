@@ -1,0 +1,79 @@
+"""`spikefly/AudioEventDetection-v0` as a user and the vectorised evolution path meet it."""
+
+from __future__ import annotations
+
+import warnings
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from spikefly.envs import AUDIO_EVENT_ID
+from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
+from spikefly.envs.audio_scoring import TERM_NAMES, score
+
+
+def test_registered_and_passes_the_gymnasium_checker_without_warnings():
+    env = gymnasium.make(AUDIO_EVENT_ID, world="office", duration_s=8.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    assert not caught, [str(w.message) for w in caught]
+    assert env.observation_space.shape == (32,) and env.action_space.n == 2
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_stepping_equals_the_vectorised_episode_and_score(seed):
+    env = AudioEventDetectionEnv("kitchen", duration_s=30.0)
+    observation, _ = env.reset(seed=seed)
+    vectorised = episode("kitchen", seed, env.settings)
+    np.testing.assert_array_equal(observation, vectorised.features[0])
+    rng = np.random.default_rng(seed)
+    # bursts of detections: rising edges, held actions and gaps
+    actions = np.repeat((rng.random(len(vectorised.features) // 20 + 1) < 0.3).astype(int), 20)[: len(vectorised.features)]
+    totals = dict.fromkeys(TERM_NAMES, 0.0)
+    observations = [observation]
+    for t, action in enumerate(actions):
+        observation, reward, terminated, truncated, info = env.step(action)
+        assert reward == pytest.approx(sum(info["reward_terms"].values()))
+        for name in TERM_NAMES:
+            totals[name] += info["reward_terms"][name]
+        if not terminated:
+            observations.append(observation)
+        assert terminated == (t == len(actions) - 1) and not truncated
+    np.testing.assert_array_equal(np.array(observations), vectorised.features)
+    result = score(actions, vectorised.events, vectorised.classes, hop_s(), env.settings.reward)
+    np.testing.assert_allclose([totals[name] for name in TERM_NAMES], [result.total_terms[name] for name in TERM_NAMES],
+                               rtol=0, atol=1e-9)
+    assert sum(totals.values()) != 0.0  # the actions did score something
+
+
+def test_event_times_are_shifted_to_when_their_frames_are_available():
+    from spikefly.envs.audio_env import clip_seed
+    from spikefly.worlds.soundscape import load_soundscape
+
+    clip = load_soundscape("office").render(np.random.default_rng(clip_seed(1)))
+    shifted = episode("office", 1).events
+    assert len(shifted) == len(clip.events) > 0
+    # frame t spans [t hop, t hop + 25 ms) and is scored at t hop: events move 15 ms earlier
+    for moved, original in zip(shifted, clip.events):
+        assert moved.onset_s == pytest.approx(original.onset_s - 0.015, abs=1e-12)
+        assert moved.offset_s == pytest.approx(original.offset_s - 0.015, abs=1e-12)
+
+
+def test_detection_needs_one_spike_and_picks_the_most_active_class():
+    assert detected_class(np.array([-1.0, -1.0], np.float32)) == 0
+    assert detected_class(np.array([-0.5, -1.0], np.float32)) == 1
+    assert detected_class(np.array([-0.5, 0.5], np.float32)) == 2
+
+
+def test_bad_actions_and_settings_are_clear_errors():
+    env = AudioEventDetectionEnv("office", duration_s=2.0)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be an integer in \\[0, 1\\]"):
+        env.step(2)
+    with pytest.raises(ValueError, match="snr_db"):
+        AudioEventDetectionEnv("office", snr_db=(5.0, -5.0))
+    with pytest.raises(TypeError, match="unknown AudioEventDetection setting"):
+        AudioEventDetectionEnv("office", snr=3)
