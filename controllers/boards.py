@@ -585,6 +585,25 @@ def dense_ann_cost(
     return _report(board, work, control_hz)
 
 
+def arithmetic_cost(
+    macs: float, board: BoardProfile | str | os.PathLike[str], control_hz: float, flash_bytes: int = 0, ram_bytes: int = 0,
+    weight_bits: int = 8,
+) -> CostReport:
+    """Cost of ``macs`` multiply-accumulates per control step and nothing else (a signal-processing
+    rule such as a Goertzel detector, or a fixed front end), with the memory given."""
+    if not (math.isfinite(macs) and macs >= 0):
+        raise ValueError(f"arithmetic_cost: macs must be a finite number >= 0, got {macs!r}")
+    board = _resolve(board)
+    neuromorphic = isinstance(board, NeuromorphicBoard)
+    work = _Workload(
+        neuron_updates=0.0, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
+        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=_check_bits(weight_bits),
+        flash_bytes=int(flash_bytes), ram_bytes=int(ram_bytes), spiking=False, n_neurons=0, n_synapses=0,
+        n_inputs=0, n_outputs=0, max_fan_in=0, off_grid_neurons=0,
+    )
+    return _report(board, work, control_hz)
+
+
 def horowitz_bound(synaptic_ops: float, macs: float) -> float:
     """Lower bound on ARITHMETIC energy only, joules: ``E_AC*synaptic_ops + E_MAC*macs``.
 

@@ -152,7 +152,7 @@ def _episode(soundscape: Soundscape, drawn_seed: int, settings: AudioSettings) -
         backgrounds=list(settings.backgrounds) if settings.backgrounds is not None else None,
     )
     features = np.clip(FRONT_END.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)
-    offset_s = FRONT_END.window_samples / FRONT_END.sample_rate - FRONT_END.hop_samples / FRONT_END.sample_rate
+    offset_s = FRONT_END.frame_times_s(1)[0]  # frame t is complete at t x hop + window: scored at t x hop
     events = tuple(replace(e, onset_s=e.onset_s - offset_s, offset_s=e.offset_s - offset_s) for e in clip.events)
     return Episode(features, events, soundscape.target, clip.duration_s)
 

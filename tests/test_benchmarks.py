@@ -58,3 +58,23 @@ def test_generation_benchmark_prints_the_split():
     )
     out = result.stdout
     assert "evaluation:" in out and "compilation" in out and "neat-python bookkeeping" in out and "ratio total/target:" in out
+
+
+def test_audio_baselines_benchmark_prints_all_three_rows(tmp_path):
+    import numpy as np
+
+    from spikefly.controllers import ControllerSpec, LevelEncoder, RateDecoder, quantize, random_network, save
+    from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW
+
+    network = quantize(random_network(np.random.default_rng(0), 64, 3, 1, 0.2, weight_scale=2.0))
+    spec = ControllerSpec(network=network, encoder=LevelEncoder(n_levels=2), decoder=RateDecoder(), steps_per_action=4,
+                          observation_low=np.full(32, ENCODER_LOW, np.float32), observation_high=np.full(32, ENCODER_HIGH, np.float32),
+                          n_actions=1, env_id="spikefly/AudioEventDetection-v0", env_settings={})
+    path = save(spec, tmp_path / "detector.json")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "audio_baselines.py"), str(path), "--clips", "1", "--train-clips", "2"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == [
+        "evolved LIF (spikefly)", "MLP on the same features", "Goertzel band rule (raw audio)"]

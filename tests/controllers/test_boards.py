@@ -20,6 +20,7 @@ from spikefly.controllers.boards import (
     McuBoard,
     NeuromorphicBoard,
     StepCounts,
+    arithmetic_cost,
     bundled_boards,
     dense_ann_cost,
     horowitz_bound,
@@ -414,3 +415,11 @@ def test_missing_file_and_empty_file(tmp_path: Path):
     empty.write_text("", encoding="utf-8")
     with pytest.raises(BoardError, match="no boards in the file"):
         load_board(empty)
+
+
+def test_arithmetic_cost_charges_macs_only():
+    report = arithmetic_cost(1441, "nrf52840", 100, flash_bytes=64, ram_bytes=32)
+    assert report.cycles_per_step == 1.5 * 1441 + 100
+    assert report.energy_j == pytest.approx(report.cycles_per_step * 155e-12)
+    assert (report.flash_bytes, report.ram_bytes) == (64, 32) and report.feasible
+    assert not arithmetic_cost(10, "xylo_audio2", 100).feasible

@@ -56,10 +56,11 @@ def test_event_times_are_shifted_to_when_their_frames_are_available():
     clip = load_soundscape("office").render(np.random.default_rng(clip_seed(1)))
     shifted = episode("office", 1).events
     assert len(shifted) == len(clip.events) > 0
-    # frame t spans [t hop, t hop + 25 ms) and is scored at t hop: events move 15 ms earlier
+    # frame t spans [t hop, t hop + 25 ms), is complete at t hop + 25 ms and is scored at t hop:
+    # events move 25 ms earlier, so a latency is counted from the true onset
     for moved, original in zip(shifted, clip.events):
-        assert moved.onset_s == pytest.approx(original.onset_s - 0.015, abs=1e-12)
-        assert moved.offset_s == pytest.approx(original.offset_s - 0.015, abs=1e-12)
+        assert moved.onset_s == pytest.approx(original.onset_s - 0.025, abs=1e-12)
+        assert moved.offset_s == pytest.approx(original.offset_s - 0.025, abs=1e-12)
 
 
 def test_detection_needs_one_spike_and_picks_the_most_active_class():

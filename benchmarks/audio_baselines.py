@@ -1,0 +1,105 @@
+"""The evolved spiking detector beside two non-spiking baselines, scored by the same scorer.
+
+    python benchmarks/audio_baselines.py CONTROLLER [--clips 60] [--train-clips 40] [--board nrf52840]
+                                        [--snr LOW HIGH] [--background NAME]
+
+Clips ``0 .. clips-1`` of every bundled soundscape (kitchen, street, office) are the test set
+(the seeds ``spikefly evaluate`` uses; evolution never sees seeds this small); the baselines
+train on seeds from ``10_000`` up. Baselines:
+
+- **MLP** (numpy): 5 stacked frames of the same 32 gain-controlled features -> 32 ReLU -> 1,
+  with a hysteresis threshold fitted on training clips for event F1;
+- **Goertzel**: narrow-band power at the smoke-alarm tones on the raw audio, the classic rule.
+
+Prints a markdown table: event F1, precision, recall, false alarms per hour, median latency,
+and energy per hour on the board (the front end's fixed cost included where a method uses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+import numpy as np
+
+from spikefly.controllers import load
+from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost
+from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
+from spikefly.envs.audio_scoring import event_metrics, score
+from spikefly.evolution.audio_baselines import GoertzelDetector, MLPDetector
+from spikefly.evolution.evaluate import board_costs, evaluate_audio
+
+WORLDS = ("kitchen", "street", "office")
+TRAIN_SEED = 10_000
+
+
+def clips(seeds: range, settings: AudioSettings):
+    """(episode, raw clip) pairs: the episode's features and aligned events, and the clip's audio."""
+    pairs = []
+    for world in WORLDS:
+        soundscape = _soundscape(world)
+        for seed in seeds:
+            raw = soundscape.render(np.random.default_rng(clip_seed(seed)), duration_s=settings.duration_s,
+                                    snr_db=settings.snr_db,
+                                    backgrounds=list(settings.backgrounds) if settings.backgrounds else None)
+            pairs.append((episode(world, seed, settings), raw))
+    return pairs
+
+
+def per_hour_j(report) -> float:
+    return report.power_w * 3600.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("controller", help="an evolved audio controller (champion.json)")
+    parser.add_argument("--clips", type=int, default=60, help="test clips per soundscape (default 60: one hour in all)")
+    parser.add_argument("--train-clips", type=int, default=40, help="baseline training clips per soundscape")
+    parser.add_argument("--board", default="nrf52840")
+    parser.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"))
+    parser.add_argument("--background", action="append", dest="backgrounds")
+    args = parser.parse_args(argv)
+
+    overrides = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
+    spec = load(args.controller)
+    test_settings = AudioSettings.from_kwargs(**{**spec.env_settings, **overrides})
+    train = clips(range(TRAIN_SEED, TRAIN_SEED + args.train_clips), AudioSettings.from_kwargs(**spec.env_settings))
+    test = clips(range(args.clips), test_settings)
+    audio_s = sum(raw.duration_s for _, raw in test)
+    target = spec_target = test[0][0].classes[0]
+    rate = 1.0 / hop_s()
+    front_end = arithmetic_cost(FRONT_END.cost_per_frame()["macs"], args.board, rate)
+    rows = []
+
+    report = evaluate_audio(spec, list(WORLDS), args.clips, 0, overrides)
+    cost = board_costs(spec, report, [args.board])[args.board]
+    m = report["summary"]
+    rows.append(("evolved LIF (spikefly)", m, cost["per_hour_j"],
+                 f"{spec.network.n_neurons} neurons, {spec.network.n_synapses} synapses"))
+
+    mlp = MLPDetector(spec_target).fit([ep.features for ep, _ in train], [ep.events for ep, _ in train])
+    scored = [score(mlp.predict(ep.features), ep.events, ep.classes, hop_s()) for ep, _ in test]
+    layers = [mlp.settings.context_frames * FRONT_END.bands, mlp.settings.hidden_units, 1]
+    energy = per_hour_j(dense_ann_cost(layers, args.board, rate)) + per_hour_j(front_end)
+    rows.append(("MLP on the same features", event_metrics(scored, audio_s), energy, f"{mlp.parameter_count} parameters"))
+
+    goertzel = GoertzelDetector(target).fit([raw for _, raw in train])
+    # a Goertzel frame t covers samples [160 t, 160 t + 160): complete at (t + 1) hop
+    scored = []
+    for ep, raw in test:
+        events = [replace(e, onset_s=e.onset_s - hop_s(), offset_s=e.offset_s - hop_s()) for e in raw.events]
+        scored.append(score(goertzel.predict(raw), events, ep.classes, hop_s()))
+    energy = per_hour_j(arithmetic_cost(goertzel.ops_per_frame()["macs"], args.board, rate))
+    rows.append(("Goertzel band rule (raw audio)", event_metrics(scored, audio_s), energy, "no front end"))
+
+    condition = ", ".join(f"{k} {v}" for k, v in overrides.items()) or "bundled SNR (0-15 dB for targets)"
+    print(f"{len(test)} test clips, {audio_s / 3600:.2f} h of audio; {condition}; energy on {args.board}")
+    print("| method | event F1 | precision | recall | false alarms / h | median latency (s) | energy per hour (J) | size |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, metrics, energy, size in rows:
+        print(f"| {name} | {metrics['f1']:.3f} | {metrics['precision']:.3f} | {metrics['recall']:.3f} | "
+              f"{metrics['false_alarms_per_hour']:.1f} | {metrics['median_latency_s']:.2f} | {energy:.3f} | {size} |")
+
+
+if __name__ == "__main__":
+    main()
