@@ -35,12 +35,12 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     "worlds": ("kitchen", "street", "office"),
     "encoder": {"kind": "level", "n_levels": 2},
     "decoder": {"kind": "rate", "signed_pairs": False},
-    "steps_per_action": 4,
+    "steps_per_action": 1,
     "board": "xylo_audio2",
     "episodes_per_world": 2,
     "validation_episodes": 10,
     "training_pool": 48,
-    "generations": 120,
+    "generations": 300,
     "synaptic_op_cost": 2e-4,
     "neuron_update_cost": 2e-4,
     "energy_weight": 0.05,
@@ -48,8 +48,10 @@ AUDIO_DEFAULTS: dict[str, Any] = {
 }
 """What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
 
-AUDIO_NEAT_OVERRIDES = {"LIFGenome": {"initial_connection": "partial_direct 0.2"}}
-"""Sparse first networks: about 13 of the 64 input channels each, so most fit Xylo's 16 inputs."""
+AUDIO_NEAT_OVERRIDES = {"LIFGenome": {"initial_connection": "partial_direct 0.2", "beta_init_mean": 0.9, "beta_init_stdev": 0.05}}
+"""Sparse first networks (about 13 of the 64 input channels each, so most fit Xylo's 16 inputs)
+with slow membranes: at one LIF step per 10 ms frame, beta 0.9 integrates over ~100 ms, the
+time scale that tells a smoke alarm's 0.5 s beeps from a CO alarm's 0.1 s ones."""
 
 
 @dataclass(frozen=True)
