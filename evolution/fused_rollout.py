@@ -170,6 +170,34 @@ def _network_run_for(
 
 
 @njit(cache=True)
+def fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state):
+    """A network's and its encoder's state at the start of an episode."""
+    membrane[:] = 0
+    adaptation[:] = 0
+    refractory[:] = 0
+    ring[:] = 0
+    spiked[:] = 0
+    step[:] = 0
+    counters[:] = 0
+    encoder_state[:] = 0.0
+
+
+def pack_population(networks: list[LIFNetwork] | list[IntegerLIFNetwork], caller: str):
+    """(batch, network arrays for :func:`genome_network`, zero state) of an all-float or all-integer population."""
+    integer = sum(isinstance(network, IntegerLIFNetwork) for network in networks)
+    if 0 < integer < len(networks):
+        raise ValueError(
+            f"{caller}: a population is all LIFNetwork or all IntegerLIFNetwork, got "
+            f"{len(networks) - integer} float and {integer} integer networks. Fix: quantize every network or none."
+        )
+    batch = pack_batch(networks)
+    network_arrays = batch.arrays
+    if batch.integer:
+        network_arrays = (*batch.arrays, np.array([network.fractional_bits for network in networks], np.int64))
+    return batch, network_arrays, LIFBatchState.zeros(batch)
+
+
+@njit(cache=True)
 def fly_genome(
     # one network (the tuple genome_network returns), its state and its output count
     network, membrane, adaptation, refractory, ring, step, counters, spiked, n_outputs,
@@ -211,14 +239,7 @@ def fly_genome(
     action = np.zeros(4)
     no_noise = np.zeros(0)
     for e in range(count.shape[0]):
-        membrane[:] = 0
-        adaptation[:] = 0
-        refractory[:] = 0
-        ring[:] = 0
-        spiked[:] = 0
-        step[:] = 0
-        counters[:] = 0
-        encoder_state[:] = 0.0
+        fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state)
         drone_reset(
             position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, drone_counters, scalars,
             start[e], start_yaw[e], goal[e], hover_rpm, radius_m, max_range_m, shape[e], obstacle_position[e],
@@ -361,19 +382,9 @@ class PopulationRollout:
         """Every network flies every world (episode e on ``worlds`` entry e, randomness from ``episode_seeds[e]``)."""
         if len(episode_seeds) != len(worlds):
             raise ValueError(f"one episode seed per world: {len(worlds)} worlds, {len(episode_seeds)} seeds")
-        integer = sum(isinstance(network, IntegerLIFNetwork) for network in networks)
-        if 0 < integer < len(networks):
-            raise ValueError(
-                f"PopulationRollout.run: a population is all LIFNetwork or all IntegerLIFNetwork, got "
-                f"{len(networks) - integer} float and {integer} integer networks. Fix: quantize every network or none."
-            )
+        batch, network_arrays, state = pack_population(networks, "PopulationRollout.run")
         twin, s = self.twin, self.twin.settings
         worlds = twin.prepare(worlds)
-        batch = pack_batch(networks)
-        network_arrays = batch.arrays
-        if batch.integer:
-            network_arrays = (*batch.arrays, np.array([network.fractional_bits for network in networks], np.int64))
-        state = LIFBatchState.zeros(batch)
         episodes = len(worlds)
         # Each episode's randomisation is drawn as the twin draws it for a drone with that seed.
         max_steps = max_control_steps(worlds, s)

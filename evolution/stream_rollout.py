@@ -18,10 +18,9 @@ from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import LIFBatchState, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.envs.audio_env import detected_class
-from spikefly.evolution.fused_rollout import genome_network, network_run
+from spikefly.evolution.fused_rollout import fresh_state, genome_network, network_run, pack_population
 
 
 @njit(cache=True)
@@ -40,14 +39,7 @@ def listen_genome(
     encoder_state = np.zeros(encoder_state_size, np.float32)
     values = np.zeros(n_classes, np.float32)
     for e in range(features.shape[0]):
-        membrane[:] = 0
-        adaptation[:] = 0
-        refractory[:] = 0
-        ring[:] = 0
-        spiked[:] = 0
-        step[:] = 0
-        counters[:] = 0
-        encoder_state[:] = 0.0
+        fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state)
         for t in range(lengths[e]):
             encode_into(encoder_code, encoder_params, features[e, t], low, high, episode_keys[e], np.uint64(t),
                         encoder_state, inputs)
@@ -99,18 +91,11 @@ class PopulationListener:
         """Actions int8[G, E, T_max] (0 past an episode's end), op counts int64[G, E, 4] and lengths int64[E]."""
         if len(features) != len(episode_seeds):
             raise ValueError(f"one seed per feature stream: {len(features)} streams, {len(episode_seeds)} seeds")
-        integer = sum(isinstance(network, IntegerLIFNetwork) for network in networks)
-        if 0 < integer < len(networks):
-            raise ValueError("a population is all LIFNetwork or all IntegerLIFNetwork. Fix: quantize every network or none.")
         lengths = np.array([len(f) for f in features], np.int64)
         stacked = np.zeros((len(features), int(lengths.max()), self.low.shape[0]), np.float32)
         for e, f in enumerate(features):
             stacked[e, : len(f)] = f
-        batch = pack_batch(networks)
-        network_arrays = batch.arrays
-        if batch.integer:
-            network_arrays = (*batch.arrays, np.array([network.fractional_bits for network in networks], np.int64))
-        state = LIFBatchState.zeros(batch)
+        batch, network_arrays, state = pack_population(networks, "PopulationListener.run")
         keys = np.array([derive_key(seed) for seed in episode_seeds], dtype=np.uint64)
         actions = np.zeros((len(networks), len(features), stacked.shape[1]), np.int8)
         ops = np.zeros((len(networks), len(features), 4), np.int64)
