@@ -42,7 +42,7 @@ from spikefly.evolution.evaluators import make_evaluator, make_flyer
 from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, behaviours, fitness_terms, success_rate
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
-from spikefly.evolution.settings import EvolveSettings, SettingsError
+from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings, SettingsError
 
 SETTINGS_FILE = "settings.json"
 NEAT_FILE = "neat.ini"
@@ -105,7 +105,8 @@ class EvolutionRun:
         """A new run in ``run_dir`` (created; it must not hold another run)."""
         run_dir = Path(run_dir)
         if settings.board is not None:
-            load_board(settings.board)  # a bad board is an error before anything is written
+            load_board(settings.board)  # a bad board or world is an error before anything is written
+        _check_worlds(settings)
         if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
             raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -319,6 +320,16 @@ class EvolutionRun:
             validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
             seconds=seconds,
         )
+
+
+def _check_worlds(settings: EvolveSettings) -> None:
+    """Every world loads as the task's kind of world (obstacle course or soundscape), or a WorldError."""
+    if settings.env_id == AUDIO_ENV_ID:
+        from spikefly.worlds.soundscape import load_soundscape as load
+    else:
+        from spikefly.worlds import load_world as load
+    for world in settings.worlds:
+        load(world)
 
 
 def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]]:

@@ -123,6 +123,8 @@ def test_a_run_killed_mid_generation_resumes_to_the_same_result(tmp_path):
     ("arguments", "message"),
     [
         (["evolve", "--world", "no-such-world", *TINY], "no bundled world named 'no-such-world'"),
+        (["evolve", "--world", "kitchen", *TINY], "this is a soundscape"),
+        (["evolve", "--env", "audio", "--world", "forest", *TINY], "no bundled soundscape named 'forest'"),
         (["evolve", "--resume", "definitely/not/a/run"], "not a spikefly run directory"),
         (["evaluate", "missing.json"], "missing.json: no such file"),
     ],
@@ -131,6 +133,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, mes
     os.chdir(tmp_path)
     assert main(arguments) == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # nothing written: the same command works once fixed
 
 
 def test_early_stopping_ends_a_stalled_run(tmp_path, capsys):
