@@ -68,30 +68,40 @@ def load_world(name_or_path: str | os.PathLike[str]) -> ObstacleCourse:
     A string without a path separator or ``.toml`` suffix is a bundled name. Relative paths
     inside the file are relative to the file's folder.
     """
+    text, path = read_world_file(name_or_path, "world", bundled_worlds(), "load_world")
+    return loads_world(text, source=str(path), base_dir=path.resolve().parent)
+
+
+def read_world_file(
+    name_or_path: str | os.PathLike[str], noun: str, names: list[str], loader: str
+) -> tuple[str, Path]:
+    """The text and path of a world file given by bundled name (one of ``names``) or path.
+
+    ``noun`` ("world", "soundscape") and ``loader`` (the function a user called) word the
+    errors, which name the file and the fix.
+    """
     if isinstance(name_or_path, os.PathLike) or _looks_like_path(str(name_or_path)):
         path = Path(name_or_path)
     else:
         name = str(name_or_path)
         path = BUNDLED_DIR / f"{name}.toml"
-        if not path.is_file():
-            names = bundled_worlds()
+        if not path.is_file():  # a bundled file of the other kind loads, and its kind is the error
             guess = closest_key(name, names)
             hint = f"; did you mean {guess!r}?" if guess else ""
             raise WorldError(
                 name,
                 None,
-                f"no bundled world named {name!r}{hint}",
-                f"use a bundled world ({', '.join(names)}) or a path to a .toml file, e.g. ./my_world.toml",
+                f"no bundled {noun} named {name!r}{hint}",
+                f"use a bundled {noun} ({', '.join(names)}) or a path to a .toml file, e.g. ./my_{noun}.toml",
             )
     source = str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8"), path
     except FileNotFoundError:
-        names = bundled_worlds()
         if path.stem in names and len(path.parts) == 1:
-            fix = f"for the bundled world pass its name alone, load_world({path.stem!r})"
+            fix = f"for the bundled {noun} pass its name alone, {loader}({path.stem!r})"
         else:
-            fix = f"check the path, or use a bundled world: {', '.join(names)}"
+            fix = f"check the path, or use a bundled {noun}: {', '.join(names)}"
         raise WorldError(source, None, "no such file", fix) from None
     except IsADirectoryError:
         raise WorldError(
@@ -108,7 +118,6 @@ def load_world(name_or_path: str | os.PathLike[str]) -> ObstacleCourse:
         raise WorldError(
             source, None, f"cannot read the file ({error.strerror})", "check the path and its permissions"
         ) from None
-    return loads_world(text, source=source, base_dir=path.resolve().parent)
 
 
 def loads_world(

@@ -58,7 +58,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import WorldError
 from .table_reader import TableReader, closest_key
 
 if TYPE_CHECKING:
@@ -371,6 +370,12 @@ def read_soundscape(table: TableReader) -> Soundscape:
     base_dir=folder))``, like ``read_course``.
     """
     signals = _signals()
+    if table.has("kind") and table.data["kind"] == "obstacle_course":
+        raise table.error(
+            "kind",
+            "this is an obstacle course: it is flown by the quadrotor, not heard by the audio environment",
+            'use a world with kind = "soundscape" here (kitchen, street, office), or fly the course with the quadrotor',
+        )
     table.check_keys(SOUNDSCAPE_KEYS, "a soundscape")
     table.string("kind", 'kind = "soundscape"', "the world kind", choices=("soundscape",))
     name = table.string("name", 'name = "kitchen"', "the world's name", non_empty=True)
@@ -553,46 +558,10 @@ def bundled_soundscapes() -> list[str]:
 
 def load_soundscape(name_or_path: str | os.PathLike[str]) -> Soundscape:
     """Load a soundscape by bundled name (``"kitchen"``) or from any ``.toml`` path."""
-    text = str(name_or_path)
-    if isinstance(name_or_path, os.PathLike) or "/" in text or "\\" in text or text.lower().endswith(".toml"):
-        path = Path(name_or_path)
-    else:
-        path = BUNDLED_DIR / f"{text}.toml"
-        names = bundled_soundscapes()
-        if text not in names:
-            guess = closest_key(text, names)
-            hint = f"; did you mean {guess!r}?" if guess else ""
-            raise WorldError(
-                text,
-                None,
-                f"no bundled soundscape named {text!r}{hint}",
-                f"use one of {', '.join(names)} or a path to a .toml file",
-            )
-    try:
-        content = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise WorldError(
-            str(path),
-            None,
-            "no such file",
-            f"check the path, or use a bundled soundscape: {', '.join(bundled_soundscapes())}",
-        ) from None
-    except IsADirectoryError:
-        raise WorldError(
-            str(path), None, "this is a folder, not a file", "give the path of a .toml file"
-        ) from None
-    except UnicodeDecodeError as error:
-        raise WorldError(
-            str(path),
-            None,
-            f"not UTF-8 text ({error.reason} at byte {error.start})",
-            "save the world file as UTF-8 text",
-        ) from None
-    except OSError as error:
-        raise WorldError(
-            str(path), None, f"cannot read the file ({error.strerror})", "check the path and its permissions"
-        ) from None
-    return loads_soundscape(content, source=str(path), base_dir=path.resolve().parent)
+    from .loader import read_world_file  # late: the loader imports this module
+
+    text, path = read_world_file(name_or_path, "soundscape", bundled_soundscapes(), "load_soundscape")
+    return loads_soundscape(text, source=str(path), base_dir=path.resolve().parent)
 
 
 def loads_soundscape(

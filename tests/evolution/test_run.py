@@ -124,7 +124,8 @@ def test_a_run_killed_mid_generation_resumes_to_the_same_result(tmp_path):
     [
         (["evolve", "--world", "no-such-world", *TINY], "no bundled world named 'no-such-world'"),
         (["evolve", "--world", "kitchen", *TINY], "this is a soundscape"),
-        (["evolve", "--env", "audio", "--world", "forest", *TINY], "no bundled soundscape named 'forest'"),
+        (["evolve", "--env", "audio", "--world", "forest", *TINY], "this is an obstacle course"),
+        (["evolve", "--env", "audio", "--world", "kitchn", *TINY], "no bundled soundscape named 'kitchn'; did you mean 'kitchen'?"),
         (["evolve", "--resume", "definitely/not/a/run"], "not a spikefly run directory"),
         (["evaluate", "missing.json"], "missing.json: no such file"),
     ],
