@@ -10,7 +10,7 @@ from importlib.metadata import version
 
 DESCRIPTION = (
     "Evolve spiking neural network controllers for edge devices: NEAT-grown LIF networks that fly a "
-    "PyBullet quadrotor through obstacles."
+    "PyBullet quadrotor through obstacles, or listen for sound events, priced on embedded boards."
 )
 
 
@@ -72,7 +72,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate",
-        help="fly a controller file and print per-episode outcomes and a summary",
+        help="fly (or listen with) a controller file and print per-episode outcomes and a summary",
         description="Fly a controller (a champion.json) on bundled worlds or any world file, in PyBullet by default. "
         "Episode i on each world uses seed SEED + i.",
     )
@@ -99,7 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export",
-        help="export a controller's network as a header-only C file or a NIR graph",
+        help="export a controller's network as a header-only C file, a NIR graph or an int8 controller file",
         description="Export the network of a controller file. --format c: a header-only C99 file (no malloc, no float) "
         "with int8 weights and the integer LIF update, bit-exact with spikefly's integer mode; a float controller is "
         "quantised first. --format nir: a NIR graph (pip install 'spikefly[nir]') at the controller's substep dt, "
