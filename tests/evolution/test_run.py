@@ -39,6 +39,15 @@ def test_training_validation_and_test_seeds_never_meet():
     assert episodes_for(("forest",), 3, 7, TRAINING, 4) != episodes_for(("forest",), 3, 7, TRAINING, 5)
 
 
+def test_a_training_pool_repeats_episodes_from_a_fixed_set_and_never_meets_validation():
+    drawn = [episodes_for(("kitchen", "office"), 2, 3, TRAINING, generation, pool=5) for generation in range(40)]
+    seeds = {seed for episodes in drawn for seed in episodes.seeds}
+    assert len(seeds) == 10  # 5 per world, all used over 40 generations
+    assert all(len(set(episodes.seeds)) == 4 for episodes in drawn)  # no repeat within a generation
+    assert drawn[0] != drawn[1]
+    assert not seeds & set(episodes_for(("kitchen", "office"), 50, 3, VALIDATION).seeds)
+
+
 def test_settings_name_the_bad_key_and_the_fix():
     with pytest.raises(SettingsError, match="did you mean 'population'"):
         EvolveSettings.from_dict({"populaton": 10})
