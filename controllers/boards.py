@@ -64,6 +64,7 @@ Worked example (project reference, C): a 24-neuron, 122-synapse network at K = 1
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 import difflib
 import itertools
 import math
@@ -129,7 +130,7 @@ _GRID = {"rule": "grid", "integer": False}
 
 
 @dataclass(frozen=True, kw_only=True)
-class BoardProfile:
+class BoardProfile(ABC):
     """Common part of every profile; the subclasses hold the numbers of their kind."""
 
     kind: ClassVar[str]
@@ -143,9 +144,9 @@ class BoardProfile:
     path: str = "<bundled>"
     """File the profile was read from."""
 
+    @abstractmethod
     def _evaluate(self, work: _Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         """(cycles, latency_s, energy_j, reasons) of one control step; ``reasons`` of misfit only."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)

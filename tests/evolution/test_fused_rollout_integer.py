@@ -11,24 +11,17 @@ from spikefly.controllers import (
     MembraneDecoder,
     RateDecoder,
     RateEncoder,
-    SpikingController,
     quantize,
     random_network,
 )
 from spikefly.envs import outcomes
-from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
+from test_fused_rollout import K, python_path, space  # the step-by-step reference path, shared
 
-K = 6
 N_OBS = 26
 NOISY = {"range_noise_std_m": 0.02, "wind_speed_mps": 0.5, "wind_gust_std_mps": 0.2}
-
-
-def space():
-    space = observation_space(QuadrotorSettings())
-    return space.low, space.high
 
 
 def float_networks(encoder, decoder, count, seed, membrane_readout=False):
@@ -37,21 +30,6 @@ def float_networks(encoder, decoder, count, seed, membrane_readout=False):
                        0.25, weight_scale=1.2, max_delay=1, membrane_readout=membrane_readout)
         for g in range(count)
     ]
-
-
-def controller_on_twin(network, encoder, decoder, worlds, e, seed, settings):
-    """One integer genome, one episode, stepped from Python: (return, twin, controller)."""
-    low, high = space()
-    twin = QuadrotorTwin(1, **settings)
-    observation = twin.reset(worlds, [e], [seed])[0]
-    controller = SpikingController(network, encoder, decoder, K, low, high, 4, seed=seed)
-    total = 0.0
-    while True:
-        observations, rewards, terminated, truncated = twin.step(controller.act(observation)[None])
-        observation = observations[0]
-        total += rewards[0]
-        if terminated[0] or truncated[0]:
-            return total, twin, controller
 
 
 def analog_population():
@@ -95,7 +73,7 @@ def test_integer_rollout_equals_integer_controller_on_twin(population, settings)
     assert results.returns.shape == (len(networks), 2)
     for g, network in enumerate(networks):
         for e, seed in enumerate(seeds):
-            total, twin, controller = controller_on_twin(network, encoder, decoder, worlds, e, seed, settings)
+            total, twin, controller = python_path(network, encoder, decoder, worlds, e, seed, settings)
             assert results.returns[g, e] == total
             assert results.outcomes[g, e] == twin.counters[0, 1]
             assert results.steps[g, e] == twin.steps[0]
