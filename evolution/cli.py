@@ -45,10 +45,28 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
     evolve.add_argument("--generations", type=_positive_int, help="generations at most (default: 160)")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
+    evolve.add_argument("--budget-steps", type=_positive_int, metavar="STEPS",
+                        help="stop once this many env steps were flown (training, validation and re-flights all count)")
     evolve.add_argument("--episodes", type=_positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 4)")
     evolve.add_argument("--physics", choices=["twin", "pybullet"], help="where genomes fly (default: twin)")
-    evolve.add_argument("--evaluator", choices=["serial", "pool"], help="in-process or a process pool (default: serial)")
-    evolve.add_argument("--workers", type=int, help="pool processes (default: one per core)")
+    evolve.add_argument("--evaluator", choices=["serial", "pool", "ray"],
+                        help="in-process, a process pool, or actors on a Ray cluster (default: serial)")
+    evolve.add_argument("--workers", type=_workers, metavar="N|ray",
+                        help="pool processes (default: one per core), or 'ray': evaluate on Ray actors, one per CPU of "
+                        "the cluster (pip install \"spikefly[ray]\")")
+    evolve.add_argument("--ray-address", metavar="HOST:PORT",
+                        help="join the Ray cluster whose head is here (ray start --head prints it; ray://HOST:PORT for "
+                        "Ray Client; auto) instead of starting a local Ray")
+    evolve.add_argument("--islands", type=_positive_int, metavar="N",
+                        help="evolve N populations (islands) as Ray actors, each in RUN_DIR/island-K with its own seed, "
+                        "passing their best genomes round a ring (see --migrate-every); resume with --resume RUN_DIR")
+    evolve.add_argument("--migrate-every", type=_positive_int, metavar="G",
+                        help="islands: send migrants every G generations, right after a checkpoint (default: 5)")
+    evolve.add_argument("--migrants", type=_positive_int, metavar="K",
+                        help="islands: the best K genomes each island sends to the next (default: 2)")
+    evolve.add_argument("--split-worlds", action="store_true", default=None,
+                        help="islands: deal the --world list out among the islands (island K trains on worlds K, K+N, ...) "
+                        "instead of every island training on all of them")
     evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
     evolve.add_argument("--early-stop", type=int, metavar="N", dest="early_stop_validations",
                         help="stop when validation has not improved for N validations (default: never)")
@@ -113,6 +131,18 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--name", default="spikefly_net", help="C identifier prefix (default: spikefly_net)")
     export.set_defaults(run=_run_export)
 
+    from spikefly.evolution.render_cli import add_render_parser
+    from spikefly.evolution.report import add_report_parser
+
+    add_render_parser(commands)
+    add_report_parser(commands)
+
+    from spikefly.evolution.bench import add_bench_parser
+    from spikefly.evolution.rl_baseline import add_baseline_parser
+
+    add_baseline_parser(commands)
+    add_bench_parser(commands)
+
     boards = commands.add_parser(
         "boards",
         help="list the bundled embedded-board profiles, or check a board file",
@@ -138,6 +168,18 @@ def _fraction(text: str) -> float:
     value = float(text)
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _workers(text: str) -> int | str:
+    if text == "ray":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of processes or 'ray', got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 
@@ -171,6 +213,10 @@ def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
     from spikefly.evolution.settings import ENV_IDS, EvolveSettings
 
+    from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
+
+    if args.resume and (Path(args.resume) / ARCHIPELAGO_FILE).is_file():
+        return run_islands(args, None, args.resume)
     if args.resume:
         run = EvolutionRun.resume(args.resume, progress=not args.quiet)
     else:
@@ -179,8 +225,11 @@ def _run_evolve(args: argparse.Namespace) -> int:
             values.update(EvolveSettings.read_values(args.settings))
         flags = {
             "worlds": args.worlds, "population": args.population, "generations": args.generations,
-            "time_budget_s": args.time_budget, "episodes_per_world": args.episodes_per_world, "physics": args.physics,
-            "evaluator": args.evaluator, "workers": args.workers, "seed": args.seed, "neat_config": args.neat_config,
+            "time_budget_s": args.time_budget, "budget_steps": args.budget_steps,
+            "episodes_per_world": args.episodes_per_world, "physics": args.physics,
+            "evaluator": "ray" if args.workers == "ray" or (args.islands and not args.evaluator) else args.evaluator,
+            "workers": None if args.workers == "ray" else args.workers, "ray_address": args.ray_address,
+            "seed": args.seed, "neat_config": args.neat_config,
             "early_stop_validations": args.early_stop_validations, "board": args.board,
             "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
             "nir_ready": args.nir_ready,
@@ -190,6 +239,12 @@ def _run_evolve(args: argparse.Namespace) -> int:
         values.update({key: value for key, value in flags.items() if value is not None})
         settings = EvolveSettings.for_env(values, "command line")
         out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
+        if args.islands or args.migrate_every or args.migrants or args.split_worlds:
+            return run_islands(args, settings, out)
+        if settings.evaluator == "ray":  # join (or start) Ray before anything is written: a bad address leaves no run
+            from spikefly.evolution.ray_evaluator import connect
+
+            connect(settings.ray_address)
         run = EvolutionRun.start(out, settings, progress=not args.quiet)
     summary = run.run()
     report = {
@@ -215,11 +270,15 @@ def _run_evolve(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from spikefly.controllers import load
     from spikefly.controllers.boards import bundled_boards
-    from spikefly.evolution.evaluate import board_costs, controller_variants, evaluate_controller
+    from spikefly.evolution.evaluate import (
+        board_costs,
+        controller_variants,
+        evaluate_controller,
+        load_controller_or_card,
+    )
 
-    spec = load(args.controller)
+    spec = load_controller_or_card(args.controller)
     worlds = args.worlds or list(spec.metadata.get("worlds", ["forest"]))
     boards = args.boards or ([spec.board["board"]] if spec.board else [])
     if "all" in boards:
@@ -238,7 +297,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     first = next(iter(reports.values()))
     if first.get("env") == "spikefly/AudioEventDetection-v0":
         return _print_audio(args.controller, reports)
-    print(f"{args.controller}: {first['network']['neurons']} neurons, {first['network']['synapses']} synapses; {args.physics}")
+    print(f"{args.controller}: {_size_text(first['network'])}; {args.physics}")
     if len(reports) == 1:
         for row in first["episodes"]:
             print(
@@ -268,10 +327,17 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_text(network: dict) -> str:
+    """A controller's size: neurons and synapses, or an RL policy's parameters and MACs per step."""
+    if network.get("kind") == "sb3_policy":
+        return f"{network['algorithm']} policy, {network['parameters']} parameters, {network['macs_per_step']} MACs per step"
+    return f"{network['neurons']} neurons, {network['synapses']} synapses"
+
+
 def _print_audio(controller: str, reports: dict) -> int:
     first = next(iter(reports.values()))
     summary = first["summary"]
-    print(f"{controller}: {first['network']['neurons']} neurons, {first['network']['synapses']} synapses; "
+    print(f"{controller}: {_size_text(first['network'])}; "
           f"{summary['episodes']} clips, {summary['audio_hours']:.2f} h of audio")
     for name, report in reports.items():
         label = f"[{name}] " if len(reports) > 1 else ""
@@ -372,12 +438,23 @@ def _user_errors() -> tuple[type[Exception], ...]:
         from spikefly.evolution.evaluate import EvaluateError
         from spikefly.evolution.export import ExportError
         from spikefly.evolution.neat_config import NeatConfigError
+        from spikefly.evolution.ray_evaluator import RayEvaluatorError
         from spikefly.evolution.run import RunError
         from spikefly.evolution.settings import SettingsError
 
-        errors += [CheckpointError, EvaluateError, ExportError, NeatConfigError, RunError, SettingsError]
+        errors += [CheckpointError, EvaluateError, ExportError, NeatConfigError, RayEvaluatorError, RunError, SettingsError]
+        from spikefly.evolution.bench import BenchError
+        from spikefly.evolution.policy_card import BaselineError
+
+        errors += [BaselineError, BenchError]
     except ImportError:  # pragma: no cover - a broken install still reports world and controller errors
         pass
+    from spikefly.envs.recording import RecordingError
+    from spikefly.envs.video import RenderError
+    from spikefly.evolution.record import RecordError
+    from spikefly.evolution.report import ReportError
+
+    errors += [RecordingError, RenderError, RecordError, ReportError]
     return tuple(errors)
 
 

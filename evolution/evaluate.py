@@ -61,8 +61,27 @@ def evaluate_controller(
         mine = [r for r in rows if r["world"] == world]
         per_world[world] = {"episodes": len(mine), "success_rate": sum(r["outcome"] == "goal" for r in mine) / len(mine)}
     return {"physics": physics, "seed": seed, "episodes": rows, "summary": summary, "per_world": per_world,
-            "network": {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
-                        "integer": isinstance(spec.network, IntegerLIFNetwork)}}
+            "network": _network_summary(spec)}
+
+
+def _is_policy(spec) -> bool:
+    """An RL policy card (``spikefly baseline``'s card.json): flown through the same paths as a spiking controller."""
+    return getattr(spec, "kind", None) == "sb3_policy"
+
+
+def _network_summary(spec) -> dict[str, Any]:
+    if _is_policy(spec):
+        return spec.network_summary()
+    return {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
+            "integer": isinstance(spec.network, IntegerLIFNetwork)}
+
+
+def load_controller_or_card(path: str | os.PathLike[str]):
+    """A spiking controller file, or an RL policy card (a JSON file with ``"kind": "sb3_policy"``)."""
+    from spikefly.controllers import load
+    from spikefly.evolution.policy_card import is_card, load_card
+
+    return load_card(path) if is_card(path) else load(path)
 
 
 DENSE_BASELINE_HIDDEN = (64, 64)
@@ -78,6 +97,10 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     audio chip such as Xylo Audio has its filterbank in silicon); ``per_hour_j`` is the energy
     of an hour of listening.
     """
+    if _is_policy(spec):
+        from spikefly.evolution.policy_card import policy_board_costs
+
+        return policy_board_costs(spec, boards, weight_bits)
     from dataclasses import replace
 
     from spikefly.controllers.boards import dense_ann_cost, load_board, spiking_cost
@@ -110,6 +133,10 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
     """The controller as given, and the deployment variants asked for: pruned, and/or int8."""
     from spikefly.controllers.prune import prune as prune_network
 
+    if _is_policy(spec):
+        if integer or prune is not None:
+            raise EvaluateError("--quantize and --prune apply to spiking controllers, not to an RL policy card")
+        return {"policy": spec}
     if isinstance(spec.network, IntegerLIFNetwork):
         return {"integer (as given)": spec}
     variants = {"float": spec}
@@ -163,6 +190,11 @@ def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool)
 def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, Any]]:
     from spikefly.evolution.fused_rollout import PopulationRollout
 
+    if _is_policy(spec):
+        from spikefly.evolution.policy_card import fly_card_twin
+
+        return fly_card_twin(spec, world, seeds)
+
     twin = QuadrotorTwin(1, **spec.env_settings)
     rollout = PopulationRollout(twin, spec.encoder, spec.decoder, spec.steps_per_action, spec.observation_low, spec.observation_high)
     results = rollout.run([spec.network], TwinWorlds.draw([world] * len(seeds), seeds), seeds)
@@ -190,8 +222,8 @@ def evaluate_audio(
     from spikefly.evolution.stream_rollout import PopulationListener
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
-    listener = PopulationListener(spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions,
-                                  spec.observation_low, spec.observation_high)
+    listener = spec.listener() if _is_policy(spec) else PopulationListener(
+        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
     rows, scored, audio_s = [], [], 0.0
     for world in worlds:
         seeds = [seed + i for i in range(episodes)]
@@ -219,6 +251,4 @@ def evaluate_audio(
                "mean_return": float(np.mean([r["return"] for r in rows])),
                "mean_synaptic_ops_per_step": float(np.mean([r["synaptic_ops"] / max(r["steps"], 1) for r in rows]))}
     return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
-            "episodes": rows, "summary": summary, "per_world": per_world,
-            "network": {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
-                        "integer": isinstance(spec.network, IntegerLIFNetwork)}}
+            "episodes": rows, "summary": summary, "per_world": per_world, "network": _network_summary(spec)}

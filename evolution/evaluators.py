@@ -1,6 +1,6 @@
-"""Evaluators: fly a population of compiled networks over an episode set, serially or in a pool.
+"""Evaluators: fly a population of compiled networks over an episode set, serially, in a pool or on Ray.
 
-Both evaluators give identical results for the same networks and episodes: a genome's result
+All evaluators give identical results for the same networks and episodes: a genome's result
 depends only on its network and the episodes (the rollout holds no random state; encoder
 randomness is keyed by the episode seed), so splitting the population across processes cannot
 change it. Pool workers receive the run settings once, at start-up, and then compact network
@@ -169,4 +169,8 @@ class PoolEvaluator:
 def make_evaluator(settings: EvolveSettings) -> Evaluator:
     if settings.evaluator == "pool":
         return PoolEvaluator(settings, settings.workers)
+    if settings.evaluator == "ray":  # Ray is an optional extra: imported only here
+        from spikefly.evolution.ray_evaluator import RayEvaluator
+
+        return RayEvaluator(settings, address=settings.ray_address, actors=settings.workers)
     return SerialEvaluator(settings)

@@ -7,6 +7,7 @@ Run directory::
     log.jsonl          one JSON line per generation: fitness terms, species, champion, validation
     checkpoint.json    the whole NEAT state and the run's own state after the latest generation
     champion.json      the best validated controller so far (a controller file)
+    population.json    every genome's fitness terms, success, size and board figures of the latest generation
 
 Order within a generation: evaluate -> reproduce (neat) -> write the checkpoint -> append the
 log line. A run killed anywhere resumes from the checkpoint: a generation that was evaluated
@@ -49,6 +50,7 @@ NEAT_FILE = "neat.ini"
 LOG_FILE = "log.jsonl"
 CHECKPOINT_FILE = "checkpoint.json"
 CHAMPION_FILE = "champion.json"
+POPULATION_FILE = "population.json"
 NIR_READY = {"evolve_adaptation": False, "refractory_init_mean": 0.0, "refractory_init_stdev": 0.0,
              "refractory_replace_rate": 0.0, "refractory_mutate_rate": 0.0}
 """NEAT overrides that keep genomes within what NIR expresses (EvolveSettings.nir_ready)."""
@@ -98,6 +100,7 @@ class EvolutionRun:
         self.generation = 0
         self.validations = 0
         self.pybullet_success: float | None = None
+        self.env_steps = 0  # every env step flown so far: training, validation, PyBullet re-flights
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
@@ -117,9 +120,7 @@ class EvolutionRun:
         write_text_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
         run = cls(run_dir, settings, progress=progress)
         seed_everything(settings.seed)
-        import neat
-
-        run.population = neat.Population(run.config)
+        run.population = run._new_population()
         return run
 
     @classmethod
@@ -133,20 +134,29 @@ class EvolutionRun:
         checkpoint = run_dir / CHECKPOINT_FILE
         if not checkpoint.exists():
             seed_everything(settings.seed)
-            import neat
-
-            run.population = neat.Population(run.config)
+            run.population = run._new_population()
             return run
         state = read_checkpoint(checkpoint)
         run.population, run.generation, extra = restore_population(state, run.config)
         run._restore_extra(extra)
         return run
 
+    def _new_population(self):
+        """A fresh neat population (after seeding); islands override it to number their genes apart."""
+        import neat
+
+        return neat.Population(self.config)
+
+    def _extra_state(self) -> dict[str, Any]:
+        """JSON-able state a subclass keeps in the checkpoint beside the run's own (islands: migrants)."""
+        return {}
+
     def _restore_extra(self, extra: dict[str, Any]) -> None:
         self.champion = extra.get("champion")
         self.validations_without_gain = int(extra.get("validations_without_gain", 0))
         self.validations = int(extra.get("validations", 0))
         self.elapsed_s = float(extra.get("elapsed_s", 0.0))
+        self.env_steps = int(extra.get("env_steps", 0))
         if self.novelty is not None:
             self.novelty.archive = list(extra.get("novelty_archive", []))
         pending = extra.get("pending_log")
@@ -170,14 +180,19 @@ class EvolutionRun:
         return lines
 
     # -- the loop ----------------------------------------------------------------------------
-    def run(self) -> RunSummary:
+    def run(self, until: int | None = None) -> RunSummary | None:
+        """Evolve to the end and finish (final champion re-flight, summary); with ``until``, stop at that
+        generation's checkpoint and return None without finishing (islands exchange migrants there)."""
         settings = self.settings
+        last = settings.generations if until is None else min(until, settings.generations)
         evaluator = make_evaluator(settings)
         started = time.perf_counter() - self.elapsed_s
         bar = _progress_bar(settings.generations, self.generation, self.progress)
         try:
-            while self.generation < settings.generations:
+            while self.generation < last:
                 if settings.time_budget_s and time.perf_counter() - started >= settings.time_budget_s:
+                    break
+                if settings.budget_steps and self.env_steps >= settings.budget_steps:
                     break
                 record: dict[str, Any] = {}
                 self.population.run(lambda genomes, config: self._evaluate(evaluator, genomes, record), 1)
@@ -199,6 +214,8 @@ class EvolutionRun:
         finally:
             bar.close()
             evaluator.close()
+        if until is not None:
+            return None
         return self._finish(time.perf_counter() - started)
 
     def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
@@ -236,14 +253,18 @@ class EvolutionRun:
         if reports:
             record["best_board"] = _board_summary(reports[best])
             record["infeasible"] = sum(not report.feasible for report in reports)
-        last = generation + 1 >= settings.generations
+        write_text_atomic(self.run_dir / POPULATION_FILE, json.dumps(_population_record(generation, terms, successes, results, networks, reports)))
+        self.env_steps += int(results.steps.sum())
+        last = generation + 1 >= settings.generations or 0 < settings.budget_steps <= self.env_steps
         if (generation + 1) % settings.validation_every == 0 or last:
             order = np.argsort(-fitness)[: settings.validation_top]
             record["validation"] = self._validate([genomes[i][1] for i in order], [networks[i] for i in order], generation)
+        record["env_steps_total"] = self.env_steps
 
     def _validate(self, genomes: list, networks: list, generation: int) -> dict[str, Any]:
         """Fly the candidates on the validation episodes; the best (success, then return) may become champion."""
         results = self._flyer.fly(networks, self.validation)
+        self.env_steps += int(results.steps.sum())
         successes = success_rate(results)
         returns = results.returns.mean(axis=1)
         best = max(range(len(networks)), key=lambda i: (successes[i], returns[i]))
@@ -274,6 +295,7 @@ class EvolutionRun:
         genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
         episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
         results = self._flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
+        self.env_steps += int(results.steps.sum())
         self.pybullet_success = float(success_rate(results)[0])
         return self.pybullet_success
 
@@ -302,8 +324,10 @@ class EvolutionRun:
             "validations_without_gain": self.validations_without_gain,
             "validations": self.validations,
             "elapsed_s": self.elapsed_s,
+            "env_steps": self.env_steps,
             "novelty_archive": self.novelty.archive if self.novelty is not None else [],
             "pending_log": record,
+            **self._extra_state(),
         }
         write_checkpoint(self.run_dir / CHECKPOINT_FILE, checkpoint_state(self.population, generation=self.generation, extra=extra))
 
@@ -313,6 +337,7 @@ class EvolutionRun:
             final = {"generation": self.champion["generation"], "validation_success_rate": self.champion["score"][0]}
             if self._flyer.reference_physics is not None:
                 final["pybullet_success_rate"] = self._fly_champion_in_pybullet()
+            final["env_steps_total"] = self.env_steps
             with open(self.run_dir / LOG_FILE, "a") as log:
                 log.write(json.dumps({"final_champion": final}) + "\n")
         return RunSummary(
@@ -346,6 +371,23 @@ def _jsonable(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def _arrays(document: dict[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.array(entry["values"], dtype=entry["dtype"]) for name, entry in document.items()}
+
+
+def _population_record(generation: int, terms, successes, results, networks: list, reports) -> dict[str, Any]:
+    """Per-genome columns of one generation (population order): what ``spikefly report`` draws the reward-energy front from."""
+    steps = np.maximum(results.steps.sum(axis=1), 1)
+    record: dict[str, Any] = {
+        "generation": generation,
+        "terms": {name: terms[:, i].round(6).tolist() for i, name in enumerate(TERM_NAMES)},
+        "success_rate": np.round(successes, 6).tolist(),
+        "synaptic_ops_per_step": np.round(results.ops[:, :, 3].sum(axis=1) / steps, 3).tolist(),
+        "neurons": [network.n_neurons for network in networks],
+        "synapses": [network.n_synapses for network in networks],
+    }
+    if reports:
+        record["energy_uj_per_step"] = [round(report.energy_j * 1e6, 6) for report in reports]
+        record["feasible"] = [bool(report.feasible) for report in reports]
+    return record
 
 
 def _board_summary(report) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ QUADROTOR_ENV_ID = "spikefly/QuadrotorAvoid-v0"
 AUDIO_ENV_ID = "spikefly/AudioEventDetection-v0"
 ENV_IDS = {"quadrotor": QUADROTOR_ENV_ID, "audio": AUDIO_ENV_ID}
 """Short names of the tasks (``spikefly evolve --env``)."""
-EVALUATORS = ("serial", "pool")
+EVALUATORS = ("serial", "pool", "ray")
+_RAY_ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9.\-_\[\]:]+:(\d{1,5})")
+"""A Ray head address: HOST:PORT, or ray://HOST:PORT for Ray Client (also accepted: "auto")."""
 
 
 class SettingsError(ValueError):
@@ -37,6 +40,9 @@ class EvolveSettings:
     """Generations to run at most."""
     time_budget_s: float = 0.0
     """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
+    budget_steps: int = 0
+    """Stop once this many env steps were flown (0 = no limit): every genome's training episodes,
+    validation and PyBullet re-flights all count; the generation that spends it is validated."""
     episodes_per_world: int = 4
     """Training episodes per world per genome each generation; every genome flies the same ones."""
     training_pool: int = 0
@@ -56,9 +62,13 @@ class EvolveSettings:
     physics: str = "twin"
     """Evaluate genomes on the Numba "twin" (fast) or in "pybullet" (the reference, slow)."""
     evaluator: str = "serial"
-    """"serial": in this process (Numba threads use every core); "pool": a process pool of `workers`."""
+    """"serial": in this process (Numba threads use every core); "pool": a process pool of `workers`;
+    "ray": actors on a Ray cluster (``pip install "spikefly[ray]"``), see ``ray_address``."""
     workers: int = 0
-    """Processes of the pool evaluator (0 = one per core)."""
+    """Processes of the pool evaluator, or actors of the Ray evaluator (0 = one per core of the machine or cluster)."""
+    ray_address: str | None = None
+    """The Ray cluster the "ray" evaluator joins: HOST:PORT of its head (``ray start --head`` prints it),
+    ray://HOST:PORT for Ray Client, or "auto"; None starts a local Ray."""
     seed: int = 0
     """Seeds NEAT (Python's random), the episode seeds and the encoders; same seed, same run."""
     encoder: dict[str, Any] = field(default_factory=lambda: {"kind": "direct", "signed": True})
@@ -108,6 +118,15 @@ class EvolveSettings:
             raise SettingsError(f"physics={self.physics!r}: choose one of {PHYSICS}")
         if self.evaluator not in EVALUATORS:
             raise SettingsError(f"evaluator={self.evaluator!r}: choose one of {EVALUATORS}")
+        if self.ray_address is not None:
+            if self.evaluator != "ray":
+                raise SettingsError(f"ray_address={self.ray_address!r} is set but evaluator={self.evaluator!r}. "
+                                    "Fix: use --workers ray with --ray-address, or drop the address")
+            match = _RAY_ADDRESS.fullmatch(self.ray_address) if isinstance(self.ray_address, str) else None
+            if self.ray_address != "auto" and (match is None or not 0 < int(match.group(2)) < 65536):
+                raise SettingsError(f"ray_address={self.ray_address!r}: not a Ray head address. "
+                                    "Fix: give HOST:PORT as printed by `ray start --head` (e.g. 10.0.0.5:6379), "
+                                    "ray://HOST:10001 for Ray Client, or auto")
         for name in ("population", "generations", "episodes_per_world", "validation_episodes", "validation_every",
                      "validation_top", "pybullet_episodes", "steps_per_action", "novelty_neighbours"):
             value = getattr(self, name)
@@ -115,7 +134,7 @@ class EvolveSettings:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 1")
         if self.population < 4:
             raise SettingsError(f"population={self.population}: NEAT needs at least 4 genomes")
-        for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool"):
+        for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool", "budget_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")

@@ -1,0 +1,113 @@
+"""``spikefly render``: record a controller's episode, then draw it as a review video.
+
+Recording flies (or listens) exactly as ``spikefly evaluate`` does for the same world and seed
+(:mod:`spikefly.evolution.record`); the video is drawn afterwards from the recorded arrays
+(:mod:`spikefly.envs.render`, :mod:`spikefly.envs.render_audio`). A saved recording (``.npz``)
+can be drawn again without the controller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from spikefly.envs import AUDIO_EVENT_ID
+
+
+def add_render_parser(commands) -> None:
+    render = commands.add_parser(
+        "render",
+        help="fly (or listen with) a controller once and write a review video (.mp4 or .gif)",
+        description="Record one episode of a controller (the same flight spikefly evaluate flies for that world and "
+        "seed), then draw it offline: chase camera and top-down view of the PyBullet scene with the range rays "
+        "coloured by distance, the goal and the flown path; the network's spike raster (inputs, hidden, outputs), the "
+        "action bars and a heads-up line with time, speed, clearance, outcome and energy so far. The video plays at "
+        "the control rate, in real time. Audio controllers: the clip's spectrogram with event windows, input spikes, "
+        "raster and detections, with the clip as the sound track. Needs pip install \"spikefly[render]\".",
+    )
+    render.add_argument("controller", help="controller file (.json), or a recording (.npz) saved with --save-recording")
+    render.add_argument("--world", metavar="NAME_OR_FILE", help="world to fly or soundscape to hear (default: the first it was trained on)")
+    render.add_argument("--seed", type=int, default=0, help="episode seed, as spikefly evaluate's episode seed (default: 0)")
+    render.add_argument("--out", metavar="FILE", help="video file, .mp4 or .gif (default: <controller>-<world>-seed<S>.mp4)")
+    render.add_argument("--size", default="640x480", metavar="WxH", help="frame size, multiples of 16 (default: 640x480)")
+    render.add_argument("--save-recording", metavar="FILE.npz", help="also keep the recorded arrays (render them again without flying)")
+    render.add_argument("--renderer", choices=["auto", "egl", "tiny"], default="auto",
+                        help="chase camera: PyBullet's EGL plugin (faster), TinyRenderer (CPU), or auto: EGL if it loads (default)")
+    render.add_argument("--no-audio", action="store_true", help="audio controllers: no sound track in the video")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
+    render.add_argument("--json", action="store_true", help="print the result as JSON")
+    render.set_defaults(run=run_render)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    from spikefly.envs.video import RenderError
+
+    match = re.fullmatch(r"(\d+)x(\d+)", text.strip())
+    if not match:
+        raise RenderError(f"--size {text!r}: give WIDTHxHEIGHT, e.g. 640x480")
+    return int(match.group(1)), int(match.group(2))
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from spikefly.envs.recording import FlightRecording, load_recording, save_recording
+    from spikefly.envs.render import (
+        render_flight,
+        require_render_dependencies,
+        video_kind,
+    )
+
+    require_render_dependencies()
+    width, height = parse_size(args.size)
+    source = Path(args.controller)
+    if source.suffix.lower() == ".npz":
+        recording = load_recording(source)
+        stem = source.stem
+    else:
+        recording, stem = _record(args)
+    out = Path(args.out) if args.out else Path(f"{stem}.mp4")
+    video_kind(out)  # a bad name fails before any work
+    if args.save_recording:
+        save_recording(recording, args.save_recording)
+    if isinstance(recording, FlightRecording):
+        stats = render_flight(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer)
+        result: dict[str, Any] = {"outcome": recording.outcome, "flight_s": float(recording.time_s[-1])}
+    else:
+        from spikefly.envs.render_audio import render_listening
+
+        stats = render_listening(recording, out, width, height, progress=not (args.quiet or args.json), audio=not args.no_audio)
+        result = {"counts": recording.counts, "clip_s": recording.steps * recording.frame_s}
+    result.update({"video": str(stats.path), "frames": stats.frames, "fps": stats.fps, "render_s": round(stats.seconds, 2),
+                   "world": recording.world, "seed": recording.seed, "return": round(recording.total_return, 6)})
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    if isinstance(recording, FlightRecording):
+        what = f"{result['flight_s']:.1f} s of flight, {recording.outcome}"
+    else:
+        counts = recording.counts
+        what = (f"{result['clip_s']:.1f} s of audio, {counts.get('hits', 0)} hits, {counts.get('misses', 0)} misses, "
+                f"{counts.get('false_alarms', 0)} false alarms")
+    print(f"wrote {stats.path}: {stats.frames} frames at {stats.fps:g} fps ({what}, return {recording.total_return:.2f}) "
+          f"in {stats.seconds:.1f} s")
+    return 0
+
+
+def _record(args: argparse.Namespace):
+    from spikefly.controllers import load
+    from spikefly.evolution.record import record_flight, record_listening
+
+    spec = load(args.controller)
+    audio = spec.env_id == AUDIO_EVENT_ID
+    worlds = spec.metadata.get("worlds") or (["kitchen"] if audio else ["forest"])
+    world = args.world or str(worlds[0])
+    stem = f"{Path(args.controller).stem}-{Path(os.fspath(world)).stem}-seed{args.seed}"
+    if audio:
+        return record_listening(spec, world, args.seed, with_audio=not args.no_audio), stem
+    return record_flight(spec, world, args.seed), stem
+
+
+__all__ = ["add_render_parser", "run_render"]

@@ -1,0 +1,482 @@
+"""RL baselines: Stable-Baselines3 PPO and sb3-contrib RecurrentPPO on spikefly's own tasks.
+
+The baselines see exactly what an evolved controller sees: the same env, observation and action
+spaces, control rate and per-step reward. The quadrotor trains on the fast Numba twin through
+:class:`TwinVecEnv` (an SB3 ``VecEnv`` over :class:`~spikefly.envs.quadrotor_vec_env.QuadrotorAvoidVecEnv`);
+the audio task through SB3's ``DummyVecEnv``. Every env step is counted (``env_steps``).
+
+Selection is on validation episodes only: the same seeds an evolution run with this seed
+validates on (:mod:`spikefly.evolution.episodes`, purpose bits VALIDATION). Every
+``validation_every_steps`` the current policy flies them deterministically; the best (success,
+then mean return) is kept. Training layouts come from the vector env's own seeded stream of
+63-bit seeds, so meeting a validation seed or a small test seed (``spikefly evaluate``'s 0..N-1)
+has a chance of about one in 10**17 per episode.
+
+Output directory::
+
+    policy.zip     the selected policy, in SB3's own format (``PPO.load`` / ``RecurrentPPO.load``)
+    card.json      the controller card (:class:`~spikefly.evolution.policy_card.PolicyCard`): what ``spikefly evaluate`` reads
+    log.jsonl      one line per validation: env_steps, time_s, success_rate, mean_return
+
+Torch runs on one thread by default: on a busy 2-core machine two threads made PPO ~10x slower.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from functools import cache, partial
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
+from spikefly.evolution.episodes import VALIDATION, EpisodeSet, episodes_for
+from spikefly.evolution.policy_card import (
+    ALGORITHMS,
+    CARD_FILE,
+    CARD_KIND,
+    POLICY_FILE,
+    BaselineError,
+    PolicyCard,
+    PolicyController,
+    actor_size,
+    algorithm_class,
+    fly_twin,
+    import_sb3,
+    load_card,
+    space_dict,
+)
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+LOG_FILE = "log.jsonl"
+
+__all__ = [
+    "ALGORITHMS", "CARD_FILE", "CARD_KIND", "POLICY_FILE", "BaselineError", "BaselineSettings", "PolicyCard", "PolicyController",
+    "TwinVecEnvMethods", "fly_policy_twin", "load_card", "make_twin_vec_env", "train_baseline",
+]
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """Everything that shapes one baseline training run."""
+
+    algorithm: str = "ppo"
+    """"ppo" (SB3 PPO, MlpPolicy) or "recurrent_ppo" (sb3-contrib RecurrentPPO, MlpLstmPolicy)."""
+    env_id: str = QUADROTOR_AVOID_ID
+    """Gymnasium id of the task."""
+    worlds: tuple[str, ...] = ("forest",)
+    """Worlds to train on: one for the quadrotor (its twin vector env flies one world); audio env i listens to world i % W."""
+    env_settings: dict[str, Any] = field(default_factory=dict)
+    """Keyword settings of the env, as for ``spikefly evolve``."""
+    total_steps: int = 200_000
+    """Training env steps (validation episodes are counted on top, in ``env_steps``)."""
+    seed: int = 0
+    """Seeds torch, SB3, the training episodes and the validation episodes (as an evolution run's seed does)."""
+    n_envs: int = 8
+    """Parallel environments (twin drones) PPO collects from."""
+    n_steps: int = 256
+    """PPO rollout length per env between updates."""
+    batch_size: int = 0
+    """PPO minibatch size (0: 256 for PPO; a quarter of the rollout for RecurrentPPO, whose LSTM is stepped
+    one time step at a time per minibatch, so few large minibatches are far faster)."""
+    n_epochs: int = 5
+    """PPO epochs per update."""
+    learning_rate: float = 3e-4
+    """Adam learning rate."""
+    validation_every_steps: int = 20_000
+    """Validate the current policy every this many training steps (and at the end)."""
+    validation_episodes: int = 10
+    """Validation episodes per world (deterministic actions)."""
+    lstm_hidden_size: int = 64
+    """RecurrentPPO: LSTM units of the actor; the critic is an MLP on the features. sb3-contrib's defaults
+    (256-unit actor and critic LSTMs, minibatches of 256) ran at ~50 env steps/s on the shared 2-core box;
+    this, with four minibatches per rollout, at ~700-3,000."""
+    board: str = "stm32f405"
+    """Board ``spikefly evaluate`` prices the policy on by default (the card's ``board``)."""
+    torch_threads: int = 1
+    """torch.set_num_threads; two threads on a shared 2-core machine were 1.4-10x slower (benchmarks/rl_speed.py)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "worlds", (self.worlds,) if isinstance(self.worlds, str) else tuple(map(str, self.worlds)))
+        if self.algorithm not in ALGORITHMS:
+            raise BaselineError(f"algorithm={self.algorithm!r}: choose one of {ALGORITHMS}")
+        if self.env_id not in (QUADROTOR_AVOID_ID, AUDIO_EVENT_ID):
+            raise BaselineError(f"env_id={self.env_id!r}: choose {QUADROTOR_AVOID_ID!r} or {AUDIO_EVENT_ID!r}")
+        if not self.worlds:
+            raise BaselineError("worlds: give at least one world")
+        for name in ("total_steps", "n_envs", "n_steps", "n_epochs", "validation_every_steps",
+                     "validation_episodes", "torch_threads", "lstm_hidden_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BaselineError(f"{name}={value!r}: must be an integer >= 1")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 0:
+            raise BaselineError(f"batch_size={self.batch_size!r}: must be an integer >= 0 (0 = the algorithm's default)")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise BaselineError(f"seed={self.seed!r}: must be an integer >= 0")
+
+    @property
+    def minibatch_size(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        rollout = self.n_envs * self.n_steps
+        return max(1, rollout // 4) if self.algorithm == "recurrent_ppo" else min(256, rollout)
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["worlds"] = list(self.worlds)
+        return values
+
+
+# -- the twin as an SB3 VecEnv ---------------------------------------------------------------
+def make_twin_vec_env(n_envs: int, world: str, env_settings: dict[str, Any], seed: int):
+    """An SB3 ``VecEnv`` of ``n_envs`` twin drones on ``world`` (see :class:`TwinVecEnvMethods`)."""
+    return _twin_vec_env_class()(n_envs, world, env_settings, seed)
+
+
+@cache
+def _twin_vec_env_class() -> type:
+    """TwinVecEnvMethods on SB3's VecEnv, built on first use: SB3 is an optional dependency."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    return type("TwinVecEnv", (TwinVecEnvMethods, VecEnv), {"__doc__": TwinVecEnvMethods.__doc__})
+
+
+class TwinVecEnvMethods:
+    """SB3's VecEnv interface over the twin vector env, with SB3's same-step autoreset.
+
+    A drone whose episode ends returns the first observation of its next episode, the final one
+    in ``infos[i]["terminal_observation"]``, ``infos[i]["outcome"]`` and, for time-outs,
+    ``infos[i]["TimeLimit.truncated"] = True`` (so PPO bootstraps them). ``env_steps`` counts
+    every drone step taken.
+    """
+
+    def __init__(self, n_envs: int, world: str, env_settings: dict[str, Any], seed: int) -> None:
+        from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
+
+        self.twin_env = QuadrotorAvoidVecEnv(n_envs, world, **env_settings)
+        super().__init__(n_envs, self.twin_env.single_observation_space, self.twin_env.single_action_space)
+        self._first_seed = seed
+        self._actions: NDArray[np.float32] | None = None
+        self.env_steps = 0
+        self.outcomes: dict[str, int] = {}
+
+    def reset(self):
+        seed = self._seeds[0] if self._seeds[0] is not None else self._first_seed
+        observations, _ = self.twin_env.reset(seed=seed)
+        self._first_seed = None
+        self._reset_seeds()
+        return observations
+
+    def step_async(self, actions) -> None:
+        self._actions = np.asarray(actions, np.float32)
+
+    def step_wait(self):
+        env = self.twin_env
+        observations, rewards, terminated, truncated, info = env.step(self._actions)
+        self.env_steps += self.num_envs
+        done = terminated | truncated
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        if done.any():
+            for index in np.flatnonzero(done):
+                outcome = info["outcome"][index]
+                infos[index] = {"terminal_observation": observations[index].copy(), "outcome": outcome,
+                                "TimeLimit.truncated": bool(truncated[index] and not terminated[index])}
+                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+            # SB3 expects the next episode's first observation in the same step (Gymnasium's twin
+            # does next-step autoreset): restart the finished drones now.
+            env._autoreset(done)
+            env._needs_reset[:] = False
+            observations = observations.copy()
+            observations[done] = env.twin.observations[done]
+        return observations, rewards.astype(np.float32), done, infos
+
+    def close(self) -> None:
+        self.twin_env.close()
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self.twin_env, attr_name)] * len(list(self._get_indices(indices)))
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        raise AttributeError(f"TwinVecEnv: cannot set {attr_name!r} on the twin drones")
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        raise AttributeError(f"TwinVecEnv: the twin drones have no per-env method {method_name!r}")
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * len(list(self._get_indices(indices)))
+
+
+def _counting_audio_vec_env(settings: BaselineSettings):
+    """A DummyVecEnv of audio envs (env i listens to world i % W), wrapped to count every step in ``env_steps``."""
+    import gymnasium
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
+
+    class StepCounter(VecEnvWrapper):
+        def __init__(self, venv) -> None:
+            super().__init__(venv)
+            self.env_steps = 0
+
+        def reset(self):
+            return self.venv.reset()
+
+        def step_wait(self):
+            self.env_steps += self.num_envs
+            return self.venv.step_wait()
+
+    worlds = settings.worlds
+    makers = [partial(gymnasium.make, AUDIO_EVENT_ID, world=worlds[i % len(worlds)], **settings.env_settings)
+              for i in range(settings.n_envs)]
+    return StepCounter(DummyVecEnv(makers))
+
+
+# -- flying a policy ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlightResults:
+    """What a policy did on each episode (arrays [E])."""
+
+    returns: NDArray[np.float64]
+    outcomes: NDArray[np.int64]
+    steps: NDArray[np.int64]
+    time_s: NDArray[np.float64]
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean(self.outcomes == outcomes.GOAL))
+
+
+def fly_policy_twin(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]) -> FlightResults:
+    """Fly every episode at once on the twin (one drone per episode), deterministic actions."""
+    from spikefly.envs.twin_kernels import COUNTER_OUTCOME
+
+    twin, returns = fly_twin(model, recurrent, episodes, env_settings)
+    return FlightResults(returns, twin.counters[:, COUNTER_OUTCOME].copy(), twin.steps, twin.time_s)
+
+
+def listen_policy(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]):
+    """Audio: the policy's actions on each clip, scored; returns (scored results, steps, audio seconds)."""
+    from spikefly.envs.audio_env import AudioSettings, episode, hop_s
+    from spikefly.envs.audio_scoring import score
+
+    settings = AudioSettings.from_kwargs(**env_settings)
+    scored, steps, audio_s = [], 0, 0.0
+    for world, seed in zip(episodes.worlds, episodes.seeds):
+        clip = episode(world, seed, settings)
+        if recurrent:
+            state, start, actions = None, np.ones(1, bool), []
+            for frame in clip.features:
+                action, state = model.predict(frame[None], state=state, episode_start=start, deterministic=True)
+                start = np.zeros(1, bool)
+                actions.append(int(action[0]))
+            actions = np.array(actions, np.int64)
+        else:  # an MLP has no state: all frames in one batch
+            actions = model.predict(clip.features, deterministic=True)[0].astype(np.int64)
+        scored.append(score(actions, clip.events, clip.classes, hop_s(), settings.reward))
+        steps += len(clip.features)
+        audio_s += clip.audio_s
+    return scored, steps, audio_s
+
+
+def validation_score(model: BaseAlgorithm, recurrent: bool, settings: BaselineSettings, episodes: EpisodeSet) -> dict[str, Any]:
+    """Success rate (quadrotor) or event F1 (audio), mean return and env steps on ``episodes``."""
+    if settings.env_id == AUDIO_EVENT_ID:
+        from spikefly.envs.audio_scoring import event_metrics
+
+        scored, steps, audio_s = listen_policy(model, recurrent, episodes, settings.env_settings)
+        metrics = event_metrics(scored, audio_s)
+        return {"success_rate": float(metrics["f1"]), "mean_return": float(np.mean([s.total for s in scored])), "steps": steps,
+                "false_alarms_per_hour": float(metrics["false_alarms_per_hour"])}
+    results = fly_policy_twin(model, recurrent, episodes, settings.env_settings)
+    return {"success_rate": results.success_rate, "mean_return": float(results.returns.mean()), "steps": int(results.steps.sum())}
+
+
+def write_card(out: Path, model: BaseAlgorithm, settings: BaselineSettings, summary: dict[str, Any]) -> Path:
+    size = actor_size(model)
+    card = {
+        "kind": CARD_KIND, "format_version": 1, "algorithm": settings.algorithm,
+        "policy_class": type(model.policy).__name__, "policy": POLICY_FILE,
+        "env": {"id": settings.env_id, "settings": settings.env_settings,
+                "observation_space": space_dict(model.observation_space), "action_space": space_dict(model.action_space)},
+        "size": {**size, "counted": "actor path only (features extractor, policy LSTM if any, actor MLP, action head); "
+                 "the critic is training-only"},
+        "training": {**summary, "settings": settings.to_dict()},
+        "board": {"board": settings.board},
+        "metadata": {"worlds": list(settings.worlds), "seed": settings.seed},
+        "versions": {name: version(name) for name in ("spikefly", "stable_baselines3", "torch", "gymnasium")},
+    }
+    if settings.algorithm == "recurrent_ppo":
+        card["versions"]["sb3_contrib"] = version("sb3_contrib")
+    path = out / CARD_FILE
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(card, indent=1))
+    os.replace(temporary, path)
+    return path
+
+
+# -- training ------------------------------------------------------------------------------------
+@dataclass
+class TrainSummary:
+    out: Path
+    card: Path
+    env_steps: int
+    """Training plus validation env steps."""
+    training_steps: int
+    seconds: float
+    validations: list[dict[str, Any]]
+    best: dict[str, Any]
+
+
+def _check_task(settings: BaselineSettings) -> None:
+    """Worlds load as the task's kind of world and the env settings are valid, or a one-line error."""
+    from spikefly.envs.audio_env import AudioSettings
+    from spikefly.envs.quadrotor_settings import QuadrotorSettings
+    from spikefly.worlds import load_world
+    from spikefly.worlds.soundscape import load_soundscape
+
+    audio = settings.env_id == AUDIO_EVENT_ID
+    if not audio and len(settings.worlds) > 1:
+        raise BaselineError(f"worlds={list(settings.worlds)}: the quadrotor baseline trains on one world's twin vector env. "
+                            "Fix: pass one --world")
+    for world in settings.worlds:
+        (load_soundscape if audio else load_world)(world)
+    try:
+        (AudioSettings if audio else QuadrotorSettings).from_kwargs(**settings.env_settings)
+    except (TypeError, ValueError) as error:
+        raise BaselineError(f"env_settings: {error}") from error
+
+
+def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], progress: bool = False,
+                   stop_at_steps: int | None = None) -> TrainSummary:
+    """Train, validate every ``validation_every_steps``, keep the best validated policy, write the card.
+
+    ``stop_at_steps``: stop as soon as training plus validation env steps reach it (the
+    benchmark's equal budget); by default training runs ``total_steps`` training steps.
+    """
+    _, torch = import_sb3()
+    from stable_baselines3.common.callbacks import BaseCallback
+    from tqdm import tqdm
+
+    out = Path(out)
+    if (out / CARD_FILE).exists():
+        raise BaselineError(f"{out}: already holds a trained baseline. Fix: pick a new --out")
+    _check_task(settings)  # bad worlds or env settings are errors before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(settings.torch_threads)
+    algorithm = algorithm_class(settings.algorithm)
+    recurrent = settings.algorithm == "recurrent_ppo"
+    if settings.env_id == QUADROTOR_AVOID_ID:
+        env = make_twin_vec_env(settings.n_envs, settings.worlds[0], settings.env_settings, settings.seed)
+    else:
+        env = _counting_audio_vec_env(settings)
+    validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
+    extra = {"policy_kwargs": {"lstm_hidden_size": settings.lstm_hidden_size, "enable_critic_lstm": False}} if recurrent else {}
+    model = algorithm(
+        "MlpLstmPolicy" if recurrent else "MlpPolicy", env, n_steps=settings.n_steps, batch_size=settings.minibatch_size,
+        n_epochs=settings.n_epochs, learning_rate=settings.learning_rate, seed=settings.seed, device="cpu", verbose=0, **extra,
+    )
+    log_path = out / LOG_FILE
+    log_path.write_text("")
+    started = time.perf_counter()
+    state: dict[str, Any] = {"validation_steps": 0, "validations": [], "best": None, "next": settings.validation_every_steps}
+
+    def validate() -> None:
+        figures = validation_score(model, recurrent, settings, validation)
+        state["validation_steps"] += figures.pop("steps")
+        record = {"training_steps": int(model.num_timesteps), "env_steps": env.env_steps + state["validation_steps"],
+                  "time_s": round(time.perf_counter() - started, 3), **figures}
+        state["validations"].append(record)
+        with open(log_path, "a") as log:
+            log.write(json.dumps(record) + "\n")
+        key = (record["success_rate"], record["mean_return"])
+        if state["best"] is None or key > (state["best"]["success_rate"], state["best"]["mean_return"]):
+            state["best"] = record
+            model.save(out / POLICY_FILE)
+
+    total = settings.total_steps if stop_at_steps is None else max(settings.total_steps, stop_at_steps)
+    bar = tqdm(total=total, desc=settings.algorithm, unit="step", disable=not progress, dynamic_ncols=True)
+
+    class Validation(BaseCallback):
+        def _on_step(self) -> bool:
+            bar.update(self.training_env.num_envs)
+            if self.num_timesteps >= state["next"]:
+                state["next"] += settings.validation_every_steps
+                validate()
+                bar.set_postfix_str(f"validation {state['validations'][-1]['success_rate']:.2f}")
+            return stop_at_steps is None or env.env_steps + state["validation_steps"] < stop_at_steps
+
+    try:
+        model.learn(total_timesteps=total, callback=Validation())
+    finally:
+        bar.close()
+    if not state["validations"] or state["validations"][-1]["training_steps"] != model.num_timesteps:
+        validate()
+    seconds = time.perf_counter() - started
+    summary = {"training_steps": int(model.num_timesteps), "env_steps": env.env_steps + state["validation_steps"],
+               "wall_clock_s": round(seconds, 3), "selected": state["best"], "torch_threads": settings.torch_threads}
+    env.close()
+    best_model = algorithm.load(out / POLICY_FILE, device="cpu")
+    card = write_card(out, best_model, settings, summary)
+    return TrainSummary(out, card, summary["env_steps"], summary["training_steps"], seconds, state["validations"], state["best"])
+
+
+
+# -- command line ----------------------------------------------------------------------------------
+def add_baseline_parser(commands) -> None:
+    """``spikefly baseline ppo|recurrent-ppo ...``."""
+    parser = commands.add_parser(
+        "baseline",
+        help="train an RL baseline (Stable-Baselines3 PPO or RecurrentPPO) on the same task and write a controller card",
+        description="Train PPO (MlpPolicy) or RecurrentPPO (MlpLstmPolicy, sb3-contrib) on the same env, spaces, control "
+        "rate and per-step reward an evolved controller gets (the quadrotor on the fast twin), select the policy on "
+        "validation episodes, and write OUT/policy.zip (SB3's format), OUT/card.json (what spikefly evaluate flies) and "
+        'OUT/log.jsonl. Needs pip install torch==2.13.0 "spikefly[rl]".',
+    )
+    parser.add_argument("algorithm", choices=["ppo", "recurrent-ppo"], help="ppo or recurrent-ppo")
+    parser.add_argument("--env", choices=["quadrotor", "audio"], default="quadrotor", help="task (default: quadrotor)")
+    parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
+                        help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")
+    parser.add_argument("--steps", type=int, default=200_000, help="training env steps (default: 200000)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument("--n-envs", type=int, default=8, help="parallel environments (default: 8)")
+    parser.add_argument("--validate-every", type=int, default=20_000, metavar="STEPS",
+                        help="validate the policy every this many training steps (default: 20000)")
+    parser.add_argument("--validation-episodes", type=int, default=10, help="validation episodes per world (default: 10)")
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch threads (default: 1; more were slower on 2 cores)")
+    parser.add_argument("--out", metavar="DIR", help="output directory (default: runs/<algorithm>-<world>-seed<seed>)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(run=run_baseline)
+
+
+def run_baseline(args) -> int:
+    from spikefly.evolution.settings import ENV_IDS
+
+    algorithm = args.algorithm.replace("-", "_")
+    env_id = ENV_IDS[args.env]
+    worlds = tuple(args.worlds or (("kitchen", "street", "office") if env_id == AUDIO_EVENT_ID else ("forest",)))
+    settings = BaselineSettings(
+        algorithm=algorithm, env_id=env_id, worlds=worlds, total_steps=args.steps, seed=args.seed, n_envs=args.n_envs,
+        validation_every_steps=args.validate_every, validation_episodes=args.validation_episodes, torch_threads=args.torch_threads,
+    )
+    out = args.out or f"runs/{args.algorithm}-{Path(worlds[0]).stem}-seed{args.seed}"
+    summary = train_baseline(settings, out, progress=not (args.quiet or args.json))
+    best = summary.best
+    report = {"out": str(summary.out), "card": str(summary.card), "training_steps": summary.training_steps,
+              "env_steps": summary.env_steps, "seconds": round(summary.seconds, 1), "selected": best}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    metric = "event F1" if env_id == AUDIO_EVENT_ID else "success rate"
+    print(f"{settings.algorithm}: {summary.training_steps} training steps, {summary.env_steps} env steps with validation, "
+          f"{summary.seconds:.0f} s")
+    print(f"selected policy (at {best['training_steps']} steps): validation {metric} {best['success_rate']:.2f}, "
+          f"mean return {best['mean_return']:.2f}")
+    print(f"card: {summary.card}")
+    print(f"  fly it on unseen layouts: spikefly evaluate {summary.card} --episodes 20 --seed 0")
+    return 0
