@@ -55,6 +55,18 @@ radius = 0.5
 """One control step per episode: evaluation is ~free, what remains is the evaluator's overhead."""
 
 
+def _time_pool(settings, workers: int, repeats: int, networks, episodes) -> float:
+    """Best-of-``repeats`` seconds of a warmed process pool evaluating ``networks`` on ``episodes``."""
+    from spikefly.evolution.evaluators import PoolEvaluator
+
+    pool = PoolEvaluator(settings, workers)
+    try:
+        pool.evaluate(networks, episodes)
+        return _best_of(repeats, lambda: pool.evaluate(networks, episodes))
+    finally:
+        pool.close()
+
+
 def _best_of(repeats: int, function) -> float:
     """The fastest of ``repeats`` timings (the machine is shared: the minimum is the least disturbed)."""
     times = []
@@ -81,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from spikefly.evolution.compile import compile_genome
     from spikefly.evolution.episodes import TRAINING, episodes_for
-    from spikefly.evolution.evaluators import PoolEvaluator, SerialEvaluator
+    from spikefly.evolution.evaluators import SerialEvaluator
     from spikefly.evolution.fitness import fitness_terms
     from spikefly.evolution.genome import seed_everything
     from spikefly.evolution.neat_config import load_neat_config
@@ -134,18 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     numba.set_num_threads(threads)
     serial_threads = _best_of(args.repeats, lambda: serial.evaluate(networks, real_episodes))
 
-    pool = PoolEvaluator(real, args.workers)
-    try:
-        pool.evaluate(networks, real_episodes)
-        pool_real = _best_of(args.repeats, lambda: pool.evaluate(networks, real_episodes))
-    finally:
-        pool.close()
-    pool = PoolEvaluator(null, args.workers)
-    try:
-        pool.evaluate(networks, null_episodes)
-        pool_null_time = _best_of(args.repeats, lambda: pool.evaluate(networks, null_episodes))
-    finally:
-        pool.close()
+    pool_real = _time_pool(real, args.workers, args.repeats, networks, real_episodes)
+    pool_null_time = _time_pool(null, args.workers, args.repeats, networks, null_episodes)
 
     start = time.perf_counter()
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
