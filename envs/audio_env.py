@@ -153,7 +153,9 @@ def _episode(soundscape: Soundscape, drawn_seed: int, settings: AudioSettings) -
     )
     features = np.clip(FRONT_END.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)
     offset_s = FRONT_END.frame_times_s(1)[0]  # frame t is complete at t x hop + window: scored at t x hop
-    events = tuple(replace(e, onset_s=e.onset_s - offset_s, offset_s=e.offset_s - offset_s) for e in clip.events)
+    # An event that starts within the first frame's window is already under way at frame 0: clamp at 0.
+    events = tuple(replace(e, onset_s=max(e.onset_s - offset_s, 0.0), offset_s=max(e.offset_s - offset_s, 0.0))
+                   for e in clip.events)
     return Episode(features, events, soundscape.target, clip.duration_s)
 
 
