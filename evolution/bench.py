@@ -338,6 +338,21 @@ def hardware() -> str:
     return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
+OVERSPEND = 1.10
+"""A run that used more than this times the budget is named under the table: NEAT stops only between
+generations, so a budget smaller than a few generations buys it more steps than the baselines."""
+
+
+def overspend_note(results: list[dict[str, Any]], budget_steps: int) -> str:
+    """Lines under the table naming every run that overspent the budget by more than 10% ("" if none)."""
+    over = [f"{r['method']} seed {r['seed']}: {r['env_steps'] / budget_steps:.1f}x" for r in results
+            if r["env_steps"] > OVERSPEND * budget_steps]
+    if not over:
+        return ""
+    return ("\n\nOver budget (" + ", ".join(over) + f" of {budget_steps:,} steps): a NEAT generation is not cut short, "
+            "nor a PPO rollout, so give a budget of many generations (--budget-steps) or a smaller --neat-population.")
+
+
 def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bool = True) -> dict[str, Any]:
     """Every (method, seed) run (finished ones are read back), then bench.json, bench.md and curves.png."""
     from spikefly.evolution.run import _check_worlds
@@ -362,10 +377,11 @@ def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bo
         results.append(run_one(settings, method, seed, out / method / f"seed-{seed}"))
     aggregates = aggregate(results, settings.audio)
     table = markdown_table(aggregates, settings.audio)
+    note = overspend_note(results, settings.budget_steps)
     document = {"settings": settings.to_dict(), "hardware": hardware(), "results": results, "aggregates": aggregates,
-                "table": table}
+                "table": table, "note": note}
     (out / "bench.json").write_text(json.dumps(document, indent=1))
-    (out / "bench.md").write_text(table + "\n")
+    (out / "bench.md").write_text(table + note + "\n")
     plot_curves(results, out / "curves.png", settings.audio)
     return document
 
@@ -419,6 +435,6 @@ def run_bench_command(args) -> int:
     if args.json:
         print(json.dumps(document["aggregates"], indent=2))
         return 0
-    print(document["table"])
+    print(document["table"] + document["note"])
     print(f"\n{args.out}/bench.json, {args.out}/bench.md, {args.out}/curves.png; hardware: {document['hardware']}")
     return 0

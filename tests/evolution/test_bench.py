@@ -15,6 +15,7 @@ from spikefly.evolution.bench import (
     BenchSettings,
     _columns,
     confidence_interval,
+    overspend_note,
     run_bench,
 )
 from spikefly.evolution.cli import main
@@ -43,7 +44,8 @@ def test_a_tiny_budget_runs_both_methods_end_to_end_and_the_table_has_every_colu
         assert f"| {column} |" in header
     rows = document["table"].splitlines()[2:]
     assert [row.split("|")[1].strip() for row in rows] == ["NEAT-LIF", "PPO (MLP)"]
-    assert (out / "bench.md").read_text().strip() == document["table"]
+    assert (out / "bench.md").read_text().strip() == (document["table"] + document["note"]).strip()
+    assert "neat seed 0" in document["note"]  # a 3,000-step budget is less than one generation
     assert (out / "curves.png").stat().st_size > 1000
     results = {r["method"]: r for r in json.loads((out / "bench.json").read_text())["results"]}
     for method, result in results.items():
@@ -94,6 +96,13 @@ def test_confidence_interval_is_students_t_over_seeds():
     assert mean == 2.0
     assert half == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-6)
     assert confidence_interval([0.7]) == (0.7, 0.0)
+
+
+def test_a_run_over_its_step_budget_is_named_under_the_table():
+    results = [{"method": "neat", "seed": 0, "env_steps": 1_559_000}, {"method": "ppo", "seed": 0, "env_steps": 204_800}]
+    note = overspend_note(results, 200_000)
+    assert "neat seed 0: 7.8x" in note and "ppo" not in note
+    assert overspend_note(results[1:], 200_000) == ""
 
 
 def test_bench_cli_rejects_bad_input_in_one_line(capsys, tmp_path):
