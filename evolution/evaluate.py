@@ -95,34 +95,39 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers. For the audio task an
     MCU is also charged the front end's fixed multiply-accumulates per frame (a neuromorphic
     audio chip such as Xylo Audio has its filterbank in silicon); ``per_hour_j`` is the energy
-    of an hour of listening.
+    of an hour of listening. An RL policy card is priced from its MACs
+    (:func:`spikefly.evolution.policy_card.policy_cost`) the same way.
     """
-    if _is_policy(spec):
-        from spikefly.evolution.policy_card import policy_board_costs
-
-        return policy_board_costs(spec, boards, weight_bits)
     from dataclasses import replace
 
     from spikefly.controllers.boards import dense_ann_cost, load_board, spiking_cost
-    from spikefly.evolution.board_cost import step_counts
 
-    rows = report["episodes"]
-    totals = np.array([sum(r[key] for r in rows) for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")])
-    steps = sum(r["steps"] for r in rows)
-    n_obs = spec.observation_low.shape[0]
-    analog = spec.encoder.cost(n_obs, spec.steps_per_action).analog_inputs > 0
-    counts = step_counts(spec.network, totals, steps, analog)
     audio = spec.env_id == AUDIO_EVENT_ID
     control_hz = 1.0 / hop_s() if audio else QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
     front_end_macs = FRONT_END.cost_per_frame()["macs"] if audio else 0
+    n_obs = spec.observation_low.shape[0]
+    if _is_policy(spec):
+        from spikefly.evolution.policy_card import policy_cost
+
+        def cost_on(board, fixed_macs: int):
+            return policy_cost(spec, board, control_hz, fixed_macs, weight_bits)
+    else:
+        from spikefly.evolution.board_cost import step_counts
+
+        rows = report["episodes"]
+        totals = np.array([sum(r[key] for r in rows) for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")])
+        analog = spec.encoder.cost(n_obs, spec.steps_per_action).analog_inputs > 0
+        counts = step_counts(spec.network, totals, sum(r["steps"] for r in rows), analog)
+
+        def cost_on(board, fixed_macs: int):
+            return spiking_cost(spec.network, replace(counts, macs=counts.macs + fixed_macs), board, control_hz, weight_bits)
     layers = [n_obs, *DENSE_BASELINE_HIDDEN, spec.n_actions]
     costs = {}
     for name in boards:
         board = load_board(name)
         fixed = front_end_macs if board.kind == "mcu" else 0
-        costs[name] = spiking_cost(spec.network, replace(counts, macs=counts.macs + fixed), board, control_hz, weight_bits).to_dict()
-        dense = dense_ann_cost(layers, board, control_hz, weight_bits)
-        costs[name]["dense_ann"] = dense.to_dict()
+        costs[name] = cost_on(board, fixed).to_dict()
+        costs[name]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
         if audio:
             costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
             costs[name]["front_end_macs_per_frame"] = fixed

@@ -12,7 +12,7 @@
 ``spikefly evaluate CARD`` flies it through the same paths as a spiking controller:
 :class:`PolicyCard` offers what :func:`spikefly.evolution.evaluate.evaluate_controller` uses of a
 ``ControllerSpec`` (``env_id``, ``env_settings``, ``observation_low``, ``controller()``), plus
-:func:`fly_card_twin`, :class:`PolicyListener` and :func:`policy_board_costs` for the twin, the
+:func:`fly_card_twin`, :class:`PolicyListener` and :func:`policy_cost` for the twin, the
 audio task and the board table. Loading a card unpickles nothing but the SB3 zip it names.
 """
 
@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.evolution.episodes import EpisodeSet
 
 if TYPE_CHECKING:
@@ -291,40 +290,21 @@ class PolicyListener:
         return out
 
 
-def policy_board_costs(card: PolicyCard, boards: list[str], weight_bits: int = 8) -> dict[str, dict[str, Any]]:
-    """Cost per control step of the policy's actor on each board, from its MACs per step.
+def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0, weight_bits: int = 8):
+    """Cost per control step of the policy's actor on ``board`` (a :class:`~spikefly.controllers.boards.CostReport`).
 
     An MLP is priced by :func:`~spikefly.controllers.boards.dense_ann_cost` on its real layer
-    sizes; an LSTM policy by its MACs (:func:`~spikefly.controllers.boards.arithmetic_cost`,
-    weights in flash, state and activations in RAM). Audio: an MCU also computes the front end,
-    as it is charged for a spiking detector.
+    sizes; an LSTM policy, or one charged ``fixed_macs`` (an MCU computing the audio front end),
+    by its MACs (:func:`~spikefly.controllers.boards.arithmetic_cost`, weights in flash, state and
+    activations in RAM). :func:`spikefly.evolution.evaluate.board_costs` calls it per board.
     """
-    from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost, load_board
-    from spikefly.envs.audio_env import FRONT_END, hop_s
-    from spikefly.envs.quadrotor_settings import QuadrotorSettings
-    from spikefly.evolution.evaluate import DENSE_BASELINE_HIDDEN
+    from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost
 
-    audio = card.env_id == AUDIO_EVENT_ID
-    control_hz = 1.0 / hop_s() if audio else QuadrotorSettings.from_kwargs(**card.env_settings).control_hz
     linear = [layer for layer in card.layers if layer["kind"] == "linear"]
-    mlp_only = len(linear) == len(card.layers)
     sizes = [linear[0]["in"], *(layer["out"] for layer in linear)]
-    n_obs = card.observation_low.shape[0]
-    costs = {}
-    for name in boards:
-        board = load_board(name)
-        fixed = FRONT_END.cost_per_frame()["macs"] if audio and board.kind == "mcu" else 0
-        if mlp_only and not fixed:
-            cost = dense_ann_cost(sizes, board, control_hz, weight_bits)
-        else:
-            state = sum(2 * layer.get("hidden", 0) * layer.get("layers", 1) for layer in card.layers)
-            cost = arithmetic_cost(card.macs_per_step + fixed, board, control_hz,
-                                   flash_bytes=math.ceil(card.parameters * weight_bits / 8),
-                                   ram_bytes=4 * (state + 2 * max(sizes)), weight_bits=weight_bits)
-        costs[name] = cost.to_dict()
-        costs[name]["dense_ann"] = dense_ann_cost([n_obs, *DENSE_BASELINE_HIDDEN, card.n_actions], board, control_hz,
-                                                  weight_bits).to_dict()
-        if audio:
-            costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
-            costs[name]["front_end_macs_per_frame"] = fixed
-    return costs
+    if len(linear) == len(card.layers) and not fixed_macs:
+        return dense_ann_cost(sizes, board, control_hz, weight_bits)
+    state = sum(2 * layer.get("hidden", 0) * layer.get("layers", 1) for layer in card.layers)
+    return arithmetic_cost(card.macs_per_step + fixed_macs, board, control_hz,
+                           flash_bytes=math.ceil(card.parameters * weight_bits / 8),
+                           ram_bytes=4 * (state + 2 * max(sizes)), weight_bits=weight_bits)
