@@ -270,7 +270,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from spikefly.controllers.boards import bundled_boards
+    from spikefly.controllers.boards import bundled_boards, load_board
     from spikefly.evolution.evaluate import (
         board_costs,
         controller_variants,
@@ -283,6 +283,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     boards = args.boards or ([spec.board["board"]] if spec.board else [])
     if "all" in boards:
         boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
+    for name in boards:  # a bad board name or file stops before anything is flown
+        load_board(name)
     variants = controller_variants(spec, args.quantize, args.prune)
     audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
     reports = {}

@@ -83,3 +83,19 @@ def test_the_log_and_the_champion_carry_the_board_figures(tmp_path, capsys, inte
     assert main(["evaluate", str(out / "champion.json"), "--episodes", "1", "--physics", "twin", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["boards"]) == {"nrf52840"} and "dense_ann" in report["boards"]["nrf52840"]
+
+
+def test_evaluate_rejects_an_unknown_board_before_flying(tmp_path, capsys, monkeypatch):
+    from spikefly.controllers import ControllerSpec, RateDecoder, save
+    from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
+    from spikefly.evolution import evaluate
+
+    space = observation_space(QuadrotorSettings())
+    network = random_network(np.random.default_rng(1), space.shape[0], 10, 8, 0.3)
+    spec = ControllerSpec(network=network, encoder=DirectEncoder(signed=True), decoder=RateDecoder(signed_pairs=True),
+                          steps_per_action=8, observation_low=space.low, observation_high=space.high, n_actions=4,
+                          env_id="spikefly/QuadrotorAvoid-v0")
+    path = save(spec, tmp_path / "c.json")
+    monkeypatch.setattr(evaluate, "evaluate_controller", lambda *args, **kwargs: pytest.fail("flew before checking the board"))
+    assert main(["evaluate", str(path), "--board", "stm32f999", "--episodes", "1"]) == 2
+    assert "stm32f999" in capsys.readouterr().err
