@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from spikefly.evolution.checkpoint import write_text_atomic
-from spikefly.evolution.compile import genome_from_arrays, genome_to_arrays
-from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, _arrays, _check_worlds, _jsonable
+from spikefly.evolution.compile import genome_to_arrays
+from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, _check_worlds, _jsonable, insert_genomes
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 ARCHIPELAGO_FILE = "islands.json"
@@ -178,20 +178,7 @@ class IslandRun(EvolutionRun):
         if round_ <= self.rounds_done or self.done:
             return False
         self._check_id_block()
-        population, config = self.population, self.config
-        members, ancestors = population.population, population.reproduction.ancestors
-        replaced = sorted(members)[-len(genomes):]  # the newest offspring: elites keep their older keys
-        for key in replaced:
-            del members[key]
-            ancestors.pop(key, None)
-        keys = []
-        for document in genomes:
-            genome = genome_from_arrays(_arrays(document), config.genome_config)
-            genome.key, genome.fitness = next(population.reproduction.genome_indexer), None
-            members[genome.key] = genome
-            ancestors[genome.key] = ()
-            keys.append(genome.key)
-        population.species.speciate(config, members, population.generation)
+        keys, replaced = insert_genomes(self.population, self.config, genomes)
         self.rounds_done = round_
         self.migrations.append({"round": round_, "generation": self.generation, "from_island": source,
                                 "genome_keys": keys, "replaced": replaced})

@@ -202,6 +202,7 @@ class EvolutionRun:
                         "Fix: set no_fitness_termination = True in [NEAT]; spikefly stops runs by generations or time"
                     )
                 self.generation = self.population.generation
+                self._reinsert_champion(record)
                 record["time_s"] = round(time.perf_counter() - started, 3)
                 self.elapsed_s = record["time_s"]
                 self._checkpoint(record)
@@ -286,6 +287,15 @@ class EvolutionRun:
             summary["pybullet_success_rate"] = self._fly_champion_in_pybullet()
         return summary
 
+    def _reinsert_champion(self, record: dict[str, Any]) -> None:
+        """With ``reinsert_champion``: after a validation without a new champion, put a copy of the
+        champion into the next generation (it competes and breeds like any genome)."""
+        validation = record.get("validation")
+        if not self.settings.reinsert_champion or not validation or validation.get("new_champion") or self.champion is None:
+            return
+        keys, replaced = insert_genomes(self.population, self.config, [self.champion["genome"]])
+        record["reinserted_champion"] = {"genome_key": keys[0], "replaced": replaced[0]}
+
     def _reflies(self) -> bool:
         """Whether the champion is re-flown in a reference physics (PyBullet behind the quadrotor twin)."""
         return self._flyer.reference_physics is not None and self.settings.physics != self._flyer.reference_physics
@@ -365,6 +375,27 @@ def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]
     return {"NEAT": {"pop_size": settings.population}, **({"LIFGenome": genome} if genome else {})}
 
 
+def insert_genomes(population, config, documents: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """Put genomes (gene-array documents) into a reproduced neat ``population`` under fresh keys, in
+    place of its newest offspring (elites keep their older keys), and re-speciate it.
+
+    Returns the new keys and the replaced ones."""
+    members, ancestors = population.population, population.reproduction.ancestors
+    replaced = sorted(members)[-len(documents):]
+    for key in replaced:
+        del members[key]
+        ancestors.pop(key, None)
+    keys = []
+    for document in documents:
+        genome = genome_from_arrays(_arrays(document), config.genome_config)
+        genome.key, genome.fitness = next(population.reproduction.genome_indexer), None
+        members[genome.key] = genome
+        ancestors[genome.key] = ()
+        keys.append(genome.key)
+    population.species.speciate(config, members, population.generation)
+    return keys, replaced
+
+
 def _jsonable(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return {name: {"dtype": str(np.asarray(value).dtype), "values": np.asarray(value).tolist()} for name, value in arrays.items()}
 
@@ -415,4 +446,4 @@ def _progress_bar(total: int, done: int, enabled: bool):
     return tqdm(total=total, initial=done, desc="evolving", unit="gen", disable=not enabled, dynamic_ncols=True)
 
 
-__all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError"]
+__all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError", "insert_genomes"]

@@ -101,6 +101,9 @@ class EvolveSettings:
     """Mix of novelty into fitness (0 = pure fitness): fitness + weight x novelty (final-position kNN distance, m)."""
     novelty_neighbours: int = 15
     """k of the k-nearest-neighbour novelty."""
+    reinsert_champion: bool = False
+    """After a validation that finds no better champion, a copy of the champion replaces the newest
+    offspring (never an elite), so noisy training fitness cannot lose the best validated lineage."""
     early_stop_validations: int = 0
     """Stop when the validation score has not improved for this many validations (0 = never)."""
     neat_config: str | None = None
@@ -142,7 +145,7 @@ class EvolveSettings:
             raise SettingsError(f"board={self.board!r}: give a bundled board name (spikefly boards) or a board TOML file")
         if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) or not 2 <= self.weight_bits <= 8:
             raise SettingsError(f"weight_bits={self.weight_bits!r}: must be an integer in [2, 8] (weights are stored as int8)")
-        for name in ("integer", "nir_ready"):
+        for name in ("integer", "nir_ready", "reinsert_champion"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
         for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",

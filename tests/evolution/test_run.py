@@ -164,3 +164,37 @@ def test_a_controller_for_another_env_is_refused(tmp_path, capsys):
     other.write_text(json.dumps(document))
     assert main(["evaluate", str(other)]) == 2
     assert "evolved for 'acme/Hovercraft-v3'" in capsys.readouterr().err
+
+
+def test_reinsert_champion_puts_the_validated_champion_back_and_resumes_identically(tmp_path):
+    from spikefly.evolution.compile import genome_to_arrays
+    from spikefly.evolution.run import EvolutionRun, _jsonable
+
+    settings = EvolveSettings(population=12, generations=8, episodes_per_world=1, validation_every=1, validation_episodes=2,
+                              validation_top=2, pybullet_every=0, reinsert_champion=True)
+    run = EvolutionRun.start(tmp_path / "straight", settings, progress=False)
+    reinserted = 0
+    for generation in range(1, 9):
+        run.run(until=generation)
+        line = run._log_lines()[-1]
+        assert line["generation"] == generation - 1
+        if "reinserted_champion" in line:
+            assert not line["validation"].get("new_champion")
+            key = line["reinserted_champion"]["genome_key"]
+            genome = run.population.population[key]  # in the next generation, as a member of a species
+            genes = {name: entry for name, entry in _jsonable(genome_to_arrays(genome)).items() if name not in ("genome_key", "fitness")}
+            assert genes == {name: entry for name, entry in run.champion["genome"].items() if name not in ("genome_key", "fitness")}
+            assert len(genes) >= 4
+            assert any(key in species.members for species in run.population.species.species.values())
+            assert line["reinserted_champion"]["replaced"] not in run.population.population
+            reinserted += 1
+    assert reinserted >= 1
+
+    halves = EvolutionRun.start(tmp_path / "halves", settings, progress=False)
+    halves.run(until=4)
+    EvolutionRun.resume(tmp_path / "halves", progress=False).run(until=8)
+
+    def lines(run_dir: Path) -> list[dict]:
+        return [{k: v for k, v in line.items() if k != "time_s"} for line in EvolutionRun.resume(run_dir, progress=False)._log_lines()]
+
+    assert lines(tmp_path / "halves") == lines(tmp_path / "straight")
