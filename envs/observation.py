@@ -35,6 +35,29 @@ def ray_segments(position, yaw_rad, directions, start_m, max_range_m):
 
 
 @njit(cache=True)
+def geofence_ranges(ranges_m, position, yaw_rad, directions, bounds_min, bounds_max):
+    """Shorten each reading in ``ranges_m`` (R,) to where its ray leaves the box [bounds_min, bounds_max].
+
+    Rays start at the drone's centre ``position``; ``directions`` (R, 3) are in the heading frame,
+    turned by ``yaw_rad``. A drone on or outside a face reads 0 along rays heading out through it.
+    """
+    cos_yaw = math.cos(yaw_rad)
+    sin_yaw = math.sin(yaw_rad)
+    for j in range(directions.shape[0]):
+        world = (cos_yaw * directions[j, 0] - sin_yaw * directions[j, 1],
+                 sin_yaw * directions[j, 0] + cos_yaw * directions[j, 1],
+                 directions[j, 2])
+        exit_m = ranges_m[j]
+        for axis in range(3):
+            w = world[axis]
+            if w > 1e-12:
+                exit_m = min(exit_m, (bounds_max[axis] - position[axis]) / w)
+            elif w < -1e-12:
+                exit_m = min(exit_m, (bounds_min[axis] - position[axis]) / w)
+        ranges_m[j] = max(exit_m, 0.0)
+
+
+@njit(cache=True)
 def heading_of(quaternion) -> float:
     """Yaw (rad) of a quaternion (x, y, z, w)."""
     x, y, z, w = quaternion[0], quaternion[1], quaternion[2], quaternion[3]

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from spikefly.envs import outcomes
 from spikefly.envs.camera import chase_view
 from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
-from spikefly.envs.observation import assemble_observation, heading_of
+from spikefly.envs.observation import assemble_observation, geofence_ranges, heading_of
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.path_field import PathField, goal_potential, path_field
@@ -270,9 +270,12 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         s = self.settings
         position, quaternion, velocity, _ = self._sim.state
         ranges = self._sim.ranges()
+        course = self.course
+        if s.geofence_rays:
+            geofence_ranges(ranges, np.asarray(position, np.float64), heading_of(quaternion), self._sim.ray_directions,
+                            np.asarray(course.bounds_min, np.float64), np.asarray(course.bounds_max, np.float64))
         if s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0:
             ranges = corrupt_ranges(ranges, s.max_range_m, s.range_noise_std_m, s.range_dropout_prob, self.np_random)
-        course = self.course
         observation = assemble_observation(
             position, quaternion, velocity, ranges, self._goal, course.bounds_min[2], course.bounds_max[2],
             s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,

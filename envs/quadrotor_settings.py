@@ -33,6 +33,10 @@ class QuadrotorSettings:
     """Add one ray straight up and one straight down."""
     max_range_m: float = 4.0
     """Range-sensor reach; readings are distance / max_range in [0, 1]."""
+    geofence_rays: bool = False
+    """Rays also stop at the world's bounds, as if its faces were walls: a geofence the drone knows
+    from its own position, so leaving the bounds is seen like any obstacle, and open air above a
+    gate (outside the bounds) no longer reads as a way through."""
     max_speed_xy_mps: float = 2.0
     """Horizontal velocity set-point at action +-1 (velocity mode)."""
     max_speed_z_mps: float = 1.0
@@ -106,6 +110,8 @@ class QuadrotorSettings:
             raise ValueError(f"n_rays={self.n_rays!r}: must be an integer >= 1")
         if not 0.0 < self.fov_deg <= 360.0:
             raise ValueError(f"fov_deg={self.fov_deg!r}: must be in (0, 360]")
+        if not isinstance(self.geofence_rays, bool):
+            raise ValueError(f"geofence_rays={self.geofence_rays!r}: must be true or false")
         for name in ("render_width", "render_height"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 16):
                 raise ValueError(f"{name}={getattr(self, name)!r}: must be an integer >= 16")

@@ -188,7 +188,8 @@ class QuadrotorTwin:
             self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind, self.counters,
             self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count, w.bounds_min, w.bounds_max,
             w.start, w.start_yaw, w.goal, w.path_values, w.path_low, w.path_step, w.path_dims, self._range_noise, self.ray_directions, self.ray_start_m,
-            self.settings.max_range_m, self.settings.goal_distance_scale_m, self.settings.velocity_scale_mps, self.ranges,
+            self.settings.max_range_m, self.settings.geofence_rays, self.settings.goal_distance_scale_m,
+            self.settings.velocity_scale_mps, self.ranges,
             self.observations,
         )
         return self.observations.copy()
@@ -220,7 +221,7 @@ class QuadrotorTwin:
             self.counters, self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count,
             w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, w.path_values, w.path_low, w.path_step,
             w.path_dims, self._gust_decay, self._gust_scale,
-            self._gust_noise, self._range_noise, self.ray_directions, self.ray_start_m, s.max_range_m,
+            self._gust_noise, self._range_noise, self.ray_directions, self.ray_start_m, s.max_range_m, s.geofence_rays,
             s.goal_distance_scale_m, s.velocity_scale_mps, self.ranges, self.observations, self.rewards, self.terms,
         )
         outcome = self.counters[:, COUNTER_OUTCOME]

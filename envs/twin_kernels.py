@@ -23,7 +23,7 @@ from numba import njit, prange
 
 from spikefly.envs import outcomes
 from spikefly.envs.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
-from spikefly.envs.observation import assemble_observation_into, heading_of
+from spikefly.envs.observation import assemble_observation_into, geofence_ranges, heading_of
 from spikefly.envs.path_field import goal_potential
 from spikefly.envs.reward import compute_reward_terms
 from spikefly.envs.twin_geometry import cast_rays, sphere_clearance, sphere_collides
@@ -77,18 +77,23 @@ def drone_reset(
 
 @njit(cache=True)
 def drone_observe(
-    position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, shape, obstacle_position, half_extents,
-    yaw, count, bounds_min, bounds_max, goal, goal_distance_scale_m, velocity_scale_mps, range_noise, ranges, observation,
+    position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, geofence, shape, obstacle_position,
+    half_extents, yaw, count, bounds_min, bounds_max, goal, goal_distance_scale_m, velocity_scale_mps, range_noise, ranges,
+    observation,
 ):
     """Cast the rays and assemble the observation of one drone into ``ranges`` and ``observation``.
 
+    With ``geofence`` the rays also stop at the bounds (``QuadrotorSettings.geofence_rays``).
     ``range_noise`` (R,) metres added to the readings before clipping to [0, max range] (NaN
     marks a dropout: the reading is lost and reads max range); size 0 for a clean sensor.
     """
+    heading = heading_of(quaternion)
     cast_rays(
-        position, heading_of(quaternion), ray_directions, start_m, max_range_m, shape, obstacle_position, half_extents,
+        position, heading, ray_directions, start_m, max_range_m, shape, obstacle_position, half_extents,
         yaw, count, bounds_min[2], ranges,
     )
+    if geofence:
+        geofence_ranges(ranges, position, heading, ray_directions, bounds_min, bounds_max)
     if range_noise.shape[0] > 0:
         for i in range(ranges.shape[0]):
             noisy = max_range_m if math.isnan(range_noise[i]) else ranges[i] + range_noise[i]
@@ -181,7 +186,7 @@ def twin_step_batch(
     position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, wind, mean_wind, counters, scalars,
     world_index, shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, goal, goal_radius, max_steps,
     path_values, path_low, path_step, path_dims,
-    gust_decay, gust_scale, gust_noise, range_noise, ray_directions, start_m, max_range_m, goal_distance_scale_m,
+    gust_decay, gust_scale, gust_noise, range_noise, ray_directions, start_m, max_range_m, geofence, goal_distance_scale_m,
     velocity_scale_mps, ranges, observations, rewards, terms,
 ):
     """One control step of every active drone in parallel (inactive rows are left untouched).
@@ -205,7 +210,7 @@ def twin_step_batch(
         )
         noise_row = range_noise[b, min(counters[b, COUNTER_STEPS], range_noise.shape[1] - 1)] if range_noise.shape[1] > 0 else range_noise[b, 0:0, 0]
         drone_observe(
-            position[b], quaternion[b], velocity[b], scalars[b], ray_directions, start_m, max_range_m, shape[w],
+            position[b], quaternion[b], velocity[b], scalars[b], ray_directions, start_m, max_range_m, geofence, shape[w],
             obstacle_position[w], half_extents[w], yaw[w], count[w], bounds_min[w], bounds_max[w], goal[w],
             goal_distance_scale_m, velocity_scale_mps, noise_row, ranges[b], observations[b],
         )
@@ -215,8 +220,8 @@ def twin_step_batch(
 def twin_reset_batch(
     mask, hover_rpm, radius_m, position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, wind, mean_wind,
     counters, scalars, world_index, shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start,
-    start_yaw, goal, path_values, path_low, path_step, path_dims, range_noise, ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps, ranges,
-    observations,
+    start_yaw, goal, path_values, path_low, path_step, path_dims, range_noise, ray_directions, start_m, max_range_m, geofence,
+    goal_distance_scale_m, velocity_scale_mps, ranges, observations,
 ):
     """Reset the drones where ``mask`` is set and write their first observations."""
     for b in prange(mask.shape[0]):
@@ -232,7 +237,7 @@ def twin_reset_batch(
             wind[b, i] = mean_wind[b, i]
         noise_row = range_noise[b, 0] if range_noise.shape[1] > 0 else range_noise[b, 0:0, 0]
         drone_observe(
-            position[b], quaternion[b], velocity[b], scalars[b], ray_directions, start_m, max_range_m, shape[w],
+            position[b], quaternion[b], velocity[b], scalars[b], ray_directions, start_m, max_range_m, geofence, shape[w],
             obstacle_position[w], half_extents[w], yaw[w], count[w], bounds_min[w], bounds_max[w], goal[w],
             goal_distance_scale_m, velocity_scale_mps, noise_row, ranges[b], observations[b],
         )

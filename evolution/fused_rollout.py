@@ -205,7 +205,7 @@ def fly_genome(
     encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
     # twin
     velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
-    max_range_m, goal_distance_scale_m, velocity_scale_mps,
+    max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
     # episodes
     shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
     path_values, path_low, path_step, path_dims,
@@ -248,8 +248,8 @@ def fly_genome(
         wind[:] = mean_wind[e]
         noisy = range_noise.shape[1] > 0
         drone_observe(
-            position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, shape[e], obstacle_position[e],
-            half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
+            position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, geofence, shape[e],
+            obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
             velocity_scale_mps, range_noise[e, 0] if noisy else no_noise, ranges, observation,
         )
         total = 0.0
@@ -274,8 +274,8 @@ def fly_genome(
             )
             control_step += 1
             drone_observe(
-                position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, shape[e], obstacle_position[e],
-                half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
+                position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, geofence, shape[e],
+                obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
                 velocity_scale_mps, range_noise[e, min(control_step, range_noise.shape[1] - 1)] if noisy else no_noise,
                 ranges, observation,
             )
@@ -298,7 +298,7 @@ def rollout_population(
     membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
     encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
     velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
-    max_range_m, goal_distance_scale_m, velocity_scale_mps,
+    max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
     shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
     path_values, path_low, path_step, path_dims,
     mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
@@ -321,7 +321,7 @@ def rollout_population(
             output_offset[g + 1] - output_offset[g],
             encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params,
             steps_per_action, velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights,
-            ray_directions, start_m, max_range_m, goal_distance_scale_m, velocity_scale_mps,
+            ray_directions, start_m, max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
             shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius,
             max_steps, path_values, path_low, path_step, path_dims, mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
             results[g], episode_outcomes[g], episode_steps[g], episode_ops[g],
@@ -403,7 +403,7 @@ class PopulationRollout:
             self._decoder_code, self._decoder_params, self.steps_per_action,
             s.action_mode == "velocity", s.physics_steps_per_control, twin.flight_record, twin.drone.hover_rpm,
             twin.drone.collision_radius_m, twin.drone.thrust_to_weight, twin.reward_weights, twin.ray_directions,
-            twin.ray_start_m, s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
+            twin.ray_start_m, s.max_range_m, s.geofence_rays, s.goal_distance_scale_m, s.velocity_scale_mps,
             worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
             worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,
             worlds.path_values, worlds.path_low, worlds.path_step, worlds.path_dims,

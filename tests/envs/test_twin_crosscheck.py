@@ -78,6 +78,27 @@ def test_ranges_and_observations_match_pybullet_along_a_flight(world, elevations
         assert errors.max() < 1e-9, errors.max()
 
 
+def test_geofence_rays_stop_at_the_bounds_alike_in_pybullet_and_the_twin():
+    sensor = {"n_rays": 16, "up_down_rays": True, "ray_elevations_deg": (-30.0, 0.0, 30.0), "geofence_rays": True}
+    env = QuadrotorAvoidEnv("slalom", **sensor)
+    observation, _ = env.reset(seed=5)
+    twin = QuadrotorTwin(1, **sensor)
+    twin_observation = twin.reset(TwinWorlds.draw(["slalom"], [5]))[0]
+    # The up ray meets the ceiling of the bounds (3 m) instead of reading nothing.
+    height = env._sim.state[0][2]
+    assert observation[16 * 3] * 4.0 == pytest.approx(3.0 - height, abs=1e-6)
+    assert env._sim.ranges()[16 * 3] == 4.0  # the ceiling is no body: only the geofence stops the ray
+    pilot = ReactivePilot(env.settings)
+    for _ in range(150):
+        np.testing.assert_allclose(twin_observation, observation, atol=1e-6)
+        action = pilot(np.round(observation, 4))
+        observation, _, terminated, truncated, _ = env.step(action)
+        twin_observation, *_ = (array[0] for array in twin.step(action[None]))
+        if terminated or truncated:
+            break
+    env.close()
+
+
 @pytest.mark.parametrize("world", ["slalom", "windows"])
 def test_path_progress_rewards_match_pybullet_along_a_flight(world):
     env = QuadrotorAvoidEnv(world, progress_metric="path")

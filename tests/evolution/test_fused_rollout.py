@@ -49,8 +49,9 @@ def python_path(network, encoder, decoder, worlds, e, seed, settings):
         (DeltaEncoder(threshold=0.05), {}),
         (RateEncoder(max_rate=0.5), {"range_noise_std_m": 0.02, "wind_speed_mps": 0.5, "wind_gust_std_mps": 0.2}),
         (DeltaEncoder(threshold=0.05), {"progress_metric": "path"}),
+        (DeltaEncoder(threshold=0.05), {"geofence_rays": True}),
     ],
-    ids=["delta-clean", "rate-noisy", "delta-path-progress"],
+    ids=["delta-clean", "rate-noisy", "delta-path-progress", "delta-geofence"],
 )
 def test_fused_rollout_equals_controller_on_twin(encoder, settings):
     decoder = RateDecoder(signed_pairs=True)
