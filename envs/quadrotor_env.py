@@ -70,6 +70,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     | R+8 | pitch | [-1, 1] | radians / pi |
     | R+9 | altitude within the world's bounds | [0, 1] | 0 at the floor, 1 at the ceiling |
 
+    Rays stop at obstacles and the ground; with ``geofence_rays`` also where they leave the world's bounds.
+
     ## Rewards
 
     The sum of named terms, each in ``info["reward_terms"]`` (weights: ``RewardWeights``):

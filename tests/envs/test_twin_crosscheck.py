@@ -48,27 +48,35 @@ def test_free_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):
     assert max(errors) < 0.01, max(errors)
 
 
+def fly_both(world, seed, sensor, steps=150):
+    """Yield (env, twin, PyBullet observation, twin observation) at each step of one pilot flight flown by both."""
+    env = QuadrotorAvoidEnv(world, **sensor)
+    observation, _ = env.reset(seed=seed)
+    twin = QuadrotorTwin(1, **sensor)
+    twin_observation = twin.reset(TwinWorlds.draw([world], [seed]))[0]
+    pilot = ReactivePilot(env.settings)
+    try:
+        for _ in range(steps):
+            yield env, twin, observation, twin_observation
+            action = pilot(np.round(observation, 4))
+            observation, _, terminated, truncated, _ = env.step(action)
+            twin_observation, *_ = (array[0] for array in twin.step(action[None]))
+            if terminated or truncated:
+                break
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize(
     ("world", "elevations"), [("forest", (0.0,)), ("windows", (-30.0, 0.0, 30.0)), ("slalom", (0.0,)), ("corridor", (0.0, 20.0))]
 )
 def test_ranges_and_observations_match_pybullet_along_a_flight(world, elevations):
     sensor = {"n_rays": 16, "up_down_rays": True, "ray_elevations_deg": elevations}
-    env = QuadrotorAvoidEnv(world, **sensor)
-    observation, _ = env.reset(seed=4)
-    twin = QuadrotorTwin(1, **sensor)
     n_ranges = 16 * len(elevations) + 2
-    twin_observation = twin.reset(TwinWorlds.draw([world], [4]))[0]
-    pilot = ReactivePilot(env.settings)
     errors = []
-    for _ in range(150):
+    for env, twin, observation, twin_observation in fly_both(world, 4, sensor):
         np.testing.assert_allclose(twin_observation[n_ranges:], observation[n_ranges:], atol=1e-5)
         errors.extend(np.abs(twin.ranges[0] - env._sim.ranges()))
-        action = pilot(np.round(observation, 4))
-        observation, _, terminated, truncated, _ = env.step(action)
-        twin_observation, *_ = (array[0] for array in twin.step(action[None]))
-        if terminated or truncated:
-            break
-    env.close()
     errors = np.array(errors)
     if world == "forest":
         # Bullet measures cylinders iteratively (up to 2e-6 m off), which a ray grazing a trunk
@@ -80,23 +88,15 @@ def test_ranges_and_observations_match_pybullet_along_a_flight(world, elevations
 
 def test_geofence_rays_stop_at_the_bounds_alike_in_pybullet_and_the_twin():
     sensor = {"n_rays": 16, "up_down_rays": True, "ray_elevations_deg": (-30.0, 0.0, 30.0), "geofence_rays": True}
-    env = QuadrotorAvoidEnv("slalom", **sensor)
-    observation, _ = env.reset(seed=5)
-    twin = QuadrotorTwin(1, **sensor)
-    twin_observation = twin.reset(TwinWorlds.draw(["slalom"], [5]))[0]
-    # The up ray meets the ceiling of the bounds (3 m) instead of reading nothing.
-    height = env._sim.state[0][2]
-    assert observation[16 * 3] * 4.0 == pytest.approx(3.0 - height, abs=1e-6)
-    assert env._sim.ranges()[16 * 3] == 4.0  # the ceiling is no body: only the geofence stops the ray
-    pilot = ReactivePilot(env.settings)
-    for _ in range(150):
+    steps = 0
+    for env, _, observation, twin_observation in fly_both("slalom", 5, sensor):
+        if steps == 0:  # the up ray meets the ceiling of the bounds (3 m) instead of reading nothing
+            height = env._sim.state[0][2]
+            assert observation[16 * 3] * 4.0 == pytest.approx(3.0 - height, abs=1e-6)
+            assert env._sim.ranges()[16 * 3] == 4.0  # the ceiling is no body: only the geofence stops the ray
         np.testing.assert_allclose(twin_observation, observation, atol=1e-6)
-        action = pilot(np.round(observation, 4))
-        observation, _, terminated, truncated, _ = env.step(action)
-        twin_observation, *_ = (array[0] for array in twin.step(action[None]))
-        if terminated or truncated:
-            break
-    env.close()
+        steps += 1
+    assert steps > 30
 
 
 @pytest.mark.parametrize("world", ["slalom", "windows"])
