@@ -355,13 +355,13 @@ def overspend_note(results: list[dict[str, Any]], budget_steps: int) -> str:
 
 def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bool = True) -> dict[str, Any]:
     """Every (method, seed) run (finished ones are read back), then bench.json, bench.md and curves.png."""
-    from spikefly.evolution.run import _check_worlds
+    from spikefly.evolution.run import check_task
     from spikefly.evolution.settings import EvolveSettings
     from tqdm import tqdm
 
-    _check_worlds(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": settings.worlds}))
+    check_task(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": settings.worlds}))
     if settings.holdout_world:
-        _check_worlds(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": (settings.holdout_world,)}))
+        check_task(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": (settings.holdout_world,)}))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "settings.json"

@@ -45,7 +45,7 @@ from typing import Any
 
 from spikefly.evolution.checkpoint import write_text_atomic
 from spikefly.evolution.compile import genome_to_arrays
-from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, _check_worlds, _jsonable, insert_genomes
+from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, _jsonable, check_task, insert_genomes
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 ARCHIPELAGO_FILE = "islands.json"
@@ -246,7 +246,7 @@ def _check_start(settings: EvolveSettings, archipelago: ArchipelagoSettings) -> 
     if settings.board is not None:
         load_board(settings.board)
     for index in range(archipelago.islands):
-        _check_worlds(island_settings(settings, archipelago, index))
+        check_task(island_settings(settings, archipelago, index))
     if settings.neat_config and not Path(settings.neat_config).is_file():
         raise RunError(f"{settings.neat_config}: no such NEAT config file. Fix: pass an existing file to --neat-config")
 

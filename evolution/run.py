@@ -109,7 +109,7 @@ class EvolutionRun:
         run_dir = Path(run_dir)
         if settings.board is not None:
             load_board(settings.board)  # a bad board or world is an error before anything is written
-        _check_worlds(settings)
+        check_task(settings)
         if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
             raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -357,14 +357,22 @@ class EvolutionRun:
         )
 
 
-def _check_worlds(settings: EvolveSettings) -> None:
-    """Every world loads as the task's kind of world (obstacle course or soundscape), or a WorldError."""
+def check_task(settings: EvolveSettings) -> None:
+    """Before anything is written: every world loads as the task's kind of world (obstacle course
+    or soundscape), or a WorldError; the env settings are the task's, or a SettingsError."""
     if settings.env_id == AUDIO_ENV_ID:
+        from spikefly.envs.audio_env import AudioSettings as TaskSettings
         from spikefly.worlds.soundscape import load_soundscape as load
     else:
+        from spikefly.envs.quadrotor_settings import QuadrotorSettings as TaskSettings
         from spikefly.worlds import load_world as load
     for world in settings.worlds:
         load(world)
+    try:
+        TaskSettings.from_kwargs(**settings.env_settings)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"env_settings: {error}. Fix: correct that key in the settings file "
+                            f"(help({TaskSettings.__module__}.{TaskSettings.__name__}) lists them)") from None
 
 
 def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]]:
@@ -446,4 +454,4 @@ def _progress_bar(total: int, done: int, enabled: bool):
     return tqdm(total=total, initial=done, desc="evolving", unit="gen", disable=not enabled, dynamic_ncols=True)
 
 
-__all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError", "insert_genomes"]
+__all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError", "check_task", "insert_genomes"]

@@ -146,6 +146,26 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, mes
     assert not (tmp_path / "runs").exists()  # nothing written: the same command works once fixed
 
 
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"env_settings": {"geofence_ray": True}}, "'geofence_ray' (did you mean 'geofence_rays'?)"),
+        ({"env_settings": {"geofence_rays": "yes"}}, "geofence_rays='yes': must be true or false"),
+        ({"env": "audio", "worlds": ["kitchen"], "env_settings": {"snr": [0, 10]}}, "unknown AudioEventDetection setting"),
+    ],
+)
+def test_bad_env_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
+    if settings.pop("env", None) == "audio":
+        settings["env_id"] = "spikefly/AudioEventDetection-v0"
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    out = tmp_path / "run"
+    assert main(["evolve", *TINY, "--settings", str(path), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "env_settings" in error and len(error.strip().splitlines()) == 1
+    assert not out.exists()  # the same --out works once the file is fixed
+
+
 def test_early_stopping_ends_a_stalled_run(tmp_path, capsys):
     out = tmp_path / "run"
     settings = tiny_settings_file(tmp_path)
