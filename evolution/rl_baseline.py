@@ -380,6 +380,9 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
         "MlpLstmPolicy" if recurrent else "MlpPolicy", env, n_steps=settings.n_steps, batch_size=settings.minibatch_size,
         n_epochs=settings.n_epochs, learning_rate=settings.learning_rate, seed=settings.seed, device="cpu", verbose=0, **extra,
     )
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))  # SB3's default logger leaves an empty /tmp/SB3-* folder per run
     log_path = out / LOG_FILE
     log_path.write_text("")
     started = time.perf_counter()

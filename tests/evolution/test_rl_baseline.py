@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,7 +73,10 @@ def test_training_writes_a_card_with_the_actor_size_and_counts_validation_steps(
 
 def test_same_seed_same_policy(ppo_run, tmp_path):
     _, out = ppo_run
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("SB3-*"))
     train_baseline(BaselineSettings(**TINY), tmp_path)
+    assert set(temp.glob("SB3-*")) == before  # SB3's default logger would leave a folder there per run
     first = policy_card.algorithm_class("ppo").load(out / "policy.zip").policy.state_dict()
     second = policy_card.algorithm_class("ppo").load(tmp_path / "policy.zip").policy.state_dict()
     for name in first:
