@@ -274,8 +274,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         ranges = self._sim.ranges()
         course = self.course
         if s.geofence_rays:
-            geofence_ranges(ranges, np.asarray(position, np.float64), heading_of(quaternion), self._sim.ray_directions,
-                            np.asarray(course.bounds_min, np.float64), np.asarray(course.bounds_max, np.float64))
+            sim = self._sim
+            geofence_ranges(ranges, position, heading_of(quaternion), sim.ray_directions, sim.bounds_min, sim.bounds_max)
         if s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0:
             ranges = corrupt_ranges(ranges, s.max_range_m, s.range_noise_std_m, s.range_dropout_prob, self.np_random)
         observation = assemble_observation(
