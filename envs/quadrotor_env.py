@@ -147,14 +147,21 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._mean_wind_mps = np.zeros(3)
         self._reward_weights = s.reward.as_array()
         self._terms = np.zeros(len(TERM_NAMES))
-        self.course: ObstacleCourse = self._load_course(world)
+        #: The world file as loaded; a course that draws its frame per episode (the mixed generator)
+        #: gives each episode its own ``course``.
+        self.world_course: ObstacleCourse = self._load_course(world)
+        #: The course of the current episode (its bounds, start, goal and time limit).
+        self.course: ObstacleCourse = self.world_course
         #: The obstacles of the current episode (static and generated), set by reset().
         self.layout: tuple[Obstacle, ...] = ()
         self._layout_pending = True
 
     # -- world -----------------------------------------------------------------------------
     def _load_course(self, world: str | os.PathLike[str]) -> ObstacleCourse:
-        course = load_world(world)
+        return self._apply_course(load_world(world))
+
+    def _apply_course(self, course: ObstacleCourse) -> ObstacleCourse:
+        """Give the simulation ``course``'s floor, bounds, goal and time limit."""
         sim = self._sim
         sim.set_ground(course.bounds_min[2], visual=self._visual)
         sim.set_task(course.bounds_min, course.bounds_max, course.goal_position, course.goal_radius, visual=self._visual)
@@ -170,13 +177,15 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         if unknown:
             raise ValueError(f"reset(options=...): unknown option(s) {unknown}; valid: {list(_RESET_OPTIONS)}")
         if options.get("world") is not None:
-            self.course = self._load_course(options["world"])
+            self.world_course = self.course = self._load_course(options["world"])
             self._layout_pending = True
         # The layout has its own generator drawn from the episode's stream: same seed, same layout
         # (spikefly.envs.twin_worlds.layout_rng draws the same one for the twin).
         layout_seed = int(self.np_random.integers(2**63))
-        if self._layout_pending or self.course.is_procedural:
-            self.layout = self.course.layout(np.random.default_rng(layout_seed))
+        if self._layout_pending or self.world_course.is_procedural:
+            course, self.layout = self.world_course.episode(np.random.default_rng(layout_seed))
+            if course is not self.course:
+                self.course = self._apply_course(course)
             packed = pack_obstacles(self.layout)
             self._sim.set_obstacles(packed, visual=self._visual)
             self._layout_pending = False

@@ -60,7 +60,7 @@ class QuadrotorAvoidVecEnv(VectorEnv):
             self._episode_rng = np.random.default_rng(seed)
             self.action_space.seed(seed)
         episode_seeds = self._episode_seeds(self.num_envs)
-        layouts = [(self.course, self.course.layout(layout_rng(s))) for s in episode_seeds]
+        layouts = [self.course.episode(layout_rng(s)) for s in episode_seeds]
         width = int(max(len(obstacles) for _, obstacles in layouts) * _PADDING_HEADROOM) + 1
         self._worlds = self.twin.prepare(TwinWorlds.pack(layouts, min_width=width))
         observations = self.twin.reset(self._worlds, np.arange(self.num_envs), episode_seeds)
@@ -91,9 +91,9 @@ class QuadrotorAvoidVecEnv(VectorEnv):
         seeds[indices] = self._episode_seeds(len(indices))
         worlds = self._worlds
         for index in indices:
-            obstacles = self.course.layout(layout_rng(int(seeds[index])))
-            if not worlds.set_world(int(index), self.course, obstacles):
+            course, obstacles = self.course.episode(layout_rng(int(seeds[index])))
+            if not worlds.set_world(int(index), course, obstacles):
                 worlds = worlds.widened(int(len(obstacles) * _PADDING_HEADROOM) + 1)
-                worlds.set_world(int(index), self.course, obstacles)
+                worlds.set_world(int(index), course, obstacles)
         self._worlds = worlds
         self.twin.reset_drones(mask, np.arange(self.num_envs), seeds.tolist(), worlds=worlds)

@@ -201,5 +201,5 @@ class TwinWorlds:
             else:
                 key = os.fspath(world)
                 course = loaded[key] = loaded.get(key) or load_world(world)
-            pairs.append((course, course.layout(layout_rng(int(seed)))))
+            pairs.append(course.episode(layout_rng(int(seed))))
         return cls.pack(pairs)

@@ -406,7 +406,8 @@ def _run_worlds(args: argparse.Namespace) -> int:
             failures += 1
             continue
         layouts = args.layouts if course.is_procedural else 1
-        blocked = [seed for seed in range(layouts) if not free_path_exists(course, course.layout(np.random.default_rng(seed)))]
+        blocked = [seed for seed in range(layouts)
+                   if not free_path_exists(*course.episode(np.random.default_rng(seed)))]
         if blocked:
             print(f"FAIL {path}: no free path from start to goal in layout seed(s) {blocked}. Fix: widen gaps or lower density.")
             failures += 1

@@ -17,6 +17,7 @@ from .forest import ForestGenerator
 from .generators import GENERATOR_KINDS, Generator
 from .geometry import signed_distance
 from .loader import bundled_worlds, load_world, loads_world
+from .mixed import MixedGenerator
 from .shapes import (
     SHAPE_BOX,
     SHAPE_CYLINDER,
@@ -41,6 +42,7 @@ __all__ = [
     "CorridorGenerator",
     "Cylinder",
     "ForestGenerator",
+    "MixedGenerator",
     "Generator",
     "Obstacle",
     "ObstacleArrays",

@@ -46,13 +46,35 @@ class ObstacleCourse:
         """Whether the layout depends on the random generator (the course has generators)."""
         return bool(self.generators)
 
+    @property
+    def draws_frame(self) -> bool:
+        """Whether each episode also draws the course's bounds, start, goal and time limit (a mixed generator)."""
+        return any(hasattr(generator, "draw_episode") for generator in self.generators)
+
+    def episode(self, rng: np.random.Generator) -> tuple[ObstacleCourse, tuple[Obstacle, ...]]:
+        """The course an episode flies and its obstacles, drawn from ``rng``.
+
+        For most courses this is ``(self, self.layout(rng))``. A course with a ``mixed`` generator
+        draws its whole frame per episode, so the returned course has that episode's bounds, start,
+        goal and time limit (and no generators: it is the fixed course of that one episode).
+        """
+        for generator in self.generators:
+            if hasattr(generator, "draw_episode"):
+                frame, obstacles = generator.draw_episode(rng, replace(self, generators=()))
+                return replace(frame, obstacles=()), obstacles
+        return self, self.layout(rng)
+
     def layout(self, rng: np.random.Generator) -> tuple[Obstacle, ...]:
         """Static obstacles followed by freshly generated ones drawn from ``rng``.
 
         Deterministic for a given ``rng`` state. Without generators this returns
         :attr:`obstacles` and draws nothing from ``rng``. Each generator sees the obstacles
         placed before it (static ones and earlier generators' output) as ``course.obstacles``.
+        A course that draws its frame (:attr:`draws_frame`) gives its episode's obstacles, which
+        belong with that episode's bounds, start and goal: use :meth:`episode` for those.
         """
+        if self.draws_frame:
+            return self.episode(rng)[1]
         obstacles = self.obstacles
         for generator in self.generators:
             so_far = replace(self, obstacles=obstacles, generators=())

@@ -9,6 +9,8 @@ every kind, with its default, is documented in that kind's module and in ``world
 - ``windows`` (:mod:`.windows`): walls across x, each with one window at a random (y, z).
 - ``slalom`` (:mod:`.slalom`): gates whose openings alternate sides, forcing a weave.
 - ``corridor`` (:mod:`.corridor`): a walled corridor that bends between start and goal.
+- ``mixed`` (:mod:`.mixed`): a whole course per episode (length, bounds, start, goal, heading) filled
+  with segments of every kind of obstacle, checked solvable.
 
 All generated obstacles stay inside the bounds and keep ``clear_radius_m`` from the start and
 goal.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .corridor import CorridorGenerator
 from .forest import ForestGenerator
+from .mixed import MixedGenerator
 from .slalom import SlalomGenerator
 from .table_reader import TableReader
 from .windows import WindowsGenerator
@@ -27,7 +30,7 @@ from .windows import WindowsGenerator
 if TYPE_CHECKING:
     from .course import ObstacleCourse
 
-Generator = ForestGenerator | WindowsGenerator | SlalomGenerator | CorridorGenerator
+Generator = ForestGenerator | WindowsGenerator | SlalomGenerator | CorridorGenerator | MixedGenerator
 """Any procedural obstacle generator."""
 
 GENERATOR_KINDS: dict[str, type[Generator]] = {
@@ -35,6 +38,7 @@ GENERATOR_KINDS: dict[str, type[Generator]] = {
     "windows": WindowsGenerator,
     "slalom": SlalomGenerator,
     "corridor": CorridorGenerator,
+    "mixed": MixedGenerator,
 }
 """Generator class by the ``kind`` written in a ``[[generators]]`` table."""
 

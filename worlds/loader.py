@@ -218,6 +218,11 @@ def read_course(table: TableReader) -> ObstacleCourse:
     generators = tuple(
         read_generator(entry, course) for entry in table.table_array("generators", _GENERATOR_EXAMPLE)
     )
+    framed = [index for index, generator in enumerate(generators) if hasattr(generator, "draw_episode")]
+    if framed and len(generators) > 1:
+        raise WorldError(table.source, f"generators[{framed[0]}].kind",
+                         "a mixed generator draws the whole course, so it must be the only generator",
+                         "keep the mixed generator alone, or use the forest/windows/slalom/corridor generators together")
     return replace(course, generators=generators)
 
 

@@ -21,6 +21,7 @@ from spikefly.worlds import (
 from spikefly.worlds.shapes import bounding_boxes
 
 BUNDLED = ["corridor", "empty", "forest", "slalom", "windows"]
+"""The fixed-frame bundled worlds (``mixed``, which draws its frame per episode, has tests/worlds/test_world_mixed.py)."""
 PROCEDURAL = ["corridor", "forest", "slalom", "windows"]
 SEEDS = range(10)
 
@@ -30,8 +31,8 @@ def generated_part(course: ObstacleCourse, seed: int) -> tuple:
     return course.layout(np.random.default_rng(seed))[len(course.obstacles) :]
 
 
-def test_bundled_worlds_lists_the_five_courses_sorted() -> None:
-    assert bundled_worlds() == BUNDLED
+def test_bundled_worlds_lists_the_six_courses_sorted() -> None:
+    assert bundled_worlds() == sorted([*BUNDLED, "mixed"])
 
 
 @pytest.mark.parametrize("name", BUNDLED)
