@@ -185,11 +185,13 @@ class TwinWorlds:
         )
 
     @classmethod
-    def draw(cls, worlds: Sequence[str | os.PathLike[str] | ObstacleCourse], episode_seeds: Sequence[int]) -> TwinWorlds:
+    def draw(cls, worlds: Sequence[str | os.PathLike[str] | ObstacleCourse], episode_seeds: Sequence[int],
+             difficulty_cap: float = 1.0) -> TwinWorlds:
         """One packed world per (world, episode seed) pair, layouts drawn as the PyBullet env draws them.
 
         ``worlds`` are bundled names, paths or loaded courses; pairs are taken in order (zip), so
-        pass equal lengths.
+        pass equal lengths. ``difficulty_cap`` < 1 scales the difficulty range of worlds that draw one
+        (:meth:`ObstacleCourse.with_difficulty_cap`, a curriculum stage).
         """
         if len(worlds) != len(episode_seeds):
             raise ValueError(f"TwinWorlds.draw: {len(worlds)} worlds but {len(episode_seeds)} seeds; pair them one to one")
@@ -197,9 +199,9 @@ class TwinWorlds:
         pairs = []
         for world, seed in zip(worlds, episode_seeds):
             if isinstance(world, ObstacleCourse):
-                course = world
+                course = world.with_difficulty_cap(difficulty_cap)
             else:
                 key = os.fspath(world)
-                course = loaded[key] = loaded.get(key) or load_world(world)
+                course = loaded[key] = loaded.get(key) or load_world(world).with_difficulty_cap(difficulty_cap)
             pairs.append(course.episode(layout_rng(int(seed))))
         return cls.pack(pairs)

@@ -35,13 +35,17 @@ class EpisodeSet:
 
     worlds: tuple[str, ...]
     seeds: tuple[int, ...]
+    difficulty_cap: float = 1.0
+    """Curriculum level in (0, 1]: worlds that draw a difficulty (the mixed generator) draw it from
+    their range scaled by this (1 = the world as written)."""
 
     def __len__(self) -> int:
         return len(self.seeds)
 
 
 def episodes_for(
-    worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0, pool: int = 0
+    worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0, pool: int = 0,
+    difficulty_cap: float = 1.0,
 ) -> EpisodeSet:
     """``per_world`` episodes on each world, seeds for ``purpose`` (TRAINING / VALIDATION / TEST).
 
@@ -59,4 +63,4 @@ def episodes_for(
         for episode_generation, episode in indices:
             names.append(world)
             seeds.append(episode_seed(run_seed, purpose, episode_generation, world_index * 1_000_003 + episode))
-    return EpisodeSet(tuple(names), tuple(seeds))
+    return EpisodeSet(tuple(names), tuple(seeds), difficulty_cap)

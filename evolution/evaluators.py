@@ -60,7 +60,8 @@ class Flyer:
     def fly(self, networks: list[LIFNetwork], episodes: EpisodeSet, physics: str | None = None) -> RolloutResults:
         physics = physics or self.settings.physics
         if physics == "twin":
-            return self._rollout.run(networks, TwinWorlds.draw(episodes.worlds, episodes.seeds), list(episodes.seeds))
+            return self._rollout.run(networks, TwinWorlds.draw(episodes.worlds, episodes.seeds, episodes.difficulty_cap),
+                                     list(episodes.seeds))
         return self._fly_pybullet(networks, episodes)
 
     def _fly_pybullet(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:

@@ -101,6 +101,7 @@ class EvolutionRun:
         self.validations = 0
         self.pybullet_success: float | None = None
         self.env_steps = 0  # every env step flown so far: training, validation, PyBullet re-flights
+        self.curriculum_level = settings.curriculum_start or 1.0  # difficulty cap of the training episodes
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
@@ -157,6 +158,7 @@ class EvolutionRun:
         self.validations = int(extra.get("validations", 0))
         self.elapsed_s = float(extra.get("elapsed_s", 0.0))
         self.env_steps = int(extra.get("env_steps", 0))
+        self.curriculum_level = float(extra.get("curriculum_level", self.curriculum_level))
         if self.novelty is not None:
             self.novelty.archive = list(extra.get("novelty_archive", []))
         pending = extra.get("pending_log")
@@ -223,7 +225,7 @@ class EvolutionRun:
         settings = self.settings
         generation = self.generation
         episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation,
-                                pool=settings.training_pool)
+                                pool=settings.training_pool, difficulty_cap=self.curriculum_level)
         networks = [self._scored(compile_genome(genome, self.config.genome_config)) for _, genome in genomes]
         results = evaluator.evaluate(networks, episodes)
         reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
@@ -238,6 +240,10 @@ class EvolutionRun:
             genome.fitness = float(value)
         best = int(np.argmax(fitness))
         successes = success_rate(results)
+        if self.curriculum_level < 1.0:
+            record["curriculum_level"] = self.curriculum_level
+            if successes[best] >= settings.curriculum_promote:
+                self.curriculum_level = min(1.0, round(self.curriculum_level + settings.curriculum_step, 6))
         record.update({
             "generation": generation,
             "best_fitness": float(fitness[best]),
@@ -335,6 +341,7 @@ class EvolutionRun:
             "validations": self.validations,
             "elapsed_s": self.elapsed_s,
             "env_steps": self.env_steps,
+            "curriculum_level": self.curriculum_level,
             "novelty_archive": self.novelty.archive if self.novelty is not None else [],
             "pending_log": record,
             **self._extra_state(),

@@ -104,6 +104,15 @@ class EvolveSettings:
     reinsert_champion: bool = False
     """After a validation that finds no better champion, a copy of the champion replaces the newest
     offspring (never an elite), so noisy training fitness cannot lose the best validated lineage."""
+    curriculum_start: float = 0.0
+    """Curriculum over difficulty (0 = off): training starts with worlds that draw their course (the
+    ``mixed`` generator) scaled to this level in (0, 1]: obstacle difficulty, course length above its
+    minimum, start heading error and goal offsets. Validation always flies the worlds as written, so
+    the champion is chosen on the full task."""
+    curriculum_step: float = 0.1
+    """How much the curriculum level rises at a promotion (capped at 1)."""
+    curriculum_promote: float = 0.5
+    """Promote when the generation's best genome reaches this training success rate."""
     early_stop_validations: int = 0
     """Stop when the validation score has not improved for this many validations (0 = never)."""
     neat_config: str | None = None
@@ -145,6 +154,13 @@ class EvolveSettings:
             raise SettingsError(f"board={self.board!r}: give a bundled board name (spikefly boards) or a board TOML file")
         if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) or not 2 <= self.weight_bits <= 8:
             raise SettingsError(f"weight_bits={self.weight_bits!r}: must be an integer in [2, 8] (weights are stored as int8)")
+        for name in ("curriculum_start", "curriculum_step", "curriculum_promote"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{name}={value!r}: must be a number in [0, 1]")
+        if self.curriculum_start > 0.0 and self.physics != "twin":
+            raise SettingsError(f"curriculum_start={self.curriculum_start}: the curriculum trains on the twin. "
+                                "Fix: use physics twin, or curriculum_start 0")
         for name in ("integer", "nir_ready", "reinsert_champion"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")

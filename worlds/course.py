@@ -64,6 +64,17 @@ class ObstacleCourse:
                 return replace(frame, obstacles=()), obstacles
         return self, self.layout(rng)
 
+    def with_difficulty_cap(self, cap: float) -> ObstacleCourse:
+        """A curriculum stage: a mixed generator's difficulty range and frame offsets scaled by ``cap``
+        in (0, 1] (:meth:`MixedGenerator.with_difficulty_cap`); other courses come back unchanged."""
+        if cap >= 1.0:
+            return self
+        generators = tuple(
+            generator.with_difficulty_cap(cap) if hasattr(generator, "with_difficulty_cap") else generator
+            for generator in self.generators
+        )
+        return replace(self, generators=generators)
+
     def layout(self, rng: np.random.Generator) -> tuple[Obstacle, ...]:
         """Static obstacles followed by freshly generated ones drawn from ``rng``.
 

@@ -114,6 +114,9 @@ class MixedGenerator:
     """Time limit = time_base_s + time_per_m_s x length."""
     time_per_m_s: float = 0.75
     """Seconds of time limit per metre of start-to-goal distance."""
+    frame_scale: float = 1.0
+    """Curriculum stage in (0, 1], not a file key: scales the course length above its minimum, the
+    start heading error and the goal's sideways and height offsets (1 = the ranges as written)."""
     kind: str = field(default="mixed", init=False)
     """Generator kind, always ``"mixed"``."""
 
@@ -183,8 +186,12 @@ class MixedGenerator:
     # -- drawing ---------------------------------------------------------------------------
 
     def with_difficulty(self, low: float, high: float) -> MixedGenerator:
-        """A copy drawing its difficulty from [low, high] (a curriculum stage)."""
+        """A copy drawing its difficulty from [low, high]."""
         return replace(self, difficulty=(float(low), float(high)))
+
+    def with_difficulty_cap(self, cap: float) -> MixedGenerator:
+        """A curriculum stage: the difficulty range and the frame's offsets scaled by ``cap`` in (0, 1]."""
+        return replace(self, difficulty=(self.difficulty[0] * cap, self.difficulty[1] * cap), frame_scale=float(cap))
 
     def generate(self, rng: np.random.Generator, course: ObstacleCourse) -> tuple[Obstacle, ...]:
         """The obstacles of :meth:`draw_episode` (whose course frame should be used with them)."""
@@ -208,18 +215,19 @@ class MixedGenerator:
 
     def _draw_frame(self, rng: np.random.Generator, course: ObstacleCourse) -> ObstacleCourse:
         """The course along +x from (0, 0): length, bounds, start and goal, heading, time limit."""
-        length = rng.uniform(*self.length_m)
+        scale = self.frame_scale
+        length = self.length_m[0] + scale * (rng.uniform(*self.length_m) - self.length_m[0])
         width = rng.uniform(*self.width_m)
         ceiling = rng.uniform(*self.ceiling_m)
         start_z = min(rng.uniform(*self.start_height_m), ceiling - 0.3)
-        goal_z = min(rng.uniform(*self.goal_height_m), ceiling - 0.6)
+        goal_z = min(start_z + scale * (rng.uniform(*self.goal_height_m) - start_z), ceiling - 0.6)
         half_width = 0.5 * width
         offset_limit = max(0.0, min(self.goal_offset_m, half_width - 1.0))
-        goal_y = rng.uniform(-offset_limit, offset_limit)
+        goal_y = scale * rng.uniform(-offset_limit, offset_limit)
         # The start's axis is centred between the goal's offset and the walls' room on each side.
         start_y = 0.0
         goal_x = math.sqrt(max(length**2 - goal_y**2, (2 * self.clear_radius_m + 1.0) ** 2))
-        heading = math.atan2(goal_y - start_y, goal_x) + math.radians(rng.uniform(-self.start_yaw_deg, self.start_yaw_deg))
+        heading = math.atan2(goal_y - start_y, goal_x) + scale * math.radians(rng.uniform(-self.start_yaw_deg, self.start_yaw_deg))
         return replace(
             course,
             time_limit_s=self.time_base_s + self.time_per_m_s * length,
