@@ -5,6 +5,14 @@ torque to apply. The same kernels serve the PyBullet environment and the batched
 the two share one controller, one motor model and one drag model. They run 8 times per control
 step for every drone, so they allocate nothing: rotations are 9-tuples, vectors are scalars.
 
+``params`` is a structured array of flight records (:func:`spikefly.envs.drone_model.flight_record`)
+with one or two rows: ``params[0]`` is the drone the controller assumes (nominal constants and
+gains), the last row the drone actually flown, whose mass, inertia, rotor coefficients and motor
+lag may differ per episode (model error, :mod:`spikefly.envs.randomisation`). The controller
+reads only the first row, the motors and the rigid body only the last. One array rather than two
+arguments: the PyBullet env calls these from Python every physics step, and each array argument
+costs the dispatcher ~0.4 us.
+
 Conventions: world frame z up; quaternions (x, y, z, w) as PyBullet returns them; body frame x
 forward, y left, z up; angular velocity in the world frame (PyBullet's ``getBaseVelocity``).
 A rotation ``(r00, r01, r02, r10, ..., r22)`` maps body to world; its column j is body axis j.
@@ -47,8 +55,8 @@ def _motor_wrench(command0, command1, command2, command3, motor_rpm, r, velocity
     """Advance the motor lag one physics step and return the body-frame force and torque.
 
     ``command*``: commanded RPM of motors 0..3; ``motor_rpm`` (4,) is updated in place; ``r`` the
-    rotation 9-tuple; ``velocity``, ``wind``: world frame, m/s. Returns (fx, fy, fz, tx, ty, tz)
-    in N and N·m.
+    rotation 9-tuple; ``velocity``, ``wind``: world frame, m/s; ``p`` the flown drone's flight
+    record (motor lag, rotor coefficients, arm, drag). Returns (fx, fy, fz, tx, ty, tz) in N and N·m.
     """
     motor_rpm[0] += p.motor_alpha * (command0 - motor_rpm[0])
     motor_rpm[1] += p.motor_alpha * (command1 - motor_rpm[1])
@@ -84,13 +92,14 @@ def _clip_unit(value):
 def rpm_mode_wrench(quaternion, velocity, action, motor_rpm, wind, params):
     """``action_mode="rpm"``: action (4,) in [-1, 1] maps linearly to [0, max_rpm] per motor.
 
-    ``params``: :func:`spikefly.envs.drone_model.flight_record` of the drone.
+    ``params``: flight records (see the module docstring): the nominal max RPM, the flown motors.
     """
     p = params[0]
     half = 0.5 * p.max_rpm
     return _motor_wrench(
         half * (_clip_unit(action[0]) + 1.0), half * (_clip_unit(action[1]) + 1.0), half * (_clip_unit(action[2]) + 1.0),
-        half * (_clip_unit(action[3]) + 1.0), motor_rpm, rotation_of(quaternion), velocity, wind, p,
+        half * (_clip_unit(action[3]) + 1.0), motor_rpm, rotation_of(quaternion), velocity, wind,
+        params[params.shape[0] - 1],
     )
 
 
@@ -109,8 +118,9 @@ def velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_r
     vector with tilt limit -> desired attitude (geometric SO(3) error) -> body-rate set-point ->
     torque (with gyroscopic feed-forward) -> X mixer -> RPM commands -> motor lag.
     ``integral`` (3,) holds the velocity-error integral (m) and ``motor_rpm`` (4,) the rotor
-    speeds; both are updated in place. ``params``: :func:`spikefly.envs.drone_model.flight_record`.
-    Returns the body-frame (fx, fy, fz, tx, ty, tz).
+    speeds; both are updated in place. ``params``: flight records (see the module docstring); the
+    cascade uses the nominal drone, the motors the flown one. Returns the body-frame
+    (fx, fy, fz, tx, ty, tz).
     """
     p = params[0]
     r = rotation_of(quaternion)
@@ -185,5 +195,5 @@ def velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_r
         _motor_command(quarter - roll_share + pitch_share + yaw_share, max_motor, k),
         _motor_command(quarter + roll_share + pitch_share - yaw_share, max_motor, k),
         _motor_command(quarter + roll_share - pitch_share + yaw_share, max_motor, k),
-        motor_rpm, r, velocity, wind, p,
+        motor_rpm, r, velocity, wind, params[params.shape[0] - 1],
     )

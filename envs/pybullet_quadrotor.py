@@ -40,6 +40,9 @@ class PyBulletQuadrotor:
 
     ``ray_directions``: shape (R, 3), unit vectors in the heading frame (yaw only; the range
     sensor is attitude-compensated). Readings are distances in metres from the drone's centre.
+    ``flight`` is the drone the inner controller assumes; :meth:`set_plant` changes the drone
+    actually flown (model error). ``thrust_to_weight_bound`` bounds the flown drone's ratio
+    (gates the contact tests; default the nominal drone's).
     """
 
     def __init__(
@@ -50,12 +53,18 @@ class PyBulletQuadrotor:
         max_range_m: float,
         *,
         gui: bool = False,
+        thrust_to_weight_bound: float | None = None,
     ) -> None:
         if ray_directions.ndim != 2 or ray_directions.shape[1] != 3:
             raise ValueError(f"ray_directions must have shape (R, 3), got {ray_directions.shape}")
         self.drone = drone
         self.flight = flight
-        self._flight_record = flight_record(flight)
+        self._nominal_record = flight_record(flight)
+        #: The drone flown (:meth:`set_plant`); ``flight`` until then.
+        self.plant = flight
+        # The records the flight code takes: (1,) while the plant is nominal, (nominal, plant) else.
+        self._flight_record = self._nominal_record
+        self.thrust_to_weight_bound = drone.thrust_to_weight if thrust_to_weight_bound is None else thrust_to_weight_bound
         self.ray_directions = np.ascontiguousarray(ray_directions, dtype=np.float64)
         self.max_range_m = float(max_range_m)
         self.client = pybullet.connect(pybullet.GUI if gui else pybullet.DIRECT)
@@ -86,6 +95,30 @@ class PyBulletQuadrotor:
         )
         # PyBullet damps every body by default; the drag model stands in for air instead.
         pybullet.changeDynamics(self.drone_body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=c)
+        # The URDF's mass and inertia are the nominal drone's (cf2x.urdf holds both).
+        self._body_mass_inertia = (self.flight.mass_kg, self.flight.inertia_x, self.flight.inertia_y, self.flight.inertia_z)
+        self._apply_plant_body()
+
+    def set_plant(self, plant: FlightParams) -> None:
+        """Fly ``plant`` (mass, inertia, rotor coefficients, motor lag) while the controller keeps ``flight``.
+
+        PyBullet integrates the body with the plant's mass and inertia (changed only when they
+        differ from the body's); the motors turn RPM into thrust with its coefficients.
+        """
+        self.plant = plant
+        if plant == self.flight:
+            self._flight_record = self._nominal_record
+        else:
+            self._flight_record = np.concatenate([self._nominal_record, flight_record(plant)])
+        self._apply_plant_body()
+
+    def _apply_plant_body(self) -> None:
+        p = self.plant
+        wanted = (p.mass_kg, p.inertia_x, p.inertia_y, p.inertia_z)
+        if wanted != self._body_mass_inertia:
+            pybullet.changeDynamics(self.drone_body, -1, mass=p.mass_kg, localInertiaDiagonal=list(wanted[1:]),
+                                    physicsClientId=self.client)
+            self._body_mass_inertia = wanted
 
     def _reset_scene(self) -> None:
         """Start the client afresh: PyBullet cannot free a removed body's compound collision shape
@@ -209,7 +242,7 @@ class PyBulletQuadrotor:
         """
         position, _, velocity, _ = self.state
         speed = math.sqrt(velocity[0] ** 2 + velocity[1] ** 2 + velocity[2] ** 2)
-        max_acceleration = 2.0 * (self.drone.thrust_to_weight + 1.0) * self.flight.gravity_mps2
+        max_acceleration = 2.0 * (self.thrust_to_weight_bound + 1.0) * self.flight.gravity_mps2
         reach = speed * control_period_s + 0.5 * max_acceleration * control_period_s**2 + _CONTACT_MARGIN_M
         height = position[2] - self._ground_height_m - self.drone.collision_radius_m
         return self.clearance < reach or height < reach
@@ -284,8 +317,8 @@ class PyBulletQuadrotor:
         return nearest
 
     def rotor_power_w(self) -> float:
-        """Mechanical rotor power now, W."""
-        return rotor_power_w(self.motor_rpm, self.drone.torque_coefficient)
+        """Mechanical rotor power now, W (the flown drone's torque coefficient)."""
+        return rotor_power_w(self.motor_rpm, self.plant.torque_coefficient)
 
     def close(self) -> None:
         if self.client >= 0:

@@ -20,7 +20,14 @@ from spikefly.envs.observation import assemble_observation, geofence_ranges, hea
 from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.path_field import PathField, goal_potential, path_field
-from spikefly.envs.range_sensor import corrupt_ranges, sensor_rays
+from spikefly.envs.randomisation import (
+    contact_thrust_to_weight,
+    draw_randomisation,
+    gust_coefficients,
+    plant_params,
+    randomisation_on,
+)
+from spikefly.envs.range_sensor import sensor_rays
 from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
@@ -35,7 +42,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     from the world's start to its goal sphere through static obstacles, seeing them only through
     a ring of range-sensor rays. Worlds are TOML files (``spikefly.worlds``); procedural worlds
     draw a new layout from every episode's seed. Rotors have a first-order lag, the airframe
-    linear drag; wind gusts and sensor noise are optional domain randomisation.
+    linear drag; sensor noise, wind and model error (mass, thrust, motor lag) are optional
+    domain randomisation, drawn from the episode's seed as the Numba twin draws them.
 
     ## Action Space
 
@@ -103,6 +111,23 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     ``render_mode="rgb_array"`` returns chase-camera frames (TinyRenderer, CPU);
     ``render_mode="human"`` opens the PyBullet GUI and needs a display.
 
+    Domain randomisation settings (all 0 = off by default; ``spikefly.envs.randomisation`` has
+    presets). Each is drawn per episode from the ``reset`` seed (without one, from the env's
+    generator), identically in the twin:
+
+    | setting | effect |
+    |---|---|
+    | ``range_noise_std_m`` | Gaussian noise on every range reading, m |
+    | ``range_dropout_prob`` | chance that a reading is lost and reads max range |
+    | ``wind_speed_mps`` | mean horizontal wind: speed uniform in [0, this], any heading |
+    | ``wind_gust_std_mps`` | Ornstein-Uhlenbeck gusts per axis (``wind_gust_time_constant_s``, 1.5 s) |
+    | ``mass_variation`` | true mass and inertia: nominal x U(1 - v, 1 + v) |
+    | ``thrust_variation`` | true thrust coefficient kf, torque coefficient km with it: nominal x U(1 - v, 1 + v) |
+    | ``motor_lag_variation`` | true motor time constant: nominal x U(1 - v, 1 + v) |
+
+    Model error (the last three, each below 0.5) changes only the drone flown; the inner
+    controller keeps the nominal constants, as a real one would not know the true mass.
+
     ## Version History
 
     * v0: initial version.
@@ -129,7 +154,10 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             max_yaw_rate_rps=s.max_yaw_rate_rps,
         )
         self._rays = sensor_rays(s)
-        self._sim = PyBulletQuadrotor(self.drone, self._flight, self._rays, s.max_range_m, gui=render_mode == "human")
+        self._sim = PyBulletQuadrotor(
+            self.drone, self._flight, self._rays, s.max_range_m, gui=render_mode == "human",
+            thrust_to_weight_bound=contact_thrust_to_weight(self.drone.thrust_to_weight, s),
+        )
         self._visual = render_mode is not None
         self._sim.set_ground(0.0, visual=self._visual)
 
@@ -145,6 +173,9 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         self._outcome = outcomes.NONE
         self._gust_mps = np.zeros(3)
         self._mean_wind_mps = np.zeros(3)
+        self._gust_decay, self._gust_scale = gust_coefficients(s)
+        self._gust_noise = np.zeros((0, 3))  # [T, 3] standard normals of this episode's gusts
+        self._range_noise = np.zeros((0, len(self._rays)))  # [T, R] m added to readings, NaN = dropout
         self._reward_weights = s.reward.as_array()
         self._terms = np.zeros(len(TERM_NAMES))
         #: The world file as loaded; a course that draws its frame per episode (the mixed generator)
@@ -195,12 +226,16 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
                                         self.course.goal_radius, packed, self.drone.collision_radius_m, self.settings.path_cell_m)
         self._sim.reset_drone(self.course.start_position, self.course.start_yaw)
         s = self.settings
-        if s.wind_speed_mps > 0.0:
-            speed = self.np_random.uniform(0.0, s.wind_speed_mps)
-            heading = self.np_random.uniform(-math.pi, math.pi)
-            self._mean_wind_mps = np.array([speed * math.cos(heading), speed * math.sin(heading), 0.0])
-        else:
-            self._mean_wind_mps = np.zeros(3)
+        # Wind, sensor noise and model error come from the episode's seed as the twin draws them,
+        # so a seed flies the same episode in both engines. Without a seed the episode draws one
+        # (only when something is randomised: clean episodes keep the stream as it was).
+        episode_seed = seed
+        if episode_seed is None and randomisation_on(s):
+            episode_seed = int(self.np_random.integers(2**63))
+        drawn = draw_randomisation(s, len(self._rays), [0 if episode_seed is None else episode_seed], self._max_steps + 1)
+        self._mean_wind_mps = drawn.mean_wind[0]
+        self._gust_noise, self._range_noise = drawn.gust_noise[0], drawn.range_noise[0]
+        self._sim.set_plant(plant_params(self.drone, self._flight, drawn.model_scale[0]))
         self._gust_mps = np.zeros(3)
         self._sim.wind_mps[:] = self._mean_wind_mps
         self._steps = 0
@@ -270,11 +305,9 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
 
     # -- internals ---------------------------------------------------------------------------
     def _update_wind(self) -> None:
-        s = self.settings
-        if s.wind_gust_std_mps > 0.0:
-            dt = 1.0 / s.control_hz
-            decay = math.exp(-dt / s.wind_gust_time_constant_s)
-            self._gust_mps = decay * self._gust_mps + s.wind_gust_std_mps * math.sqrt(1.0 - decay * decay) * self.np_random.standard_normal(3)
+        if len(self._gust_noise):
+            row = self._gust_noise[min(self._steps, len(self._gust_noise) - 1)]
+            self._gust_mps = self._gust_decay * self._gust_mps + self._gust_scale * row
         self._sim.wind_mps[:] = self._mean_wind_mps + self._gust_mps
 
     def _observe(self) -> tuple[NDArray[np.float32], Vector3, Vector3]:
@@ -285,8 +318,9 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         if s.geofence_rays:
             sim = self._sim
             geofence_ranges(ranges, position, heading_of(quaternion), sim.ray_directions, sim.bounds_min, sim.bounds_max)
-        if s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0:
-            ranges = corrupt_ranges(ranges, s.max_range_m, s.range_noise_std_m, s.range_dropout_prob, self.np_random)
+        if len(self._range_noise):  # as the twin's drone_observe: add the noise, a NaN (dropout) reads max range
+            noise = self._range_noise[min(self._steps, len(self._range_noise) - 1)]
+            ranges = np.where(np.isnan(noise), s.max_range_m, np.clip(ranges + noise, 0.0, s.max_range_m))
         observation = assemble_observation(
             position, quaternion, velocity, ranges, self._goal, course.bounds_min[2], course.bounds_max[2],
             s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,

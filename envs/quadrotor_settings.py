@@ -8,6 +8,10 @@ from dataclasses import dataclass, field, fields
 from spikefly.envs.reward import RewardWeights
 
 ACTION_MODES = ("velocity", "rpm")
+MODEL_VARIATIONS = ("mass_variation", "thrust_variation", "motor_lag_variation")
+"""The model-error settings: per-episode variation of the true drone, as a fraction of nominal."""
+MAX_VARIATION = 0.5
+"""Model variations must stay below this (at 0.5 a drone could weigh 1.5x and lift 0.5x nominal)."""
 PROGRESS_METRICS = ("euclidean", "path")
 
 
@@ -53,6 +57,16 @@ class QuadrotorSettings:
     """Standard deviation of wind gusts, an Ornstein-Uhlenbeck process per axis (0 = off)."""
     wind_gust_time_constant_s: float = 1.5
     """Correlation time of the gusts."""
+    mass_variation: float = 0.0
+    """Model error: each episode's true mass (and inertia, scaled with it) is drawn uniformly in
+    nominal x (1 +- this), e.g. 0.1 for +-10 %; the inner controller keeps the nominal value (0 = off)."""
+    thrust_variation: float = 0.0
+    """Model error: each episode's rotor thrust coefficient kf is drawn uniformly in nominal x (1 +- this),
+    and the torque coefficient km scales by the same draw (a propeller's thrust and drag torque both
+    follow air density and blade pitch); the inner controller keeps the nominal values (0 = off)."""
+    motor_lag_variation: float = 0.0
+    """Model error: each episode's motor time constant is drawn uniformly in nominal x (1 +- this)
+    (0 = off)."""
     goal_distance_scale_m: float = 20.0
     """Goal distances at or beyond this read as 1 in the observation."""
     velocity_scale_mps: float = 4.0
@@ -88,6 +102,13 @@ class QuadrotorSettings:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
+        for name in MODEL_VARIATIONS:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < MAX_VARIATION):
+                raise ValueError(
+                    f"{name}={value!r}: must be a fraction in [0, {MAX_VARIATION:g}) of the nominal value "
+                    f"(0.1 draws each episode's value within +-10 %; 0 = off)"
+                )
         if not 0.0 <= self.range_dropout_prob < 1.0:
             raise ValueError(f"range_dropout_prob={self.range_dropout_prob!r}: must be in [0, 1)")
         ratio = self.physics_hz / self.control_hz

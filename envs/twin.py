@@ -13,16 +13,24 @@ stay frozen until :meth:`reset_drones`. Knows nothing of Gymnasium; the vector e
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from spikefly.envs import outcomes
-from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, flight_record, load_drone
+from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
+# Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.randomisation
+# (the PyBullet env draws from them too); importing them from here keeps working.
+from spikefly.envs.randomisation import (  # noqa: F401
+    Randomisation,
+    contact_thrust_to_weight,
+    draw_randomisation,
+    flight_records,
+    gust_coefficients,
+)
 from spikefly.envs.range_sensor import sensor_rays
 from spikefly.envs.reward import TERM_NAMES
 from spikefly.envs.twin_kernels import (
@@ -46,55 +54,6 @@ def max_control_steps(worlds: TwinWorlds, settings: QuadrotorSettings) -> NDArra
     return np.maximum(1, np.round(worlds.time_limit_s * settings.control_hz)).astype(np.int64)
 
 
-def gust_coefficients(settings: QuadrotorSettings) -> tuple[float, float]:
-    """(decay, scale) of the per-control-step gust update ``g = decay * g + scale * normal``."""
-    decay = math.exp(-1.0 / (settings.control_hz * settings.wind_gust_time_constant_s))
-    return decay, settings.wind_gust_std_mps * math.sqrt(1.0 - decay * decay)
-
-
-class Randomisation(NamedTuple):
-    """Per-episode domain randomisation of B drones, drawn before the episode starts."""
-
-    mean_wind: NDArray[np.float64]
-    """[B, 3] m/s."""
-    gust_noise: NDArray[np.float64]
-    """[B, T, 3] standard normals for the gust process ([B, 0, 3] when gusts are off)."""
-    range_noise: NDArray[np.float64]
-    """[B, T, R] metres added to readings, NaN for a dropout ([B, 0, R] when the sensor is clean)."""
-
-
-def draw_randomisation(
-    settings: QuadrotorSettings, n_ranges: int, seeds: list[int], horizon: int, mask: NDArray[np.bool_] | None = None
-) -> Randomisation:
-    """Wind and sensor noise for each drone from its own seed (rows outside ``mask`` stay zero).
-
-    Drawn in Python from ``numpy.random.default_rng(seed)``, so compiled loops need no random
-    state and a drone's noise does not depend on the batch it flies in.
-    """
-    s, count = settings, len(seeds)
-    gusts = s.wind_gust_std_mps > 0.0
-    noisy = s.range_noise_std_m > 0.0 or s.range_dropout_prob > 0.0
-    mean_wind = np.zeros((count, 3))
-    gust_noise = np.zeros((count, horizon if gusts else 0, 3))
-    range_noise = np.zeros((count, horizon if noisy else 0, n_ranges))
-    for b in range(count) if mask is None else np.flatnonzero(mask):
-        # One stream per kind of noise, so the first T draws of each never depend on the horizon.
-        wind_rng, gust_rng, noise_rng, dropout_rng = (
-            np.random.default_rng(child) for child in np.random.SeedSequence(seeds[b]).spawn(4)
-        )
-        if s.wind_speed_mps > 0.0:
-            speed, heading = wind_rng.uniform(0.0, s.wind_speed_mps), wind_rng.uniform(-math.pi, math.pi)
-            mean_wind[b] = (speed * math.cos(heading), speed * math.sin(heading), 0.0)
-        if gusts:
-            gust_noise[b] = gust_rng.standard_normal((horizon, 3))
-        if noisy:
-            if s.range_noise_std_m > 0.0:
-                range_noise[b] = noise_rng.normal(0.0, s.range_noise_std_m, (horizon, n_ranges))
-            if s.range_dropout_prob > 0.0:
-                range_noise[b][dropout_rng.random((horizon, n_ranges)) < s.range_dropout_prob] = np.nan
-    return Randomisation(mean_wind, gust_noise, range_noise)
-
-
 class QuadrotorTwin:
     """``n_drones`` quadrotors on the Numba twin; settings are :class:`QuadrotorSettings` fields."""
 
@@ -107,7 +66,11 @@ class QuadrotorTwin:
             self.drone, s.physics_hz, max_speed_xy_mps=s.max_speed_xy_mps, max_speed_z_mps=s.max_speed_z_mps,
             max_yaw_rate_rps=s.max_yaw_rate_rps,
         )
-        self.flight_record = flight_record(self.flight)
+        #: [B, 2] flight records per drone: the nominal drone (the controller's), the drone flown
+        #: (model error drawn per episode; nominal when off).
+        self.flight_records = flight_records(self.drone, self.flight, np.ones((n_drones, 3)))
+        #: Bound of every drawn drone's thrust-to-weight ratio (gates the contact tests).
+        self.contact_thrust_to_weight = contact_thrust_to_weight(self.drone.thrust_to_weight, s)
         self.ray_directions = sensor_rays(s)
         self.ray_start_m = self.drone.collision_radius_m + _RAY_START_MARGIN_M
         self.reward_weights = s.reward.as_array()
@@ -150,7 +113,7 @@ class QuadrotorTwin:
     def reset(self, worlds: TwinWorlds, world_index: ArrayLike | None = None, seeds: Iterable[int] | None = None) -> NDArray[np.float32]:
         """Start every drone on its world (``world_index`` [B], default drone b on world b % W).
 
-        ``seeds`` (one per drone) draw the domain randomisation (wind, sensor noise); layouts are
+        ``seeds`` (one per drone) draw the domain randomisation (wind, sensor noise, model error); layouts are
         already fixed in ``worlds``. Returns the observations float32[B, n_obs].
         """
         index = np.arange(self.n_drones) % len(worlds) if world_index is None else world_index
@@ -181,6 +144,7 @@ class QuadrotorTwin:
             raise ValueError(f"give one seed per drone ({self.n_drones}), got {len(seed_list)}")
         drawn = draw_randomisation(self.settings, self.ranges.shape[1], seed_list, int(self._max_steps.max()) + 1, mask)
         self.mean_wind[mask] = drawn.mean_wind[mask]
+        self.flight_records[mask] = flight_records(self.drone, self.flight, drawn.model_scale)[mask]
         self._gust_noise, self._range_noise = drawn.gust_noise, drawn.range_noise
         w = self.worlds
         twin_reset_batch(
@@ -215,8 +179,8 @@ class QuadrotorTwin:
         w = self.worlds
         s = self.settings
         twin_step_batch(
-            commands, active, s.action_mode == "velocity", s.physics_steps_per_control, self.flight_record,
-            self.drone.collision_radius_m, self.drone.thrust_to_weight, self.reward_weights, self.position, self.quaternion,
+            commands, active, s.action_mode == "velocity", s.physics_steps_per_control, self.flight_records,
+            self.drone.collision_radius_m, self.contact_thrust_to_weight, self.reward_weights, self.position, self.quaternion,
             self.velocity, self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind,
             self.counters, self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count,
             w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, w.path_values, w.path_low, w.path_step,

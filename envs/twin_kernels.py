@@ -112,6 +112,8 @@ def drone_advance(
 ):
     """One control step of one drone holding ``action`` (4,) float64 already clipped to [-1, 1].
 
+    ``params``: the drone's flight records, nominal then flown (:mod:`flight_control`);
+    ``thrust_to_weight`` bounds the flown drone's (it gates the contact tests).
     Physics steps stop at the first collision (obstacle or ground), then bounds, then goal —
     the PyBullet env's order. Writes the reward terms into ``terms`` (6,) and returns the reward.
     """
@@ -147,7 +149,7 @@ def drone_advance(
     elapsed = taken * p.dt_s
     counters[COUNTER_STEPS] += 1
     scalars[SCALAR_TIME_S] += elapsed
-    scalars[SCALAR_ROTOR_ENERGY_J] += rotor_power_w(motor_rpm, p.torque_coefficient) * elapsed
+    scalars[SCALAR_ROTOR_ENERGY_J] += rotor_power_w(motor_rpm, params[params.shape[0] - 1].torque_coefficient) * elapsed
     if outcome == outcomes.NONE and counters[COUNTER_STEPS] >= max_steps:
         outcome = outcomes.TIMEOUT
     counters[COUNTER_OUTCOME] = outcome
@@ -191,7 +193,9 @@ def twin_step_batch(
 ):
     """One control step of every active drone in parallel (inactive rows are left untouched).
 
-    ``actions`` float64[B, 4] already clipped; ``world_index`` int64[B]; world arrays as in
+    ``actions`` float64[B, 4] already clipped; ``params`` [B, 2] flight records, row b the nominal
+    and the flown drone b (:func:`spikefly.envs.randomisation.flight_records`); ``world_index``
+    int64[B]; world arrays as in
     :class:`spikefly.envs.twin_worlds.TwinWorlds`; ``gust_noise`` [B, T, 3] and ``range_noise``
     [B, T, R] per-episode noise (size 0 on the middle axis when off); outputs ``ranges`` [B, R],
     ``observations`` float32[B, n_obs], ``rewards`` [B], ``terms`` [B, 6].
@@ -202,7 +206,7 @@ def twin_step_batch(
         w = world_index[b]
         update_wind(mean_wind[b], gust[b], gust_decay, gust_scale, gust_noise[b], counters[b, COUNTER_STEPS], wind[b])
         rewards[b] = drone_advance(
-            actions[b], velocity_mode, physics_steps, params, position[b], quaternion[b], velocity[b], angular_velocity[b],
+            actions[b], velocity_mode, physics_steps, params[b], position[b], quaternion[b], velocity[b], angular_velocity[b],
             motor_rpm[b], integral[b], wind[b], counters[b], scalars[b], radius_m, thrust_to_weight, max_range_m,
             shape[w], obstacle_position[w], half_extents[w], yaw[w], count[w], bounds_min[w], bounds_max[w], goal[w],
             goal_radius[w], max_steps[w], (path_values[w], path_low[w], path_step[w], path_dims[w]), reward_weights,

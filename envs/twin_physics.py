@@ -23,10 +23,10 @@ def rigid_body_step(position, quaternion, velocity, angular_velocity, wrench, pa
 
     ``position`` (3,) m, ``quaternion`` (4,) xyzw, ``velocity`` (3,) m/s and
     ``angular_velocity`` (3,) rad/s are world-frame arrays updated in place; ``wrench`` is the
-    body-frame (fx, fy, fz, tx, ty, tz) from the flight controller; ``params`` the flight record
-    (:func:`spikefly.envs.drone_model.flight_record`).
+    body-frame (fx, fy, fz, tx, ty, tz) from the flight controller; ``params`` the flight records
+    (:mod:`spikefly.envs.flight_control`): the last row's mass and inertia are the drone flown.
     """
-    p = params[0]
+    p = params[params.shape[0] - 1]
     dt = p.dt_s
     r = rotation_of(quaternion)
     fx, fy, fz, tx, ty, tz = wrench

@@ -45,6 +45,10 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     "neuron_update_cost": 2e-4,
     "energy_weight": 0.05,
     "integer": True,
+    # the quadrotor defaults that do not apply to listening
+    "env_settings": {},
+    "nir_ready": False,
+    "curriculum_start": 0.0,
 }
 """What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
 

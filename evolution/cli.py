@@ -40,8 +40,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     evolve.add_argument("--env", choices=["quadrotor", "audio"],
                         help="task: quadrotor obstacle avoidance (default) or audio event detection")
-    evolve.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
-                        help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")
+    evolve.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
+                        help="world(s) to train on: several after one --world, or the flag repeated (default: forest; "
+                        "audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
     evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
     evolve.add_argument("--generations", type=_positive_int, help="generations at most (default: 160)")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
@@ -76,10 +77,12 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="fitness cost per microjoule per control step on the board (default: 0.02)")
     evolve.add_argument("--latency-weight", type=float, metavar="PER_MS",
                         help="fitness cost per millisecond of compute per control step (default: 0)")
-    evolve.add_argument("--integer", action="store_true", default=None,
-                        help="score the int8 fixed-point network the C export runs, not the float one")
-    evolve.add_argument("--nir-ready", action="store_true", default=None,
-                        help="evolve only what NIR expresses (no threshold adaptation or refractory period)")
+    evolve.add_argument("--integer", action=argparse.BooleanOptionalAction, default=None,
+                        help="score the int8 fixed-point network the C export runs (the default), or with "
+                             "--no-integer the float one")
+    evolve.add_argument("--nir-ready", action=argparse.BooleanOptionalAction, default=None,
+                        help="evolve only what NIR expresses: no threshold adaptation or refractory period "
+                             "(the default for the quadrotor; --no-nir-ready lifts it)")
     evolve.add_argument("--settings", metavar="FILE", help="a JSON file of run settings (see settings.json in a run directory)")
     evolve.add_argument("--neat-config", metavar="FILE", help="a neat-python config for LIFGenome (default: the bundled one)")
     evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
@@ -90,16 +93,31 @@ def _build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate",
-        help="fly (or listen with) a controller file and print per-episode outcomes and a summary",
+        help="fly (or listen with) a controller file on worlds or a benchmark suite (--suite heldout) and print "
+        "per-episode or per-course outcomes and a summary",
+        usage="%(prog)s CONTROLLER [--world NAME_OR_FILE ...] [--suite NAME] [--episodes N] [options]",
         description="Fly a controller (a champion.json) on bundled worlds or any world file, in PyBullet by default. "
-        "Episode i on each world uses seed SEED + i.",
+        "Episode i on each world uses seed SEED + i. Give the controller first: --world takes every name after it "
+        "(spikefly evaluate champion.json --world forest windows my.toml). --suite heldout flies every course of the "
+        "bundled held-out benchmark, fixed courses no run trains or selects on, and prints success per course and "
+        "overall (spikefly evaluate champion.json --suite heldout); it may be combined with --world.",
     )
-    evaluate.add_argument("controller", help="controller file (.json)")
-    evaluate.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
-                          help="world to fly, repeatable (default: the worlds it was trained on)")
-    evaluate.add_argument("--episodes", type=_positive_int, default=10, help="episodes per world (default: 10)")
+    evaluate.add_argument("controller", nargs="?", metavar="CONTROLLER", help="controller file (.json); give it first")
+    evaluate.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
+                          help="world(s) to fly: several after one --world, or the flag repeated (default: the worlds it "
+                          "was trained on, unless --suite is given)")
+    evaluate.add_argument("--suite", metavar="NAME_OR_FOLDER",
+                          help="also fly every course of this benchmark suite (bundled: heldout; or a folder of world files) "
+                          "and report success per course and overall")
+    evaluate.add_argument("--episodes", type=_positive_int, metavar="N",
+                          help="episodes per world (default: 10) and per suite course (default: 1, a suite being a set of "
+                          "fixed courses; 10 with --randomise)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
     evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
+    evaluate.add_argument("--randomise", nargs="?", const="default", metavar="PRESET_OR_FILE",
+                          help="fly with domain randomisation (sensor noise, dropouts, wind, gusts, mass, thrust and motor-lag "
+                          "error, drawn from each episode's seed): a preset (off, light, default, strong; alone: default) or "
+                          "a JSON/TOML file of those QuadrotorSettings keys, overriding the controller's values for them")
     evaluate.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"),
                           help="audio: draw every event's signal-to-noise ratio from this range instead")
     evaluate.add_argument("--background", action="append", dest="backgrounds", metavar="NAME",
@@ -265,32 +283,50 @@ def _run_evolve(args: argparse.Namespace) -> int:
         print(f"  hear it on unseen clips: spikefly evaluate {summary.champion} --episodes 60 --seed 0")
         return 0
     print(f"  validation success rate (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
-    print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world forest --episodes 50 --seed 0")
+    worlds = " ".join(summary.worlds)
+    print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world {worlds} --episodes 50 --seed 0")
+    print(f"  on held-out courses no run trains on: spikefly evaluate {summary.champion} --suite heldout")
+    print(f"  with noise, wind and model error: spikefly evaluate {summary.champion} --suite heldout --randomise")
     return 0
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from spikefly.controllers.boards import bundled_boards, load_board
+    from spikefly.envs.randomisation import describe_randomisation, load_randomisation
     from spikefly.evolution.evaluate import (
+        EvaluateError,
         board_costs,
         controller_variants,
         evaluate_controller,
         load_controller_or_card,
+        suite_results,
     )
+    from spikefly.worlds import suite_courses
 
-    spec = load_controller_or_card(args.controller)
-    worlds = args.worlds or list(spec.metadata.get("worlds", ["forest"]))
+    controller, named = _evaluate_targets(args, EvaluateError)
+    spec = load_controller_or_card(controller)
+    suite = [str(path) for path in suite_courses(args.suite)] if args.suite else []
+    if suite and spec.env_id == "spikefly/AudioEventDetection-v0":
+        raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller listens for sound "
+                            "events (evaluate it on soundscapes with --world)")
+    worlds = named if named else ([] if suite else list(spec.metadata.get("worlds", ["forest"])))
+    randomised = args.randomise not in (None, "off")
+    episodes = [args.episodes or 10] * len(worlds) + [args.episodes or (10 if randomised else 1)] * len(suite)
     boards = args.boards or ([spec.board["board"]] if spec.board else [])
     if "all" in boards:
         boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
     for name in boards:  # a bad board name or file stops before anything is flown
         load_board(name)
+    # so does a bad randomisation preset or file
+    randomise = None if args.randomise is None else load_randomisation(args.randomise)
     variants = controller_variants(spec, args.quantize, args.prune)
     audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
     reports = {}
     for name, variant in variants.items():
-        report = evaluate_controller(variant, worlds, args.episodes, args.seed, args.physics, progress=not args.json,
-                                     audio_settings=audio)
+        report = evaluate_controller(variant, worlds + suite, episodes if suite else args.episodes or 10, args.seed,
+                                     args.physics, progress=not args.json, audio_settings=audio, randomise=randomise)
+        if suite:
+            report["suite"] = suite_results(report, args.suite, suite)
         report["boards"] = board_costs(variant, report, boards)
         reports[name] = report
     if args.json:
@@ -298,10 +334,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         return 0
     first = next(iter(reports.values()))
     if first.get("env") == "spikefly/AudioEventDetection-v0":
-        return _print_audio(args.controller, reports)
-    print(f"{args.controller}: {_size_text(first['network'])}; {args.physics}")
+        return _print_audio(controller, reports)
+    print(f"{controller}: {_size_text(first['network'])}; {args.physics}")
+    print(f"randomisation: {describe_randomisation(first['randomisation']['source'], first['randomisation']['settings'])}")
+    in_suite = set(suite)
     if len(reports) == 1:
         for row in first["episodes"]:
+            if row["world"] in in_suite:  # the suite's table below lists its courses
+                continue
             print(
                 f"  {Path(row['world']).stem:<10} seed {row['seed']:>5}: {row['outcome']:<13} return {row['return']:7.2f}  "
                 f"time {row['time_s']:5.1f} s  min clearance {row['min_clearance_m']:5.2f} m  energy {row['rotor_energy_j']:6.1f} J  "
@@ -311,7 +351,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         summary = report["summary"]
         label = f"[{name}] " if len(reports) > 1 else ""
         for world, figures in report["per_world"].items():
-            print(f"{label}{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
+            if world not in in_suite:
+                print(f"{label}{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
+        if "suite" in report:
+            _print_suite(label, report["suite"], args.physics)
         print(f"{label}success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
               f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}, "
               f"synaptic ops per step {summary['mean_synaptic_ops_per_step']:.1f}")
@@ -327,6 +370,45 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
                   "MlpPolicy, energy per step on the same board)")
     return 0
+
+
+def _evaluate_targets(args: argparse.Namespace, error: type[Exception]) -> tuple[str, list[str]]:
+    """The controller file and the --world list of ``spikefly evaluate``.
+
+    ``--world`` takes every name after it, so ``--world a b champion.json`` swallows the
+    controller: a trailing ``.json`` there (never a world file) is taken as the controller.
+    """
+    worlds = list(args.worlds or [])
+    controller = args.controller
+    if controller is None and worlds and worlds[-1].lower().endswith(".json"):
+        controller = worlds.pop()
+    if controller is None:
+        raise error("no controller file given. Fix: put it first, e.g. spikefly evaluate champion.json --world forest "
+                    "windows, or spikefly evaluate champion.json --suite heldout")
+    for world in worlds:
+        if world.lower().endswith(".json"):
+            raise error(f"--world {world}: a .json file is a controller, not a world. Fix: give one controller, first: "
+                        f"spikefly evaluate {controller} --world WORLD ...")
+    return controller, worlds
+
+
+def _print_suite(label: str, suite: dict, physics: str) -> None:
+    """The per-course table of a benchmark suite and its overall line."""
+    courses = suite["courses"]
+    width = max(len("course"), *(len(entry["course"]) for entry in courses))
+    each = {entry["episodes"] for entry in courses}
+    episodes = f"{next(iter(each))} episode{'s' if each != {1} else ''} each" if len(each) == 1 else "episodes vary"
+    print(f"{label}suite {suite['name']}: {len(courses)} courses, {episodes} ({physics})")
+    print(f"{label}  {'course':<{width}}  {'outcome':<24} {'success':>7} {'time s':>7} {'min clearance m':>15}")
+    for entry in courses:
+        outcome = ", ".join(name if count == 1 and entry["episodes"] == 1 else f"{name} {count}"
+                            for name, count in entry["outcomes"].items())
+        print(f"{label}  {entry['course']:<{width}}  {outcome:<24} {entry['success_rate']:>7.2f} {entry['mean_time_s']:>7.1f} "
+              f"{entry['min_clearance_m']:>15.2f}")
+    m = suite["summary"]
+    print(f"{label}suite {suite['name']} overall: goal reached on {m['courses_reached']} of {m['courses']} courses; "
+          f"success rate {m['success_rate']:.2f}, collision rate {m['collision_rate']:.2f}, "
+          f"out of bounds {m['out_of_bounds_rate']:.2f}, timeout {m['timeout_rate']:.2f} over {m['episodes']} episodes")
 
 
 def _size_text(network: dict) -> str:
@@ -452,12 +534,13 @@ def _user_errors() -> tuple[type[Exception], ...]:
         errors += [BaselineError, BenchError]
     except ImportError:  # pragma: no cover - a broken install still reports world and controller errors
         pass
+    from spikefly.envs.randomisation import RandomisationError
     from spikefly.envs.recording import RecordingError
     from spikefly.envs.video import RenderError
     from spikefly.evolution.record import RecordError
     from spikefly.evolution.report import ReportError
 
-    errors += [RecordingError, RenderError, RecordError, ReportError]
+    errors += [RandomisationError, RecordingError, RenderError, RecordError, ReportError]
     return tuple(errors)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
 from spikefly.envs.audio_env import FRONT_END, hop_s
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
+from spikefly.envs.randomisation import DomainRandomisation, effective_randomisation
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 
@@ -29,20 +31,38 @@ class EvaluateError(ValueError):
 
 
 def evaluate_controller(
-    spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int, seed: int = 0, physics: str = "pybullet",
-    progress: bool = True, audio_settings: dict[str, Any] | None = None,
+    spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int | Sequence[int], seed: int = 0,
+    physics: str = "pybullet", progress: bool = True, audio_settings: dict[str, Any] | None = None,
+    randomise: DomainRandomisation | None = None,
 ) -> dict[str, Any]:
-    """Fly ``spec`` for ``episodes`` episodes on every world (audio: listen to clips); a JSON-ready report."""
+    """Fly ``spec`` for ``episodes`` episodes on every world (audio: listen to clips); a JSON-ready report.
+
+    ``episodes`` is one count for every world, or (quadrotor) one count per world, in the order
+    of ``worlds`` (``spikefly evaluate --suite`` flies each fixed suite course once by default).
+
+    ``randomise`` overrides the controller's env settings for its keys (domain randomisation:
+    noise, wind, model error, drawn from each episode's seed); the report's ``randomisation``
+    names the source and every randomisation key's value in force.
+    """
     if spec.env_id == AUDIO_EVENT_ID:
+        if randomise is not None:
+            raise EvaluateError("--randomise applies to quadrotor controllers; for audio use --snr and --background")
+        if not isinstance(episodes, int):
+            raise EvaluateError("audio: give one episode count for every soundscape")
         return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
     if spec.env_id != QUADROTOR_AVOID_ID:
         raise EvaluateError(
             f"this controller was evolved for {spec.env_id!r}; spikefly evaluate runs {QUADROTOR_AVOID_ID!r} and "
             f"{AUDIO_EVENT_ID!r} controllers"
         )
+    source = "controller settings"
+    if randomise is not None:
+        spec = dataclasses.replace(spec, env_settings=randomise.applied_to(spec.env_settings))
+        source = randomise.source
+    randomisation = {"source": source, "settings": effective_randomisation(spec.env_settings)}
     rows = []
-    for world in worlds:
-        seeds = [seed + i for i in range(episodes)]
+    for world, count in zip(worlds, episode_counts(episodes, worlds)):
+        seeds = [seed + i for i in range(count)]
         flights = _fly_pybullet(spec, world, seeds, progress) if physics == "pybullet" else _fly_twin(spec, world, seeds)
         rows.extend(flights)
     count = len(rows)
@@ -60,8 +80,50 @@ def evaluate_controller(
     for world in dict.fromkeys(r["world"] for r in rows):
         mine = [r for r in rows if r["world"] == world]
         per_world[world] = {"episodes": len(mine), "success_rate": sum(r["outcome"] == "goal" for r in mine) / len(mine)}
-    return {"physics": physics, "seed": seed, "episodes": rows, "summary": summary, "per_world": per_world,
-            "network": _network_summary(spec)}
+    return {"physics": physics, "seed": seed, "randomisation": randomisation, "episodes": rows, "summary": summary,
+            "per_world": per_world, "network": _network_summary(spec)}
+
+
+def episode_counts(episodes: int | Sequence[int], worlds: Sequence[object]) -> list[int]:
+    """Episodes per world: one count for all, or one per world (checked: as many as worlds, each >= 1)."""
+    counts = [episodes] * len(worlds) if isinstance(episodes, int) else [int(count) for count in episodes]
+    if len(counts) != len(worlds) or any(count < 1 for count in counts):
+        raise EvaluateError(f"episodes {episodes!r}: give one count >= 1, or one per world ({len(worlds)} worlds)")
+    return counts
+
+
+def suite_results(report: dict[str, Any], suite: str, courses: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+    """The part of ``report`` (from :func:`evaluate_controller`) flown on a suite's ``courses``.
+
+    Returns ``{"name", "courses": [...], "summary"}``: per course (in the given order) its file
+    name without ``.toml`` (``course``), path (``world``), episodes, outcome counts, success rate,
+    mean time and return and least clearance; the summary pools the suite's episodes (rates of
+    each outcome) and counts ``courses_reached`` (courses with at least one goal) and
+    ``courses_solved`` (every episode a goal).
+    """
+    per_course, pooled = [], []
+    for course in courses:
+        world = str(course)
+        rows = [row for row in report["episodes"] if row["world"] == world]
+        if not rows:
+            raise EvaluateError(f"suite {suite!r}: no episodes were flown on {world}")
+        pooled.extend(rows)
+        goals = sum(row["outcome"] == "goal" for row in rows)
+        per_course.append({
+            "course": os.path.splitext(os.path.basename(world))[0], "world": world, "episodes": len(rows),
+            "outcomes": {name: sum(row["outcome"] == name for row in rows) for name in dict.fromkeys(r["outcome"] for r in rows)},
+            "success_rate": goals / len(rows), "mean_time_s": float(np.mean([row["time_s"] for row in rows])),
+            "mean_return": float(np.mean([row["return"] for row in rows])),
+            "min_clearance_m": float(min(row["min_clearance_m"] for row in rows)),
+        })
+    count = len(pooled)
+    summary = {"courses": len(per_course), "episodes": count,
+               "courses_reached": sum(entry["success_rate"] > 0 for entry in per_course),
+               "courses_solved": sum(entry["success_rate"] == 1.0 for entry in per_course),
+               **{f"{key}_rate": sum(row["outcome"] == name for row in pooled) / count
+                  for key, name in (("success", "goal"), ("collision", "collision"), ("out_of_bounds", "out_of_bounds"),
+                                    ("timeout", "timeout"))}}
+    return {"name": suite, "courses": per_course, "summary": summary}
 
 
 def _is_policy(spec) -> bool:

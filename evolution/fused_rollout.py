@@ -1,7 +1,7 @@
 """A whole population's flights in one compiled call: encode -> LIF -> decode -> twin physics.
 
-Every genome flies the same E episodes (common random numbers: same layouts, same wind and
-sensor noise, same encoder randomness). Genomes run in parallel (``prange``); a genome's
+Every genome flies the same E episodes (common random numbers: same layouts, same wind, sensor
+noise and model error, same encoder randomness). Genomes run in parallel (``prange``); a genome's
 episodes run one after another in its thread, each from a fresh network state. Nothing returns
 to Python until every episode has ended.
 
@@ -35,7 +35,8 @@ from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, lif_ru
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.envs import outcomes
-from spikefly.envs.twin import QuadrotorTwin, draw_randomisation, gust_coefficients, max_control_steps
+from spikefly.envs.randomisation import draw_randomisation, flight_records, gust_coefficients
+from spikefly.envs.twin import QuadrotorTwin, max_control_steps
 from spikefly.envs.twin_kernels import (
     COUNTER_OUTCOME,
     N_SCALARS,
@@ -213,7 +214,10 @@ def fly_genome(
     # outputs [E, ...] of this genome
     results, episode_outcomes, episode_steps, episode_ops,
 ):
-    """Every episode of one genome, one after another, each from a fresh network state."""
+    """Every episode of one genome, one after another, each from a fresh network state.
+
+    ``params`` [E, 2]: each episode's flight records, the nominal drone and the drone flown.
+    """
     n_ranges = ray_directions.shape[0]
     n_inputs = network[0].shape[0] - membrane.shape[0] - 1  # row_ptr has n_inputs + n_neurons + 1 entries
     position = np.zeros(3)
@@ -266,7 +270,7 @@ def fly_genome(
                 action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
             update_wind(mean_wind[e], gust, gust_decay, gust_scale, gust_noise[e], control_step, wind)
             total += drone_advance(
-                action, velocity_mode, physics_steps, params, position, quaternion, velocity, angular_velocity, motor_rpm,
+                action, velocity_mode, physics_steps, params[e], position, quaternion, velocity, angular_velocity, motor_rpm,
                 integral, wind, drone_counters, scalars, radius_m, thrust_to_weight, max_range_m, shape[e],
                 obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e],
                 goal_radius[e], max_steps[e], (path_values[e], path_low[e], path_step[e], path_dims[e]), reward_weights,
@@ -310,7 +314,8 @@ def rollout_population(
     int64[G]); the state arrays are a :class:`LIFBatchState`'s. Outputs: ``results``
     float64[G, E, N_RESULTS], ``episode_outcomes`` int64[G, E], ``episode_steps`` int64[G, E]
     (control steps), ``episode_ops`` int64[G, E, 4] (neuron updates, spikes, input events,
-    synaptic ops).
+    synaptic ops). ``params`` [E, 2]: each episode's flight records, the nominal drone and the
+    drone flown (model error).
     """
     for g in prange(neuron_offset.shape[0] - 1):
         n0, n1 = neuron_offset[g], neuron_offset[g + 1]
@@ -382,6 +387,14 @@ class PopulationRollout:
         """Every network flies every world (episode e on ``worlds`` entry e, randomness from ``episode_seeds[e]``)."""
         if len(episode_seeds) != len(worlds):
             raise ValueError(f"one episode seed per world: {len(worlds)} worlds, {len(episode_seeds)} seeds")
+        channels = self.encoder.n_channels(len(self.low))
+        wrong = [g for g, network in enumerate(networks) if network.n_inputs != channels]
+        if wrong:  # the compiled loop does not check its indices: a mismatch must stop here
+            raise ValueError(
+                f"PopulationRollout.run: network {wrong[0]} has {networks[wrong[0]].n_inputs} inputs but the "
+                f"{self.encoder.kind} encoder makes {channels} channels from {len(self.low)} observations. "
+                "Fix: build the networks for this encoder and observation (encoder.n_channels(n_obs))"
+            )
         batch, network_arrays, state = pack_population(networks, "PopulationRollout.run")
         twin, s = self.twin, self.twin.settings
         worlds = twin.prepare(worlds)
@@ -390,6 +403,7 @@ class PopulationRollout:
         max_steps = max_control_steps(worlds, s)
         noise = draw_randomisation(s, len(twin.ray_directions), list(episode_seeds), int(max_steps.max()) + 1)
         gust_decay, gust_scale = gust_coefficients(s)
+        params = flight_records(twin.drone, twin.flight, noise.model_scale)
         keys = np.array([derive_key(seed) for seed in episode_seeds], dtype=np.uint64)
         count = len(networks)
         results = np.zeros((count, episodes, N_RESULTS))
@@ -401,8 +415,8 @@ class PopulationRollout:
             *state.kernel_arrays(),
             self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high, keys,
             self._decoder_code, self._decoder_params, self.steps_per_action,
-            s.action_mode == "velocity", s.physics_steps_per_control, twin.flight_record, twin.drone.hover_rpm,
-            twin.drone.collision_radius_m, twin.drone.thrust_to_weight, twin.reward_weights, twin.ray_directions,
+            s.action_mode == "velocity", s.physics_steps_per_control, params, twin.drone.hover_rpm,
+            twin.drone.collision_radius_m, twin.contact_thrust_to_weight, twin.reward_weights, twin.ray_directions,
             twin.ray_start_m, s.max_range_m, s.geofence_rays, s.goal_distance_scale_m, s.velocity_scale_mps,
             worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
             worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,

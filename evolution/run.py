@@ -68,6 +68,8 @@ class RunSummary:
     validation_success: float | None
     pybullet_success: float | None
     seconds: float
+    worlds: tuple[str, ...] = ()
+    """The worlds the run trained on (validation drew other layouts of them)."""
 
 
 class EvolutionRun:
@@ -360,7 +362,7 @@ class EvolutionRun:
         return RunSummary(
             run_dir=self.run_dir, champion=champion if champion.exists() else None, generations=self.generation,
             validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
-            seconds=seconds,
+            seconds=seconds, worlds=self.settings.worlds,
         )
 
 

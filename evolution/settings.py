@@ -16,6 +16,9 @@ AUDIO_ENV_ID = "spikefly/AudioEventDetection-v0"
 ENV_IDS = {"quadrotor": QUADROTOR_ENV_ID, "audio": AUDIO_ENV_ID}
 """Short names of the tasks (``spikefly evolve --env``)."""
 EVALUATORS = ("serial", "pool", "ray")
+DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path"}
+"""The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
+at the world's bounds, and progress measured along the obstacle-free path."""
 _RAY_ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9.\-_\[\]:]+:(\d{1,5})")
 """A Ray head address: HOST:PORT, or ray://HOST:PORT for Ray Client (also accepted: "auto")."""
 
@@ -30,14 +33,16 @@ class EvolveSettings:
 
     env_id: str = "spikefly/QuadrotorAvoid-v0"
     """Gymnasium id of the task."""
-    worlds: tuple[str, ...] = ("forest",)
+    worlds: tuple[str, ...] = ("mixed",)
     """Bundled world names or world files to train on (procedural ones draw new layouts each generation)."""
-    env_settings: dict[str, Any] = field(default_factory=dict)
-    """Keyword settings of the env (QuadrotorSettings fields), e.g. {"range_noise_std_m": 0.02}."""
+    env_settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SENSING))
+    """Keyword settings of the env (QuadrotorSettings fields), e.g. {"range_noise_std_m": 0.02}. The
+    default is the sensing the mixed world needs (:data:`DEFAULT_SENSING`); a settings file that gives
+    env_settings replaces it whole."""
     population: int = 150
     """Genomes per generation (NEAT pop_size)."""
-    generations: int = 160
-    """Generations to run at most."""
+    generations: int = 120
+    """Generations to run at most (the default fits in 5 minutes on 2 cores on the mixed world)."""
     time_budget_s: float = 0.0
     """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
     budget_steps: int = 0
@@ -71,8 +76,10 @@ class EvolveSettings:
     ray://HOST:PORT for Ray Client, or "auto"; None starts a local Ray."""
     seed: int = 0
     """Seeds NEAT (Python's random), the episode seeds and the encoders; same seed, same run."""
-    encoder: dict[str, Any] = field(default_factory=lambda: {"kind": "direct", "signed": True})
-    """Spike encoder settings (spikefly.controllers encoders' to_dict form)."""
+    encoder: dict[str, Any] = field(default_factory=lambda: {"kind": "latency", "cutoff": 0.0})
+    """Spike encoder settings (spikefly.controllers encoders' to_dict form). The default sends spikes
+    only (one per input per control step, earlier for larger values), so the champion also runs on
+    neuromorphic chips and exports to NIR; ``{"kind": "direct"}`` feeds analog currents instead."""
     decoder: dict[str, Any] = field(default_factory=lambda: {"kind": "rate", "signed_pairs": True})
     """Spike decoder settings (spikefly.controllers decoders' to_dict form)."""
     steps_per_action: int = 8
@@ -92,9 +99,9 @@ class EvolveSettings:
     """Fitness cost per millisecond of compute per control step on ``board``."""
     weight_bits: int = 8
     """Weight width the board's memory and feasibility are computed for (and the integer mode uses)."""
-    integer: bool = False
+    integer: bool = True
     """Score the int8-weight fixed-point network (the one the C export runs) instead of the float one."""
-    nir_ready: bool = False
+    nir_ready: bool = True
     """Evolve only what NIR can express: no threshold adaptation, no refractory period (overrides
     the NEAT config's evolve_adaptation and refractory_* keys), so ``spikefly export --format nir`` works."""
     novelty_weight: float = 0.0
@@ -104,7 +111,7 @@ class EvolveSettings:
     reinsert_champion: bool = False
     """After a validation that finds no better champion, a copy of the champion replaces the newest
     offspring (never an elite), so noisy training fitness cannot lose the best validated lineage."""
-    curriculum_start: float = 0.0
+    curriculum_start: float = 0.1
     """Curriculum over difficulty (0 = off): training starts with worlds that draw their course (the
     ``mixed`` generator) scaled to this level in (0, 1]: obstacle difficulty, course length above its
     minimum, start heading error and goal offsets. Validation always flies the worlds as written, so

@@ -58,3 +58,7 @@ __all__ = [
     "pack_obstacles",
     "signed_distance",
 ]
+
+from .suites import SuiteError, bundled_suites, suite_courses  # noqa: E402  (benchmark suites)
+
+__all__ += ["SuiteError", "bundled_suites", "suite_courses"]

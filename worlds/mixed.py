@@ -314,7 +314,8 @@ class MixedGenerator:
 
     def _opening_y(self, rng, frame, width: float, side: float = 0.0) -> tuple[float, float]:
         """A lateral opening of ``width`` inside the bounds (on one side of the middle when ``side`` is +-1)."""
-        low, high = frame.bounds_min[1] + 0.4, frame.bounds_max[1] - 0.4 - width
+        width = min(width, frame.bounds_max[1] - frame.bounds_min[1] - 0.8)  # a wide min_gap_m in a narrow course
+        low, high = frame.bounds_min[1] + 0.4, max(frame.bounds_min[1] + 0.4, frame.bounds_max[1] - 0.4 - width)
         middle = 0.5 * (low + high)
         if side > 0:
             low = middle
@@ -328,7 +329,7 @@ class MixedGenerator:
         height = self.min_gap_m + (1 - d) * 0.8 + rng.uniform(0.1, 0.4)
         ceiling = frame.bounds_max[2]
         height = min(height, ceiling - 0.4)
-        z = rng.uniform(0.2, ceiling - 0.2 - height)
+        z = rng.uniform(0.2, max(0.2, ceiling - 0.2 - height))
         return self._wall_with_opening(frame, 0.5 * (x0 + x1), self._opening_y(rng, frame, width), (z, z + height))
 
     def _chicane(self, rng, frame, x0, x1, d) -> list[Obstacle]:
@@ -343,9 +344,11 @@ class MixedGenerator:
     def _corridor(self, rng, frame, x0, x1, d) -> list[Obstacle]:
         width = self.min_gap_m + 0.6 + (1 - d) * 1.0
         floor, ceiling = frame.bounds_min[2], frame.bounds_max[2]
-        entry_low, _ = self._opening_y(rng, frame, width)
+        entry_low, entry_high = self._opening_y(rng, frame, width)
+        width = entry_high - entry_low
         centre_in = entry_low + 0.5 * width
         shift = rng.uniform(-1.0, 1.0) * min(2.5, x1 - x0 - 1.0) * d
+        width = min(width, frame.bounds_max[1] - frame.bounds_min[1] - 0.8)
         y_low, y_high = frame.bounds_min[1] + 0.4 + 0.5 * width, frame.bounds_max[1] - 0.4 - 0.5 * width
         centre_out = float(np.clip(centre_in + shift, y_low, y_high))
         obstacles = self._wall_with_opening(frame, x0, (centre_in - 0.5 * width, centre_in + 0.5 * width), (floor, ceiling))

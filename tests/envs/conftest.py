@@ -53,3 +53,26 @@ def make_env() -> Callable[..., QuadrotorAvoidEnv]:
     yield make
     for env in made:
         env.close()
+
+
+OPEN_SKY = """
+name = "open-sky"
+kind = "obstacle_course"
+time_limit_s = 30.0
+[bounds]
+min = [-40.0, -40.0, -10.0]
+max = [40.0, 40.0, 30.0]
+[start]
+position = [0.0, 0.0, 10.0]
+[goal]
+position = [35.0, 35.0, 25.0]
+radius = 0.3
+"""
+"""A world with nothing to hit: free flight for the twin-versus-PyBullet comparisons."""
+
+
+@pytest.fixture
+def open_sky(tmp_path: Path) -> Path:
+    path = tmp_path / "open_sky.toml"
+    path.write_text(OPEN_SKY)
+    return path

@@ -10,28 +10,6 @@ from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 
-OPEN_SKY = """
-name = "open-sky"
-kind = "obstacle_course"
-time_limit_s = 30.0
-[bounds]
-min = [-40.0, -40.0, -10.0]
-max = [40.0, 40.0, 30.0]
-[start]
-position = [0.0, 0.0, 10.0]
-[goal]
-position = [35.0, 35.0, 25.0]
-radius = 0.3
-"""
-
-
-@pytest.fixture
-def open_sky(tmp_path):
-    path = tmp_path / "open_sky.toml"
-    path.write_text(OPEN_SKY)
-    return path
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_free_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):
     env = QuadrotorAvoidEnv(open_sky, wind_gust_std_mps=0.0)

@@ -69,7 +69,7 @@ def test_the_log_and_the_champion_carry_the_board_figures(tmp_path, capsys, inte
     settings.write_text(json.dumps({"validation_every": 2, "validation_episodes": 2, "pybullet_episodes": 1, "validation_top": 2,
                                     "pybullet_every": 0}))
     out = tmp_path / "run"
-    flags = ["--integer"] if integer else []
+    flags = ["--integer"] if integer else ["--no-integer"]
     assert main(["evolve", "--population", "10", "--generations", "2", "--episodes", "1", "--quiet", "--board", "nrf52840",
                  "--energy-weight", "0.5", "--settings", str(settings), "--out", str(out), *flags]) == 0
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines() if '"generation"' in line]

@@ -10,7 +10,7 @@ import pytest
 
 from spikefly.evolution.cli import main
 
-BUNDLED = ["corridor", "empty", "forest", "slalom", "windows"]
+BUNDLED = ["corridor", "empty", "forest", "mixed", "slalom", "windows"]
 
 
 def test_installed_console_script_answers_help_and_version():

@@ -50,8 +50,11 @@ def python_path(network, encoder, decoder, worlds, e, seed, settings):
         (RateEncoder(max_rate=0.5), {"range_noise_std_m": 0.02, "wind_speed_mps": 0.5, "wind_gust_std_mps": 0.2}),
         (DeltaEncoder(threshold=0.05), {"progress_metric": "path"}),
         (DeltaEncoder(threshold=0.05), {"geofence_rays": True}),
+        (RateEncoder(max_rate=0.5), {"range_noise_std_m": 0.02, "range_dropout_prob": 0.02, "wind_speed_mps": 1.0,
+                                     "wind_gust_std_mps": 0.3, "mass_variation": 0.1, "thrust_variation": 0.1,
+                                     "motor_lag_variation": 0.2}),
     ],
-    ids=["delta-clean", "rate-noisy", "delta-path-progress", "delta-geofence"],
+    ids=["delta-clean", "rate-noisy", "delta-path-progress", "delta-geofence", "rate-model-error"],
 )
 def test_fused_rollout_equals_controller_on_twin(encoder, settings):
     decoder = RateDecoder(signed_pairs=True)

@@ -38,7 +38,9 @@ def _assert_same(got, expected) -> None:
         np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
 
 
-SETTINGS = EvolveSettings(episodes_per_world=2)
+# forest with 26 analog inputs, the networks _population builds
+SETTINGS = EvolveSettings(episodes_per_world=2, worlds=("forest",), env_settings={}, encoder={"kind": "direct", "signed": True},
+                          integer=False, curriculum_start=0.0)
 NETWORKS = _population(12)
 EPISODES = episodes_for(SETTINGS.worlds, 2, 3, TRAINING, 0)
 

@@ -60,7 +60,8 @@ def test_settings_name_the_bad_key_and_the_fix():
 def test_pool_evaluator_equals_serial():
     settings = EvolveSettings(episodes_per_world=2)
     serial = SerialEvaluator(settings)
-    networks = [random_network(np.random.default_rng(g), 26, 12 + g, 8, 0.3, weight_scale=1.5) for g in range(6)]
+    # the default sensing: 3 rows of 12 rays + 10, one latency channel each
+    networks = [random_network(np.random.default_rng(g), 46, 12 + g, 8, 0.3, weight_scale=1.5) for g in range(6)]
     episodes = episodes_for(settings.worlds, 2, 3, TRAINING, 0)
     expected = serial.evaluate(networks, episodes)
     pool = PoolEvaluator(settings, workers=2)
