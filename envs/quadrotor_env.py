@@ -86,7 +86,8 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     ``progress`` (metres the goal distance shrank: straight-line, or around obstacles with
     ``progress_metric="path"``), ``goal`` (+10 on arrival), ``collision``
     (-10), ``out_of_bounds`` (-10), ``time`` (-0.1 per second) and ``control_effort``
-    (-0.05 x mean squared action per second).
+    (-0.05 x mean squared action per second), and ``timeout`` (0 by default: ``timeout_penalty``
+    charges an episode that ends at its time limit short of the goal).
 
     ## Starting State
 

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from spikefly.envs import outcomes
 
-TERM_NAMES = ("progress", "goal", "collision", "out_of_bounds", "time", "control_effort")
+TERM_NAMES = ("progress", "goal", "collision", "out_of_bounds", "time", "control_effort", "timeout")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class RewardWeights:
     """Subtracted per second of flight, so dawdling costs."""
     control_effort_per_s: float = 0.05
     """Times the mean squared action (each in [-1, 1]) per second of flight."""
+    timeout_penalty: float = 0.0
+    """Subtracted once when the time limit ends the episode short of the goal (0: a time-out costs
+    nothing beyond the time spent, so hovering before an obstacle is safer than trying to pass it)."""
 
     @classmethod
     def from_mapping(cls, values: dict[str, float]) -> RewardWeights:
@@ -42,13 +45,13 @@ class RewardWeights:
         """The weights in :data:`TERM_NAMES` order, for :func:`compute_reward_terms`."""
         return np.array([
             self.progress_per_m, self.goal_bonus, self.collision_penalty, self.out_of_bounds_penalty,
-            self.time_penalty_per_s, self.control_effort_per_s,
+            self.time_penalty_per_s, self.control_effort_per_s, self.timeout_penalty,
         ])
 
 
 @njit(cache=True)
 def compute_reward_terms(weights, distance_before_m, distance_after_m, outcome, mean_square_action, elapsed_s, out):
-    """The reward terms of one control step into ``out`` float64[6], in :data:`TERM_NAMES` order.
+    """The reward terms of one control step into ``out`` float64[7], in :data:`TERM_NAMES` order.
 
     ``weights``: :meth:`RewardWeights.as_array`. The reward is the sum of ``out``.
     """
@@ -58,6 +61,7 @@ def compute_reward_terms(weights, distance_before_m, distance_after_m, outcome, 
     out[3] = -weights[3] if outcome == outcomes.OUT_OF_BOUNDS else 0.0
     out[4] = -weights[4] * elapsed_s
     out[5] = -weights[5] * mean_square_action * elapsed_s
+    out[6] = -weights[6] if outcome == outcomes.TIMEOUT else 0.0
 
 
 def reward_terms(

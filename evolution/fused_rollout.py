@@ -36,6 +36,7 @@ from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.envs import outcomes
 from spikefly.envs.randomisation import draw_randomisation, flight_records, gust_coefficients
+from spikefly.envs.reward import TERM_NAMES as REWARD_TERM_NAMES
 from spikefly.envs.twin import QuadrotorTwin, max_control_steps
 from spikefly.envs.twin_kernels import (
     COUNTER_OUTCOME,
@@ -59,6 +60,7 @@ RESULT_FINAL_X = 4
 RESULT_FINAL_Y = 5
 RESULT_FINAL_Z = 6
 N_RESULTS = 7
+N_REWARD_TERMS = len(REWARD_TERM_NAMES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def fly_genome(
     scalars = np.zeros(N_SCALARS)
     ranges = np.zeros(n_ranges)
     observation = np.zeros(n_ranges + 10, np.float32)
-    terms = np.zeros(6)
+    terms = np.zeros(N_REWARD_TERMS)
     inputs = np.zeros((steps_per_action, n_inputs), np.float32)
     inputs_q = np.zeros((steps_per_action, n_inputs), np.int32)
     out_spikes = np.zeros((steps_per_action, n_outputs), np.uint8)

@@ -164,8 +164,27 @@ def test_time_limit_truncates_as_timeout(make_env, write_world):
     assert len(positions) == 30  # 1 s at 30 Hz
     assert truncated and not terminated and info["outcome"] == "timeout"
     assert info["time_s"] == pytest.approx(1.0)
+    assert info["reward_terms"]["timeout"] == 0.0  # free by default
     with pytest.raises(RuntimeError, match="reset"):
         env.step(HOVER)
+
+
+def test_a_timeout_penalty_is_charged_once_at_the_time_limit_alike_in_the_twin(make_env, write_world):
+    from spikefly.envs.twin import QuadrotorTwin
+    from spikefly.envs.twin_worlds import TwinWorlds
+
+    world = write_world(time_limit=1.0)
+    env = make_env(world, reward={"timeout_penalty": 7.0})
+    env.reset(seed=0)
+    rewards = []
+    twin = QuadrotorTwin(1, reward={"timeout_penalty": 7.0})
+    twin.reset(TwinWorlds.draw([world], [0]))
+    for _ in range(30):
+        _, reward, _, truncated, info = env.step(HOVER)
+        rewards.append(info["reward_terms"]["timeout"])
+        twin.step(HOVER[None, :])
+    assert truncated and rewards == [0.0] * 29 + [-7.0]
+    assert twin.reward_terms()["timeout"][0] == -7.0
 
 
 def test_actions_outside_the_box_are_clipped(make_env):
