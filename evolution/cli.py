@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from importlib.metadata import version
 
+from spikefly.evolution.settings import EvolveSettings
+
 DESCRIPTION = (
     "Evolve spiking neural network controllers for edge devices: NEAT-grown LIF networks that fly a "
     "PyBullet quadrotor through obstacles, or listen for sound events, priced on embedded boards."
@@ -41,10 +43,10 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--env", choices=["quadrotor", "audio"],
                         help="task: quadrotor obstacle avoidance (default) or audio event detection")
     evolve.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
-                        help="world(s) to train on: several after one --world, or the flag repeated (default: forest; "
-                        "audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
+                        help="world(s) to train on: several after one --world, or the flag repeated (default: "
+                        f"{', '.join(EvolveSettings.worlds)}; audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
     evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
-    evolve.add_argument("--generations", type=_positive_int, help="generations at most (default: 160)")
+    evolve.add_argument("--generations", type=_positive_int, help=f"generations at most (default: {EvolveSettings.generations})")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
     evolve.add_argument("--budget-steps", type=_positive_int, metavar="STEPS",
                         help="stop once this many env steps were flown (training, validation and re-flights all count)")
@@ -229,7 +231,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.evolution.settings import ENV_IDS, EvolveSettings
+    from spikefly.evolution.settings import DEFAULT_SENSING, ENV_IDS, QUADROTOR_ENV_ID, EvolveSettings
 
     from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
 
@@ -255,6 +257,8 @@ def _run_evolve(args: argparse.Namespace) -> int:
         if args.env:
             flags["env_id"] = ENV_IDS[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})
+        if values.get("env_id", QUADROTOR_ENV_ID) == QUADROTOR_ENV_ID and isinstance(values.get("env_settings"), dict):
+            values["env_settings"] = {**DEFAULT_SENSING, **values["env_settings"]}  # a file's keys change the default's
         settings = EvolveSettings.for_env(values, "command line")
         out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
         if args.islands or args.migrate_every or args.migrants or args.split_worlds:

@@ -43,6 +43,14 @@ def success_rate(results: RolloutResults) -> NDArray[np.float64]:
     return results.success.mean(axis=1)
 
 
+def curriculum_success(fitness: NDArray[np.float64], successes: NDArray[np.float64], share: float = 0.1) -> float:
+    """Mean success of the top ``share`` of genomes by fitness (at least one): the curriculum's
+    promotion test, steadier than the best genome's few episodes, which luck alone can fill."""
+    count = max(1, int(round(share * len(fitness))))
+    top = np.argsort(-np.asarray(fitness), kind="stable")[:count]
+    return float(np.asarray(successes)[top].mean())
+
+
 class NoveltyArchive:
     """Behaviour = final positions over the episodes; novelty = mean distance to the k nearest.
 

@@ -40,7 +40,14 @@ from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasi
 from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.evaluators import make_evaluator, make_flyer
-from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, behaviours, fitness_terms, success_rate
+from spikefly.evolution.fitness import (
+    TERM_NAMES,
+    NoveltyArchive,
+    behaviours,
+    curriculum_success,
+    fitness_terms,
+    success_rate,
+)
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
 from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings, SettingsError
@@ -244,7 +251,7 @@ class EvolutionRun:
         successes = success_rate(results)
         if self.curriculum_level < 1.0:
             record["curriculum_level"] = self.curriculum_level
-            if successes[best] >= settings.curriculum_promote:
+            if curriculum_success(fitness, successes) >= settings.curriculum_promote:
                 self.curriculum_level = min(1.0, round(self.curriculum_level + settings.curriculum_step, 6))
         record.update({
             "generation": generation,

@@ -19,6 +19,13 @@ EVALUATORS = ("serial", "pool", "ray")
 DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
 at the world's bounds, and progress measured along the obstacle-free path."""
+DEFAULT_ENCODER = {"kind": "population", "n_fields": 2, "sigma": 0.3, "output": "spikes", "max_rate": 1.0}
+"""The default run's spike encoder: an ON/OFF pair of channels per observation element, each sending
+regular spikes at a rate that grows as the value nears its end of the range (a near obstacle
+drives one channel of its ray, open space the other; a goal to the left one channel of the
+bearing, to the right the other), so one excitatory synapse maps a cue to the output that answers
+it. Chosen over the latency, rate, level and delta codes on equal budgets
+(docs/generalisation.md)."""
 _RAY_ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9.\-_\[\]:]+:(\d{1,5})")
 """A Ray head address: HOST:PORT, or ray://HOST:PORT for Ray Client (also accepted: "auto")."""
 
@@ -37,8 +44,9 @@ class EvolveSettings:
     """Bundled world names or world files to train on (procedural ones draw new layouts each generation)."""
     env_settings: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SENSING))
     """Keyword settings of the env (QuadrotorSettings fields), e.g. {"range_noise_std_m": 0.02}. The
-    default is the sensing the mixed world needs (:data:`DEFAULT_SENSING`); a settings file that gives
-    env_settings replaces it whole."""
+    default is the sensing the mixed world needs (:data:`DEFAULT_SENSING`); ``spikefly evolve
+    --settings`` lays a file's env_settings over it key by key (give a key to change it, e.g.
+    {"geofence_rays": false}); in Python, a given dict replaces it whole."""
     population: int = 150
     """Genomes per generation (NEAT pop_size)."""
     generations: int = 120
@@ -76,10 +84,10 @@ class EvolveSettings:
     ray://HOST:PORT for Ray Client, or "auto"; None starts a local Ray."""
     seed: int = 0
     """Seeds NEAT (Python's random), the episode seeds and the encoders; same seed, same run."""
-    encoder: dict[str, Any] = field(default_factory=lambda: {"kind": "latency", "cutoff": 0.0})
-    """Spike encoder settings (spikefly.controllers encoders' to_dict form). The default sends spikes
-    only (one per input per control step, earlier for larger values), so the champion also runs on
-    neuromorphic chips and exports to NIR; ``{"kind": "direct"}`` feeds analog currents instead."""
+    encoder: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ENCODER))
+    """Spike encoder settings (spikefly.controllers encoders' to_dict form). The default
+    (:data:`DEFAULT_ENCODER`) sends spikes only, so the champion also runs on neuromorphic chips and
+    exports to NIR; ``{"kind": "direct", "signed": false}`` feeds analog currents instead."""
     decoder: dict[str, Any] = field(default_factory=lambda: {"kind": "rate", "signed_pairs": True})
     """Spike decoder settings (spikefly.controllers decoders' to_dict form)."""
     steps_per_action: int = 8
@@ -119,7 +127,8 @@ class EvolveSettings:
     curriculum_step: float = 0.1
     """How much the curriculum level rises at a promotion (capped at 1)."""
     curriculum_promote: float = 0.5
-    """Promote when the generation's best genome reaches this training success rate."""
+    """Promote when the generation's top tenth of genomes (by fitness) reach this mean training
+    success rate (the best genome alone reaches it by luck on a few episodes)."""
     early_stop_validations: int = 0
     """Stop when the validation score has not improved for this many validations (0 = never)."""
     neat_config: str | None = None
@@ -171,11 +180,30 @@ class EvolveSettings:
         for name in ("integer", "nir_ready", "reinsert_champion"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
+        self._check_coding()
         for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",
                      "energy_weight", "latency_weight"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")
+
+    def _check_coding(self) -> None:
+        """The encoder and decoder settings build, or one SettingsError naming the key and the fix."""
+        from spikefly.controllers.coding import CodingSettingsError
+        from spikefly.controllers.decoders import decoder_from_dict
+        from spikefly.controllers.encoders import encoder_from_dict
+
+        examples = {"encoder": DEFAULT_ENCODER, "decoder": {"kind": "rate", "signed_pairs": True}}
+        for name, build in (("encoder", encoder_from_dict), ("decoder", decoder_from_dict)):
+            value = getattr(self, name)
+            if not isinstance(value, dict):
+                raise SettingsError(f"{name}={value!r}: must be a table of {name} settings. "
+                                    f"Fix: give a table, e.g. {json.dumps(examples[name])}")
+            try:
+                build(dict(value))
+            except CodingSettingsError as error:
+                raise SettingsError(f"{name}: {error}. Fix: correct the table, e.g. "
+                                    f"{json.dumps(examples[name])}") from None
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)

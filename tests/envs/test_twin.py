@@ -132,3 +132,27 @@ def test_vector_env_with_path_progress_gives_each_new_layout_its_own_field():
     envs.step(np.zeros((3, 4), np.float32))  # restart the finished ones
     for w in np.flatnonzero(restarted):  # a new layout, a new field
         assert not np.array_equal(envs._worlds.path_values[w], fields[w])
+
+
+@pytest.mark.parametrize("seed", [3, 40, 977])
+def test_a_mixed_episode_is_the_same_course_in_pybullet_and_the_twin(seed):
+    """The mixed world draws a whole course per episode: bounds, start, heading, goal, time limit and obstacles agree."""
+    from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
+    from spikefly.worlds import pack_obstacles
+
+    env = QuadrotorAvoidEnv("mixed")
+    env.reset(seed=seed)
+    course, expected = env.unwrapped.course, pack_obstacles(env.layout)
+    env.close()
+    worlds = TwinWorlds.draw(["mixed"], [seed])
+    m = int(worlds.count[0])
+    assert m == len(env.layout) > 0
+    np.testing.assert_array_equal(worlds.position[0, :m], expected.position_m)
+    np.testing.assert_array_equal(worlds.half_extents[0, :m], expected.half_extents_m)
+    np.testing.assert_array_equal(worlds.bounds_min[0], course.bounds_min)
+    np.testing.assert_array_equal(worlds.bounds_max[0], course.bounds_max)
+    np.testing.assert_array_equal(worlds.start[0], course.start_position)
+    np.testing.assert_array_equal(worlds.goal[0], course.goal_position)
+    assert worlds.start_yaw[0] == course.start_yaw and worlds.time_limit_s[0] == course.time_limit_s
+    # another seed is another course
+    assert TwinWorlds.draw(["mixed"], [seed + 1]).goal[0].tolist() != worlds.goal[0].tolist()

@@ -135,11 +135,12 @@ def test_evolve_cli_stops_on_a_step_budget(tmp_path, capsys):
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"validation_episodes": 1, "validation_every": 1, "pybullet_episodes": 1}))
     out = tmp_path / "run"
-    assert main(["evolve", "--world", "empty", "--population", "4", "--episodes", "1", "--budget-steps", "2000",
+    assert main(["evolve", "--world", "empty", "--population", "4", "--episodes", "1", "--budget-steps", "8000",
                  "--settings", str(settings), "--out", str(out), "--quiet", "--json"]) == 0
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-    assert json.loads((out / "settings.json").read_text())["budget_steps"] == 2000
-    assert log[-2]["env_steps_total"] >= 2000 > log[-3]["env_steps_total"]
+    assert json.loads((out / "settings.json").read_text())["budget_steps"] == 8000
+    # a generation of 4 hovering genomes and their validation costs ~3000 steps: several fit
+    assert len(log) >= 4 and log[-2]["env_steps_total"] >= 8000 > log[-3]["env_steps_total"]
 
 
 def test_a_budgeted_run_stopped_and_resumed_spends_the_same_steps_on_the_same_genomes(tmp_path):

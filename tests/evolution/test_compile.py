@@ -195,7 +195,7 @@ def test_array_round_trip_is_exact_and_draws_no_keys(config: neat.Config, evolve
 
 
 def test_arrays_are_smaller_than_the_pickled_genome() -> None:
-    config = load_neat_config(num_inputs=24, num_outputs=8)  # quadrotor-sized: ~130 connections
+    config = load_neat_config(num_inputs=92, num_outputs=8)  # the default quadrotor's channels: ~140 connections
     seed_everything(0)
     genome = LIFGenome(1)
     config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()

@@ -6,7 +6,7 @@ import numpy as np
 
 from spikefly.controllers import random_network
 from spikefly.envs import outcomes
-from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, fitness_terms, success_rate
+from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, curriculum_success, fitness_terms, success_rate
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings
 
@@ -44,3 +44,15 @@ def test_novelty_rewards_the_odd_one_out_and_remembers_it():
     assert archive.archive == [[5.0, 5.0]]
     # Once archived, the same behaviour is no longer novel.
     assert archive.score(np.array([[5.0, 5.0], [0.0, 0.0]]))[0] < novelty[3]
+
+
+def test_the_curriculum_promotes_on_the_top_tenth_not_on_one_lucky_genome():
+    fitness = np.arange(20.0)[::-1]  # genome 0 is the fittest
+    successes = np.zeros(20)
+    successes[0] = 1.0  # the best got lucky on its few episodes
+    assert curriculum_success(fitness, successes) == 0.5  # top tenth: genomes 0 and 1
+    successes[1] = 1.0
+    assert curriculum_success(fitness, successes) == 1.0
+    successes[5] = 1.0  # outside the top tenth: does not count
+    assert curriculum_success(fitness, successes, share=0.1) == 1.0
+    assert curriculum_success(np.array([1.0, 3.0]), np.array([0.0, 0.75])) == 0.75  # at least one genome

@@ -190,7 +190,7 @@ def test_add_node_on_a_delayed_connection_leaves_the_outputs_bit_identical(monke
 
 
 def test_add_node_keeps_the_spike_trains_of_evolved_genomes(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = small_config(LIFGenome={"delay_mutate_rate": 0.5, "delay_init_stdev": 2.0})
+    config = small_config(LIFGenome={"delay_mutate_rate": 0.5, "delay_init_stdev": 2.0, "initial_connection": "partial_direct 0.5"})
     population, _ = evolve(config, seed=5, generations=3)
     inputs = (np.random.default_rng(1).random((200, N_INPUTS)) < 0.3).astype(np.float32)
     checked = 0

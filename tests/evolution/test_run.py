@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikefly.controllers import load, random_network
+from spikefly.controllers import encoder_from_dict, load, random_network
 from spikefly.evolution.cli import main
 from spikefly.evolution.episodes import TEST, TRAINING, VALIDATION, episodes_for, purpose_of
 from spikefly.evolution.evaluators import PoolEvaluator, SerialEvaluator
@@ -60,8 +60,9 @@ def test_settings_name_the_bad_key_and_the_fix():
 def test_pool_evaluator_equals_serial():
     settings = EvolveSettings(episodes_per_world=2)
     serial = SerialEvaluator(settings)
-    # the default sensing: 3 rows of 12 rays + 10, one latency channel each
-    networks = [random_network(np.random.default_rng(g), 46, 12 + g, 8, 0.3, weight_scale=1.5) for g in range(6)]
+    # the default sensing (3 rows of 12 rays + 10) through the default encoder
+    channels = encoder_from_dict(dict(settings.encoder)).n_channels(46)
+    networks = [random_network(np.random.default_rng(g), channels, 12 + g, 8, 0.3, weight_scale=1.5) for g in range(6)]
     episodes = episodes_for(settings.worlds, 2, 3, TRAINING, 0)
     expected = serial.evaluate(networks, episodes)
     pool = PoolEvaluator(settings, workers=2)
@@ -219,3 +220,61 @@ def test_reinsert_champion_puts_the_validated_champion_back_and_resumes_identica
         return [{k: v for k, v in line.items() if k != "time_s"} for line in EvolutionRun.resume(run_dir, progress=False)._log_lines()]
 
     assert lines(tmp_path / "halves") == lines(tmp_path / "straight")
+
+
+def test_the_curriculum_level_rises_is_logged_and_resumes_identically(tmp_path):
+    from spikefly.evolution.run import EvolutionRun
+
+    # promote at 0: every generation passes the test, so the level climbs 0.2, 0.5, 0.8, then the full world
+    settings = EvolveSettings(population=12, generations=6, episodes_per_world=1, validation_every=3, validation_episodes=2,
+                              validation_top=2, pybullet_every=0, curriculum_start=0.2, curriculum_step=0.3,
+                              curriculum_promote=0.0)
+    run = EvolutionRun.start(tmp_path / "straight", settings, progress=False)
+    run.run()
+    levels = [line.get("curriculum_level") for line in run._log_lines() if "generation" in line]
+    assert levels == [0.2, 0.5, 0.8, None, None, None]
+    halves = EvolutionRun.start(tmp_path / "halves", settings, progress=False)
+    halves.run(until=2)
+    assert EvolutionRun.resume(tmp_path / "halves", progress=False).curriculum_level == 0.8
+    EvolutionRun.resume(tmp_path / "halves", progress=False).run()
+
+    def lines(run_dir: Path) -> list[dict]:
+        return [{k: v for k, v in line.items() if k != "time_s"} for line in EvolutionRun.resume(run_dir, progress=False)._log_lines()]
+
+    assert lines(tmp_path / "halves") == lines(tmp_path / "straight")
+    # never promoted: the level stays where it started
+    stay = EvolutionRun.start(tmp_path / "stay", EvolveSettings(**{**settings.to_dict(), "generations": 2, "curriculum_promote": 1.0}),
+                              progress=False)
+    stay.run()
+    assert [line["curriculum_level"] for line in stay._log_lines() if "generation" in line] == [0.2, 0.2]
+
+
+def test_a_settings_files_env_settings_change_the_default_sensing_key_by_key(tmp_path):
+    from spikefly.evolution.settings import DEFAULT_SENSING
+
+    settings = tmp_path / "windy.json"
+    settings.write_text(json.dumps({"env_settings": {"wind_speed_mps": 0.5, "n_rays": 8}, "validation_every": 1,
+                                    "validation_episodes": 1, "validation_top": 1, "pybullet_episodes": 1}))
+    assert main(["evolve", "--population", "4", "--generations", "1", "--episodes", "1", "--quiet", "--settings", str(settings),
+                 "--out", str(tmp_path / "run")]) == 0
+    written = json.loads((tmp_path / "run" / "settings.json").read_text())["env_settings"]
+    assert written == {**DEFAULT_SENSING, "wind_speed_mps": 0.5, "n_rays": 8}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"encoder": {"kind": "population", "n_fields": 2}}, "encoder: population encoder settings: missing key 'sigma'"),
+        ({"encoder": {"kind": "bogus"}}, "encoder: encoder settings: key 'kind' is 'bogus'"),
+        ({"encoder": "latency"}, "encoder='latency': must be a table of encoder settings"),
+        ({"decoder": {"kind": "rate", "signed_pairs": 2}}, "decoder: "),
+    ],
+)
+def test_bad_encoder_or_decoder_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    out = tmp_path / "run"
+    assert main(["evolve", *TINY, "--settings", str(path), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Fix:" in error and len(error.strip().splitlines()) == 1
+    assert not out.exists()  # the same --out works once the file is fixed
