@@ -49,7 +49,7 @@ class EvolveSettings:
     {"geofence_rays": false}); in Python, a given dict replaces it whole."""
     population: int = 150
     """Genomes per generation (NEAT pop_size)."""
-    generations: int = 120
+    generations: int = 100
     """Generations to run at most (the default fits in 5 minutes on 2 cores on the mixed world)."""
     time_budget_s: float = 0.0
     """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
