@@ -12,6 +12,10 @@ from numba import njit
 
 from spikefly.envs.flight_control import rotation_of
 
+N_STATE_OBSERVATIONS = 10
+"""Observation elements after the R range readings: goal bearing sin and cos, goal distance, goal
+height, body velocity (3), roll, pitch and height above the floor."""
+
 
 @njit(cache=True)
 def ray_segments(position, yaw_rad, directions, start_m, max_range_m):
@@ -69,7 +73,7 @@ def assemble_observation(
     position, quaternion, velocity, ranges_m, goal, floor_m, ceiling_m, max_range_m, goal_distance_scale_m, velocity_scale_mps
 ):
     """The float32 observation (R + 10,) from the drone state and range readings ``ranges_m`` (R,)."""
-    out = np.empty(ranges_m.shape[0] + 10, dtype=np.float32)
+    out = np.empty(ranges_m.shape[0] + N_STATE_OBSERVATIONS, dtype=np.float32)
     assemble_observation_into(
         out, position, quaternion, velocity, ranges_m, goal, floor_m, ceiling_m, max_range_m, goal_distance_scale_m,
         velocity_scale_mps,

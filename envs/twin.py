@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from spikefly.envs import outcomes
 from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 # Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.randomisation
 # (the PyBullet env draws from them too); importing them from here keeps working.
@@ -76,7 +77,7 @@ class QuadrotorTwin:
         self.reward_weights = s.reward.as_array()
         n_ranges = len(self.ray_directions)
         self.n_drones = n_drones
-        self.observation_size = n_ranges + 10
+        self.observation_size = n_ranges + N_STATE_OBSERVATIONS
         self.position = np.zeros((n_drones, 3))
         self.quaternion = np.zeros((n_drones, 4))
         self.velocity = np.zeros((n_drones, 3))

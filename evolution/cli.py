@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from importlib.metadata import version
 
-from spikefly.evolution.settings import EvolveSettings
+from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings
 
 DESCRIPTION = (
     "Evolve spiking neural network controllers for edge devices: NEAT-grown LIF networks that fly a "
@@ -310,7 +310,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     controller, named = _evaluate_targets(args, EvaluateError)
     spec = load_controller_or_card(controller)
     suite = [str(path) for path in suite_courses(args.suite)] if args.suite else []
-    if suite and spec.env_id == "spikefly/AudioEventDetection-v0":
+    if suite and spec.env_id == AUDIO_ENV_ID:
         raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller listens for sound "
                             "events (evaluate it on soundscapes with --world)")
     worlds = named if named else ([] if suite else list(spec.metadata.get("worlds", ["forest"])))
@@ -337,7 +337,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(reports if len(reports) > 1 else next(iter(reports.values())), indent=2))
         return 0
     first = next(iter(reports.values()))
-    if first.get("env") == "spikefly/AudioEventDetection-v0":
+    if first.get("env") == AUDIO_ENV_ID:
         return _print_audio(controller, reports)
     print(f"{controller}: {_size_text(first['network'])}; {args.physics}")
     print(f"randomisation: {describe_randomisation(first['randomisation']['source'], first['randomisation']['settings'])}")

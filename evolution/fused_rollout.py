@@ -35,6 +35,7 @@ from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, lif_ru
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.envs import outcomes
+from spikefly.envs.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.randomisation import draw_randomisation, flight_records, gust_coefficients
 from spikefly.envs.reward import TERM_NAMES as REWARD_TERM_NAMES
 from spikefly.envs.twin import QuadrotorTwin, max_control_steps
@@ -233,7 +234,7 @@ def fly_genome(
     drone_counters = np.zeros(2, np.int64)
     scalars = np.zeros(N_SCALARS)
     ranges = np.zeros(n_ranges)
-    observation = np.zeros(n_ranges + 10, np.float32)
+    observation = np.zeros(n_ranges + N_STATE_OBSERVATIONS, np.float32)
     terms = np.zeros(N_REWARD_TERMS)
     inputs = np.zeros((steps_per_action, n_inputs), np.float32)
     inputs_q = np.zeros((steps_per_action, n_inputs), np.int32)

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spikefly.evolution.settings import AUDIO_ENV_ID
+
 if TYPE_CHECKING:
     from spikefly.controllers import ControllerSpec
     from spikefly.evolution.report import RunData
 
 INSTALL_HINT = 'run reports need matplotlib. Fix: pip install "spikefly[render]"'
-AUDIO_ENV_ID = "spikefly/AudioEventDetection-v0"
 
 
 def _pyplot():

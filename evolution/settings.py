@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from spikefly.envs import AUDIO_EVENT_ID as AUDIO_ENV_ID
+from spikefly.envs import QUADROTOR_AVOID_ID as QUADROTOR_ENV_ID
+
 PHYSICS = ("twin", "pybullet")
-QUADROTOR_ENV_ID = "spikefly/QuadrotorAvoid-v0"
-AUDIO_ENV_ID = "spikefly/AudioEventDetection-v0"
 ENV_IDS = {"quadrotor": QUADROTOR_ENV_ID, "audio": AUDIO_ENV_ID}
 """Short names of the tasks (``spikefly evolve --env``)."""
 EVALUATORS = ("serial", "pool", "ray")
@@ -38,7 +39,7 @@ class SettingsError(ValueError):
 class EvolveSettings:
     """Everything that shapes an evolution run except the NEAT config file."""
 
-    env_id: str = "spikefly/QuadrotorAvoid-v0"
+    env_id: str = QUADROTOR_ENV_ID
     """Gymnasium id of the task."""
     worlds: tuple[str, ...] = ("mixed",)
     """Bundled world names or world files to train on (procedural ones draw new layouts each generation)."""
