@@ -159,13 +159,20 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, mes
 def test_bad_env_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
     if settings.pop("env", None) == "audio":
         settings["env_id"] = "spikefly/AudioEventDetection-v0"
+    error = _refused_evolve(tmp_path, capsys, settings)
+    assert message in error and "env_settings" in error
+
+
+def _refused_evolve(tmp_path: Path, capsys, settings: dict) -> str:
+    """Evolve with this settings file: exit 2, one line on stderr (returned), no run directory."""
     path = tmp_path / "settings.json"
     path.write_text(json.dumps(settings))
     out = tmp_path / "run"
     assert main(["evolve", *TINY, "--settings", str(path), "--out", str(out)]) == 2
     error = capsys.readouterr().err
-    assert message in error and "env_settings" in error and len(error.strip().splitlines()) == 1
+    assert len(error.strip().splitlines()) == 1
     assert not out.exists()  # the same --out works once the file is fixed
+    return error
 
 
 def test_early_stopping_ends_a_stalled_run(tmp_path, capsys):
@@ -271,10 +278,5 @@ def test_a_settings_files_env_settings_change_the_default_sensing_key_by_key(tmp
     ],
 )
 def test_bad_encoder_or_decoder_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
-    path = tmp_path / "settings.json"
-    path.write_text(json.dumps(settings))
-    out = tmp_path / "run"
-    assert main(["evolve", *TINY, "--settings", str(path), "--out", str(out)]) == 2
-    error = capsys.readouterr().err
-    assert message in error and "Fix:" in error and len(error.strip().splitlines()) == 1
-    assert not out.exists()  # the same --out works once the file is fixed
+    error = _refused_evolve(tmp_path, capsys, settings)
+    assert message in error and "Fix:" in error
