@@ -73,6 +73,9 @@ def _build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
     evolve.add_argument("--early-stop", type=int, metavar="N", dest="early_stop_validations",
                         help="stop when validation has not improved for N validations (default: never)")
+    evolve.add_argument("--refine-every", type=int, metavar="G", dest="refine_every",
+                        help="every G generations, tune the best genome's weights with CMA-ES "
+                        f"(default: {EvolveSettings.refine_every or 'off'}; 0 = off)")
     evolve.add_argument("--board", metavar="NAME_OR_FILE",
                         help="board whose energy and latency the fitness charges (default: stm32f405; see spikefly boards)")
     evolve.add_argument("--energy-weight", type=float, metavar="PER_UJ",
@@ -250,7 +253,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "evaluator": "ray" if args.workers == "ray" or (args.islands and not args.evaluator) else args.evaluator,
             "workers": None if args.workers == "ray" else args.workers, "ray_address": args.ray_address,
             "seed": args.seed, "neat_config": args.neat_config,
-            "early_stop_validations": args.early_stop_validations, "board": args.board,
+            "early_stop_validations": args.early_stop_validations, "refine_every": args.refine_every, "board": args.board,
             "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
             "nir_ready": args.nir_ready,
         }

@@ -18,9 +18,9 @@ TEST = 2
 _PURPOSE_SHIFT = 60
 
 
-def episode_seed(run_seed: int, purpose: int, generation: int, index: int) -> int:
+def episode_seed(run_seed: int, purpose: int, generation: int, index: int, *more: int) -> int:
     """The seed of one episode: purpose in the top bits, a hash of the rest below them."""
-    words = np.random.SeedSequence([run_seed, purpose, generation, index]).generate_state(2, np.uint32)
+    words = np.random.SeedSequence([run_seed, purpose, generation, index, *more]).generate_state(2, np.uint32)
     low = ((int(words[0]) << 32) | int(words[1])) & ((1 << _PURPOSE_SHIFT) - 1)
     return (purpose << _PURPOSE_SHIFT) | low
 
@@ -45,9 +45,12 @@ class EpisodeSet:
 
 def episodes_for(
     worlds: tuple[str, ...], per_world: int, run_seed: int, purpose: int, generation: int = 0, pool: int = 0,
-    difficulty_cap: float = 1.0,
+    difficulty_cap: float = 1.0, round_: int | None = None,
 ) -> EpisodeSet:
     """``per_world`` episodes on each world, seeds for ``purpose`` (TRAINING / VALIDATION / TEST).
+
+    ``round_``: another draw within the same generation (the weight refinement flies a new set per
+    round, :mod:`spikefly.evolution.refine`); None is the generation's own set.
 
     ``pool`` > 0: the episodes are drawn (without repeats within a generation) from a fixed pool
     of ``pool`` episodes per world instead of being new every generation, so a task whose
@@ -56,11 +59,13 @@ def episodes_for(
     names, seeds = [], []
     for world_index, world in enumerate(worlds):
         if pool:
-            picks = np.random.default_rng([run_seed, purpose, generation, world_index]).choice(pool, min(per_world, pool), replace=False)
+            key = [run_seed, purpose, generation, world_index] + ([] if round_ is None else [round_])
+            picks = np.random.default_rng(key).choice(pool, min(per_world, pool), replace=False)
             indices = [(0, int(pick)) for pick in picks]
         else:
             indices = [(generation, episode) for episode in range(per_world)]
         for episode_generation, episode in indices:
             names.append(world)
-            seeds.append(episode_seed(run_seed, purpose, episode_generation, world_index * 1_000_003 + episode))
+            more = () if round_ is None or pool else (round_,)
+            seeds.append(episode_seed(run_seed, purpose, episode_generation, world_index * 1_000_003 + episode, *more))
     return EpisodeSet(tuple(names), tuple(seeds), difficulty_cap)

@@ -50,6 +50,7 @@ from spikefly.evolution.fitness import (
 )
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
+from spikefly.evolution.refine import refine_genome
 from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings, SettingsError
 
 SETTINGS_FILE = "settings.json"
@@ -111,6 +112,7 @@ class EvolutionRun:
         self.pybullet_success: float | None = None
         self.env_steps = 0  # every env step flown so far: training, validation, PyBullet re-flights
         self.curriculum_level = settings.curriculum_start or 1.0  # difficulty cap of the training episodes
+        self.refine_target: int | None = None  # key of the last generation's best genome
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
@@ -168,6 +170,7 @@ class EvolutionRun:
         self.elapsed_s = float(extra.get("elapsed_s", 0.0))
         self.env_steps = int(extra.get("env_steps", 0))
         self.curriculum_level = float(extra.get("curriculum_level", self.curriculum_level))
+        self.refine_target = extra.get("refine_target")
         if self.novelty is not None:
             self.novelty.archive = list(extra.get("novelty_archive", []))
         pending = extra.get("pending_log")
@@ -231,20 +234,16 @@ class EvolutionRun:
         return self._finish(time.perf_counter() - started)
 
     def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
-        settings = self.settings
-        generation = self.generation
-        episodes = episodes_for(settings.worlds, settings.episodes_per_world, settings.seed, TRAINING, generation,
-                                pool=settings.training_pool, difficulty_cap=self.curriculum_level)
-        networks = [self._scored(compile_genome(genome, self.config.genome_config)) for _, genome in genomes]
-        results = evaluator.evaluate(networks, episodes)
-        reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
-        extra_terms = board_terms(reports, settings.energy_weight, settings.latency_weight) if reports else None
-        terms = fitness_terms(results, networks, settings, extra_terms)
+        settings, generation, members = self.settings, self.generation, dict(genomes)
+        if settings.refine_every and generation % settings.refine_every == 0 and self.refine_target in members:
+            record["refinement"] = self._refine(evaluator, members[self.refine_target])
+        networks, results, reports, terms = self._score(evaluator, list(members.values()), self._training_episodes(generation))
         if self.novelty is not None:
             terms[:, TERM_NAMES.index("novelty")] = settings.novelty_weight * self.novelty.score(behaviours(results))
         fitness = terms.sum(axis=1)
         if reports:
             fitness = rank_infeasible_last(fitness, np.array([report.feasible for report in reports]))
+        self.refine_target = genomes[int(np.argmax(fitness))][0]
         for (_, genome), value in zip(genomes, fitness):
             genome.fitness = float(value)
         best = int(np.argmax(fitness))
@@ -276,6 +275,33 @@ class EvolutionRun:
             order = np.argsort(-fitness)[: settings.validation_top]
             record["validation"] = self._validate([genomes[i][1] for i in order], [networks[i] for i in order], generation)
         record["env_steps_total"] = self.env_steps
+
+    def _training_episodes(self, generation: int, round_: int | None = None):
+        s = self.settings
+        return episodes_for(s.worlds, s.episodes_per_world, s.seed, TRAINING, generation, pool=s.training_pool,
+                            difficulty_cap=self.curriculum_level, round_=round_)
+
+    def _score(self, evaluator, genomes: list, episodes):
+        """Networks, rollout results, board reports (or None) and fitness terms of ``genomes`` on ``episodes``."""
+        settings = self.settings
+        networks = [self._scored(compile_genome(genome, self.config.genome_config)) for genome in genomes]
+        results = evaluator.evaluate(networks, episodes)
+        reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
+        extra_terms = board_terms(reports, settings.energy_weight, settings.latency_weight) if reports else None
+        return networks, results, reports, fitness_terms(results, networks, settings, extra_terms)
+
+    def _refine(self, evaluator, genome) -> dict[str, Any]:
+        """CMA-ES on the last generation's best genome, written back if better (:mod:`spikefly.evolution.refine`)."""
+        def scorer(candidates: list, round_: int) -> np.ndarray:
+            _, results, reports, terms = self._score(evaluator, candidates, self._training_episodes(self.generation, round_))
+            self.env_steps += int(results.steps.sum())
+            fitness = terms.sum(axis=1)
+            return rank_infeasible_last(fitness, np.array([r.feasible for r in reports])) if reports else fitness
+
+        s, steps_before = self.settings, self.env_steps
+        report = refine_genome(genome, self.config.genome_config, scorer, iterations=s.refine_iterations,
+                               population=s.refine_population, sigma=s.refine_sigma, seed=[s.seed, self.generation])
+        return {**report.to_dict(), "env_steps": self.env_steps - steps_before}
 
     def _validate(self, genomes: list, networks: list, generation: int) -> dict[str, Any]:
         """Fly the candidates on the validation episodes; the best (success, then return) may become champion."""
@@ -351,6 +377,7 @@ class EvolutionRun:
             "elapsed_s": self.elapsed_s,
             "env_steps": self.env_steps,
             "curriculum_level": self.curriculum_level,
+            "refine_target": self.refine_target,
             "novelty_archive": self.novelty.archive if self.novelty is not None else [],
             "pending_log": record,
             **self._extra_state(),

@@ -130,6 +130,16 @@ class EvolveSettings:
     curriculum_promote: float = 0.5
     """Promote when the generation's top tenth of genomes (by fitness) reach this mean training
     success rate (the best genome alone reaches it by luck on a few episodes)."""
+    refine_every: int = 0
+    """Every this many generations, tune all the weights and biases of the last generation's best
+    genome at once with CMA-ES and write them back if they then score higher on fresh episodes
+    (0 = off; :mod:`spikefly.evolution.refine`). NEAT keeps growing topologies around it."""
+    refine_iterations: int = 10
+    """CMA-ES iterations per refinement; each flies ``refine_population`` candidates on new training episodes."""
+    refine_population: int = 16
+    """CMA-ES candidates per iteration (they all fly the same episodes_per_world episodes per world)."""
+    refine_sigma: float = 0.3
+    """CMA-ES initial step size, in weight units (biases move at a fifth of it)."""
     early_stop_validations: int = 0
     """Stop when the validation score has not improved for this many validations (0 = never)."""
     neat_config: str | None = None
@@ -157,13 +167,16 @@ class EvolveSettings:
                                     "Fix: give HOST:PORT as printed by `ray start --head` (e.g. 10.0.0.5:6379), "
                                     "ray://HOST:10001 for Ray Client, or auto")
         for name in ("population", "generations", "episodes_per_world", "validation_episodes", "validation_every",
-                     "validation_top", "pybullet_episodes", "steps_per_action", "novelty_neighbours"):
+                     "validation_top", "pybullet_episodes", "steps_per_action", "novelty_neighbours", "refine_iterations"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 1")
         if self.population < 4:
             raise SettingsError(f"population={self.population}: NEAT needs at least 4 genomes")
-        for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool", "budget_steps"):
+        if isinstance(self.refine_population, bool) or not isinstance(self.refine_population, int) or self.refine_population < 4:
+            raise SettingsError(f"refine_population={self.refine_population!r}: must be an integer >= 4 (CMA-ES candidates per iteration)")
+        for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool", "budget_steps",
+                     "refine_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")
@@ -183,10 +196,12 @@ class EvolveSettings:
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
         self._check_coding()
         for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",
-                     "energy_weight", "latency_weight"):
+                     "energy_weight", "latency_weight", "refine_sigma"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")
+        if self.refine_sigma == 0:
+            raise SettingsError("refine_sigma=0: CMA-ES needs a step size > 0. Fix: give e.g. 0.3, or refine_every 0 to turn refinement off")
 
     def _check_coding(self) -> None:
         """The encoder and decoder settings build, or one SettingsError naming the key and the fix."""
