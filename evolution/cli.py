@@ -16,7 +16,7 @@ DESCRIPTION = (
 )
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikefly", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"spikefly {version('spikefly')}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -506,7 +506,7 @@ def _run_worlds(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

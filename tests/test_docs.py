@@ -28,3 +28,41 @@ def test_every_docs_block_is_python_so_it_can_run() -> None:
 def test_docs_block_runs(page: str, index: int, language: str, code: str, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"{page} block {index}", "exec"), {"__name__": "docs"})
+
+
+README = DOCS.parent / "README.md"
+
+
+def _readme_blocks(language: str) -> list[str]:
+    return [match.group(2) for match in BLOCK.finditer(README.read_text()) if match.group(1) == language]
+
+
+def test_the_readme_is_short_and_its_blocks_are_python_shell_or_text() -> None:
+    assert len(README.read_text().splitlines()) <= 250
+    languages = {match.group(1) for match in BLOCK.finditer(README.read_text())}
+    assert languages <= {"python", "bash", "text"}, languages
+    assert _readme_blocks("python") and _readme_blocks("bash")
+
+
+@pytest.mark.parametrize("code", _readme_blocks("python"), ids=lambda code: code.splitlines()[0][:30])
+def test_readme_python_block_runs(code: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md python block", "exec"), {"__name__": "readme"})
+
+
+def test_every_spikefly_command_in_the_readme_parses() -> None:
+    import shlex
+
+    from spikefly.evolution.cli import build_parser
+
+    commands = []
+    for block in _readme_blocks("bash"):
+        for line in block.splitlines():
+            for part in line.split("#")[0].split("&&"):
+                if part.strip().startswith("spikefly"):
+                    commands.append(shlex.split(part)[1:])
+    assert len(commands) >= 6  # the first command's evolve and the five common ones
+    parser = build_parser()
+    for arguments in commands:
+        args = parser.parse_args(arguments)  # an unknown flag or subcommand exits here
+        assert args.command == arguments[0]

@@ -6,7 +6,7 @@ procedural generators. Imports nothing else of spikefly. ::
     arrays = pack_obstacles(obstacles)                # flat arrays for compiled code
     assert free_path_exists(course, obstacles)
 
-The file format is in DESIGN.md ("World files"); the generator kinds and their keys are in
+The file format is in docs/formats.md ("World files"); the generator kinds and their keys are in
 ``worlds/README.md``.
 """
 

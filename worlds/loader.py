@@ -1,6 +1,6 @@
 """Loading world files: bundled names or paths, TOML parsing, schema and geometry checks.
 
-The format is the one in DESIGN.md ("World files"); every problem raises :class:`WorldError`
+The format is the one in docs/formats.md ("World files"); every problem raises :class:`WorldError`
 naming the file, the key and the fix.
 """
 

@@ -1,6 +1,6 @@
 """The soundscape world: what a file of ``kind = "soundscape"`` describes, its reader and renderer.
 
-The format is DESIGN.md's ("World files", Soundscape); every key written there is accepted as
+The format is docs/formats.md's ("Soundscape files"); every key written there is accepted as
 written. Top level: ``name``, ``kind = "soundscape"``, ``duration_s``, ``target`` (class names
 the detector must flag), any number of ``[[backgrounds]]`` (at least one) and ``[[events]]``.
 
@@ -28,7 +28,7 @@ the detector must flag), any number of ``[[backgrounds]]`` (at least one) and ``
   event's RMS over its active span against the mixed backgrounds' RMS over the same span.
   Optional, default [0.0, 15.0].
 
-Optional keys added by spikefly (not in DESIGN.md):
+Optional keys added by spikefly (not in docs/formats.md):
 
 - top level ``min_gap_s`` (default 1.0): least time between one event's end and the next one's
   start, seconds.

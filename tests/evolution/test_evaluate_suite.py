@@ -10,7 +10,7 @@ import pytest
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.evolution.cli import _build_parser, main
+from spikefly.evolution.cli import build_parser, main
 from spikefly.worlds import suite_courses
 
 HELDOUT = suite_courses("heldout")
@@ -28,7 +28,7 @@ def controller(tmp_path_factory) -> str:
 
 
 def test_world_takes_several_values_and_repeats():
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(["evaluate", "c.json", "--world", "a", "b.toml", "--world", "c", "--episodes", "2"])
     assert args.controller == "c.json" and args.worlds == ["a", "b.toml", "c"]
     args = parser.parse_args(["evolve", "--world", "forest", "windows", "--world", "corridor"])
