@@ -26,6 +26,7 @@ from spikefly.controllers import load
 from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost
 from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
 from spikefly.envs.audio_scoring import event_metrics, score
+from spikefly.envs.soundscape_render import render_clip
 from spikefly.evolution.audio_baselines import GoertzelDetector, MLPDetector
 from spikefly.evolution.evaluate import board_costs, evaluate_audio
 
@@ -39,7 +40,7 @@ def clips(seeds: range, settings: AudioSettings):
     for world in WORLDS:
         soundscape = _soundscape(world)
         for seed in seeds:
-            raw = soundscape.render(np.random.default_rng(clip_seed(seed)), duration_s=settings.duration_s,
+            raw = render_clip(soundscape, np.random.default_rng(clip_seed(seed)), duration_s=settings.duration_s,
                                     snr_db=settings.snr_db,
                                     backgrounds=list(settings.backgrounds) if settings.backgrounds else None)
             pairs.append((episode(world, seed, settings), raw))

@@ -85,6 +85,7 @@ from spikefly.controllers.network import (
     IntegerLIFNetwork,
     LIFNetwork,
 )
+from spikefly.core import SpikeflyError
 
 BUNDLED_PATH = Path(__file__).resolve().with_name("boards.toml")
 """The bundled board table (package data)."""
@@ -98,7 +99,7 @@ _STATE_BYTES_PER_NEURON = 10
 _ENTRY_EXAMPLE = '{ value = 168e6, source = "datasheet DS8626", confidence = "A" }'
 
 
-class BoardError(ValueError):
+class BoardError(SpikeflyError):
     """A board profile (or board name) that cannot be used: ``<file>: <key>: <problem>. Fix: <fix>``."""
 
     def __init__(self, path: str, key: str | None, problem: str, fix: str) -> None:

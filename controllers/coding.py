@@ -16,8 +16,10 @@ from typing import ClassVar, Self
 import numpy as np
 from numpy.typing import NDArray
 
+from spikefly.core import SpikeflyError
 
-class CodingSettingsError(ValueError):
+
+class CodingSettingsError(SpikeflyError):
     """Bad encoder or decoder settings (a wrong value, or an unknown or missing key)."""
 
 

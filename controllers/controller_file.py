@@ -38,6 +38,7 @@ from spikefly.controllers.decoders import Decoder, decoder_from_dict
 from spikefly.controllers.encoders import Encoder, encoder_from_dict
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import SpikingController
+from spikefly.core import SpikeflyError
 
 FORMAT = "spikefly-controller"
 FORMAT_VERSION = 1
@@ -53,7 +54,7 @@ _INTEGER_NEURON_FIELDS = {
 }
 
 
-class ControllerFileError(ValueError):
+class ControllerFileError(SpikeflyError):
     """A controller file that cannot be read: the message names the file, the key and the fix."""
 
 

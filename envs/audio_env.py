@@ -52,6 +52,7 @@ from numpy.typing import NDArray
 
 from spikefly.envs.audio_frontend import FrontEnd
 from spikefly.envs.audio_scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
+from spikefly.envs.soundscape_render import render_clip
 from spikefly.worlds.soundscape import Event, Soundscape, load_soundscape
 
 FEATURE_LOW = -8.0
@@ -147,8 +148,8 @@ def _soundscape(name_or_path: str) -> Soundscape:
 
 @lru_cache(maxsize=512)
 def _episode(soundscape: Soundscape, drawn_seed: int, settings: AudioSettings) -> Episode:
-    clip = soundscape.render(
-        np.random.default_rng(drawn_seed), duration_s=settings.duration_s, snr_db=settings.snr_db,
+    clip = render_clip(
+        soundscape, np.random.default_rng(drawn_seed), duration_s=settings.duration_s, snr_db=settings.snr_db,
         backgrounds=list(settings.backgrounds) if settings.backgrounds is not None else None,
     )
     features = np.clip(FRONT_END.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)

@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from spikefly.core import SpikeflyError
 from spikefly.envs.drone_model import DroneParams, FlightParams, flight_record
 from spikefly.envs.quadrotor_settings import MODEL_VARIATIONS, QuadrotorSettings
 
@@ -75,7 +76,7 @@ MODEL_SCALE_MOTOR_LAG = 2
 """Columns of :attr:`Randomisation.model_scale`."""
 
 
-class RandomisationError(ValueError):
+class RandomisationError(SpikeflyError):
     """A bad randomisation preset or file: the message names the file, the key and the fix."""
 
 

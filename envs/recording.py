@@ -19,8 +19,10 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from spikefly.core import SpikeflyError
 
-class RecordingError(ValueError):
+
+class RecordingError(SpikeflyError):
     """A recording file that cannot be read: the message names the file and the fix."""
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from spikefly.core import SpikeflyError
+
 INSTALL_HINT = 'review videos need imageio, imageio-ffmpeg and pillow. Fix: pip install "spikefly[render]"'
 BACKGROUND = (24, 26, 32)
 PANEL = (34, 37, 45)
@@ -28,7 +30,7 @@ OUTPUT_COLOUR = np.array([255, 84, 104], np.uint8)
 OUTCOME_COLOURS = {"goal": (90, 220, 120), "collision": (255, 90, 90), "out_of_bounds": (255, 170, 60), "timeout": (220, 220, 90)}
 
 
-class RenderError(ValueError):
+class RenderError(SpikeflyError):
     """A video that cannot be written as asked: the message says why and the fix."""
 
 

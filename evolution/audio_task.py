@@ -14,7 +14,7 @@ draws from a fixed pool of clips per world (``EvolveSettings.training_pool``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,8 +23,10 @@ from spikefly.controllers import decoder_from_dict, encoder_from_dict
 from spikefly.envs.audio_env import AudioSettings, episode, hop_s
 from spikefly.envs.audio_scoring import COUNT_NAMES, score_batch
 from spikefly.evolution.episodes import EpisodeSet
-from spikefly.evolution.settings import EvolveSettings
 from spikefly.evolution.stream_rollout import PopulationListener
+
+if TYPE_CHECKING:
+    from spikefly.evolution.settings import EvolveSettings
 
 ENCODER_LOW = -1.0
 ENCODER_HIGH = 8.0

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
 
 METHODS = ("neat", "ppo", "recurrent_ppo")
@@ -36,7 +37,7 @@ LABELS = {"neat": "NEAT-LIF", "ppo": "PPO (MLP)", "recurrent_ppo": "RecurrentPPO
 THRESHOLDS = (0.5, 0.9)
 
 
-class BenchError(ValueError):
+class BenchError(SpikeflyError):
     """Bad benchmark settings: the message names the setting and the fix."""
 
 
@@ -418,10 +419,10 @@ def add_bench_parser(commands) -> None:
 
 def run_bench_command(args) -> int:
     from spikefly.controllers.boards import load_board
-    from spikefly.evolution.settings import ENV_IDS
+    from spikefly.evolution.tasks import task_names
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    env_id = ENV_IDS[args.env]
+    env_id = task_names()[args.env]
     audio = env_id == AUDIO_EVENT_ID
     holdout = args.holdout or ("office" if audio else "corridor")
     load_board(args.board)

@@ -41,6 +41,8 @@ from neat.innovation import InnovationTracker
 from neat.reporting import ReporterSet
 from neat.species import Species
 
+from spikefly.core import SpikeflyError
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
@@ -93,7 +95,7 @@ _UMASK = os.umask(0o022)  # reading the umask means setting it: put it straight 
 os.umask(_UMASK)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SpikeflyError):
     """A checkpoint file or state dict that cannot be resumed from; the message names the fix."""
 
 

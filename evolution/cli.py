@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 from importlib.metadata import version
 
+from spikefly.core import SpikeflyError
 from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings
+from spikefly.evolution.tasks import task_names
 
 DESCRIPTION = (
     "Evolve spiking neural network controllers for edge devices: NEAT-grown LIF networks that fly a "
@@ -40,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validation layouts never used for training, re-fly it in PyBullet, and write a run directory "
         "(settings, log.jsonl, checkpoint.json, champion.json). A killed run resumes with --resume.",
     )
-    evolve.add_argument("--env", choices=["quadrotor", "audio"],
-                        help="task: quadrotor obstacle avoidance (default) or audio event detection")
+    evolve.add_argument("--env", choices=list(task_names()),
+                        help="task: quadrotor obstacle avoidance (default), audio event detection, or a registered task")
     evolve.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
                         help="world(s) to train on: several after one --world, or the flag repeated (default: "
                         f"{', '.join(EvolveSettings.worlds)}; audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
@@ -234,7 +236,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.evolution.settings import DEFAULT_SENSING, ENV_IDS, QUADROTOR_ENV_ID, EvolveSettings
+    from spikefly.evolution.settings import DEFAULT_SENSING, QUADROTOR_ENV_ID, EvolveSettings
 
     from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
 
@@ -258,7 +260,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "nir_ready": args.nir_ready,
         }
         if args.env:
-            flags["env_id"] = ENV_IDS[args.env]
+            flags["env_id"] = task_names()[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})
         if values.get("env_id", QUADROTOR_ENV_ID) == QUADROTOR_ENV_ID and isinstance(values.get("env_settings"), dict):
             values["env_settings"] = {**DEFAULT_SENSING, **values["env_settings"]}  # a file's keys change the default's
@@ -513,42 +515,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return args.run(args)
-    except _user_errors() as error:
+    except SpikeflyError as error:  # bad input, named: file, key and fix
         print(f"spikefly: error: {error}", file=sys.stderr)
         return 2
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors that describe bad input (named file, key and fix): printed in one line, exit 2."""
-    from spikefly.controllers import ControllerFileError
-    from spikefly.controllers.boards import BoardError
-    from spikefly.worlds import WorldError
-
-    errors: list[type[Exception]] = [WorldError, ControllerFileError, BoardError]
-    try:
-        from spikefly.evolution.checkpoint import CheckpointError
-        from spikefly.evolution.evaluate import EvaluateError
-        from spikefly.evolution.export import ExportError
-        from spikefly.evolution.neat_config import NeatConfigError
-        from spikefly.evolution.ray_evaluator import RayEvaluatorError
-        from spikefly.evolution.run import RunError
-        from spikefly.evolution.settings import SettingsError
-
-        errors += [CheckpointError, EvaluateError, ExportError, NeatConfigError, RayEvaluatorError, RunError, SettingsError]
-        from spikefly.evolution.bench import BenchError
-        from spikefly.evolution.policy_card import BaselineError
-
-        errors += [BaselineError, BenchError]
-    except ImportError:  # pragma: no cover - a broken install still reports world and controller errors
-        pass
-    from spikefly.envs.randomisation import RandomisationError
-    from spikefly.envs.recording import RecordingError
-    from spikefly.envs.video import RenderError
-    from spikefly.evolution.record import RecordError
-    from spikefly.evolution.report import ReportError
-
-    errors += [RandomisationError, RecordingError, RenderError, RecordError, ReportError]
-    return tuple(errors)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ a genome draws no node key and no innovation number.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from neat.attributes import BoolAttribute, FloatAttribute, IntegerAttribute
@@ -195,3 +196,13 @@ def genome_from_arrays(arrays: Mapping[str, NDArray], genome_config: LIFGenomeCo
     if len(genome.nodes) != len(arrays["node_key"]) or len(genome.connections) != len(arrays["connection_source"]):
         raise ValueError("genome_from_arrays: a node key or a (source, target) connection appears twice")
     return genome
+
+
+def arrays_to_json(arrays: Mapping[str, NDArray]) -> dict[str, Any]:
+    """Gene arrays as JSON-ready ``{name: {"dtype", "values"}}`` (checkpoints, champions, migrants)."""
+    return {name: {"dtype": str(np.asarray(value).dtype), "values": np.asarray(value).tolist()} for name, value in arrays.items()}
+
+
+def arrays_from_json(document: Mapping[str, Any]) -> dict[str, NDArray]:
+    """Inverse of :func:`arrays_to_json`."""
+    return {name: np.array(entry["values"], dtype=entry["dtype"]) for name, entry in document.items()}

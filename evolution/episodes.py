@@ -9,6 +9,7 @@ purpose, so the three sets can never share a seed (and so never share a layout o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -69,3 +70,13 @@ def episodes_for(
             more = () if round_ is None or pool else (round_,)
             seeds.append(episode_seed(run_seed, purpose, episode_generation, world_index * 1_000_003 + episode, *more))
     return EpisodeSet(tuple(names), tuple(seeds), difficulty_cap)
+
+
+def episode_row(world: str, seed: int, outcome: str, total: float, steps: int, info: dict[str, Any], counts) -> dict[str, Any]:
+    """One flown episode as a row of ``spikefly evaluate``'s report (``counts``: the controller's op counts)."""
+    return {
+        "world": str(world), "seed": seed, "outcome": outcome, "return": round(float(total), 6), "steps": int(steps),
+        "time_s": round(float(info["time_s"]), 6), "min_clearance_m": round(float(info["min_clearance_m"]), 6),
+        "rotor_energy_j": round(float(info["rotor_energy_j"]), 6), "synaptic_ops": int(counts.synaptic_ops),
+        "spikes": int(counts.spikes), "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events),
+    }

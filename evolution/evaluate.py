@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
+from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
 from spikefly.envs.audio_env import FRONT_END, hop_s
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
@@ -24,9 +25,10 @@ from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.randomisation import DomainRandomisation, effective_randomisation
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.evolution.episodes import episode_row
 
 
-class EvaluateError(ValueError):
+class EvaluateError(SpikeflyError):
     """A controller that cannot be flown on the requested task."""
 
 
@@ -218,15 +220,6 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
     return variants
 
 
-def _row(world: str, seed: int, outcome: str, total: float, steps: int, info: dict[str, Any], counts) -> dict[str, Any]:
-    return {
-        "world": str(world), "seed": seed, "outcome": outcome, "return": round(float(total), 6), "steps": int(steps),
-        "time_s": round(float(info["time_s"]), 6), "min_clearance_m": round(float(info["min_clearance_m"]), 6),
-        "rotor_energy_j": round(float(info["rotor_energy_j"]), 6), "synaptic_ops": int(counts.synaptic_ops),
-        "spikes": int(counts.spikes), "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events),
-    }
-
-
 def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool) -> list[dict[str, Any]]:
     env = QuadrotorAvoidEnv(world, **spec.env_settings)
     if env.observation_space.shape != spec.observation_low.shape:
@@ -248,7 +241,7 @@ def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool)
                 steps += 1
                 if terminated or truncated:
                     break
-            rows.append(_row(world, seed, info["outcome"], total, steps, info, controller.counts))
+            rows.append(episode_row(world, seed, info["outcome"], total, steps, info, controller.counts))
     finally:
         env.close()
     return rows
@@ -270,7 +263,7 @@ def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, A
         info = {"time_s": results.time_s[0, e], "min_clearance_m": results.min_clearance_m[0, e], "rotor_energy_j": results.rotor_energy_j[0, e]}
         counts = OperationCounts(*results.ops[0, e].tolist())
         outcome = outcomes.NAMES[int(results.outcomes[0, e])]
-        rows.append(_row(world, seed, outcome, results.returns[0, e], results.steps[0, e], info, counts))
+        rows.append(episode_row(world, seed, outcome, results.returns[0, e], results.steps[0, e], info, counts))
     return rows
 
 

@@ -18,14 +18,15 @@ import numpy as np
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict
 from spikefly.controllers.network import LIFNetwork
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
+from spikefly.envs import outcomes
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.episodes import EpisodeSet
-from spikefly.evolution.fused_rollout import N_RESULTS, PopulationRollout, RolloutResults
+from spikefly.evolution.fused_rollout import N_RESULTS, PopulationRollout, RolloutResults, concatenate
 from spikefly.evolution.settings import EvolveSettings
+from spikefly.evolution.tasks import make_flyer
 
 
 class Evaluator(Protocol):
@@ -101,12 +102,6 @@ class Flyer:
         )
 
 
-def concatenate(parts: list[RolloutResults]) -> RolloutResults:
-    """Results of consecutive chunks of a population, as one."""
-    kind = type(parts[0])
-    return kind(*(np.concatenate([getattr(part, name) for part in parts]) for name in kind.__dataclass_fields__))
-
-
 class SerialEvaluator:
     """In this process; the twin's rollout already uses every core through Numba threads."""
 
@@ -118,17 +113,6 @@ class SerialEvaluator:
 
     def close(self) -> None:
         pass
-
-
-def make_flyer(settings: EvolveSettings) -> Flyer:
-    """The task's flyer: the quadrotor's :class:`Flyer`, or the audio task's."""
-    if settings.env_id == QUADROTOR_AVOID_ID:
-        return Flyer(settings)
-    if settings.env_id == AUDIO_EVENT_ID:
-        from spikefly.evolution.audio_task import AudioFlyer
-
-        return AudioFlyer(settings)
-    raise ValueError(f"env_id={settings.env_id!r}: spikefly evolves {QUADROTOR_AVOID_ID!r} or {AUDIO_EVENT_ID!r}")
 
 
 _worker_flyer: Flyer | None = None

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, quantize, save
 from spikefly.controllers.quantize import dequantize
+from spikefly.core import SpikeflyError
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 
 FORMATS = ("c", "nir", "json")
 NIR_FIX = "evolve a NIR-ready controller (spikefly evolve --nir-ready), or export to C, which runs every feature"
 
 
-class ExportError(ValueError):
+class ExportError(SpikeflyError):
     """A controller that cannot be exported as asked: the message says why and the fix."""
 
 

@@ -434,3 +434,8 @@ class PopulationRollout:
             final_position_m=results[:, :, RESULT_FINAL_X:RESULT_FINAL_Z + 1], ops=episode_ops,
         )
 
+
+def concatenate(parts: list[RolloutResults]) -> RolloutResults:
+    """Results of consecutive chunks of a population, as one."""
+    kind = type(parts[0])
+    return kind(*(np.concatenate([getattr(part, name) for part in parts]) for name in kind.__dataclass_fields__))

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 from spikefly.evolution.checkpoint import write_text_atomic
-from spikefly.evolution.compile import genome_to_arrays
-from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, _jsonable, check_task, insert_genomes
+from spikefly.evolution.compile import arrays_to_json, genome_to_arrays
+from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, check_task, insert_genomes
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 ARCHIPELAGO_FILE = "islands.json"
@@ -146,7 +146,7 @@ class IslandRun(EvolutionRun):
     def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
         super()._evaluate(evaluator, genomes, record)
         best = sorted(genomes, key=lambda item: -item[1].fitness)[: self.migrants]  # ties: population order
-        self.emigrants = [_jsonable(genome_to_arrays(genome)) for _, genome in best]
+        self.emigrants = [arrays_to_json(genome_to_arrays(genome)) for _, genome in best]
         self.emigrants_generation = self.generation
 
     def _checkpoint(self, record: dict[str, Any]) -> None:

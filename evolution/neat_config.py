@@ -25,6 +25,8 @@ the config to workers anyway, only compact genome arrays
 
 from __future__ import annotations
 
+from spikefly.core import SpikeflyError
+
 import configparser
 import difflib
 import math
@@ -49,7 +51,7 @@ SECTIONS = ("NEAT", "LIFGenome", "DefaultSpeciesSet", "DefaultStagnation", "LIFR
 """The sections of a spikefly NEAT config, in file order."""
 
 
-class NeatConfigError(ValueError):
+class NeatConfigError(SpikeflyError):
     """A NEAT config file (or override) that spikefly cannot use; the message says the fix."""
 
 

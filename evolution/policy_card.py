@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+from spikefly.core import SpikeflyError
 from spikefly.evolution.episodes import EpisodeSet
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ CARD_FILE = "card.json"
 INSTALL_HINT = 'the RL baselines need Stable-Baselines3, sb3-contrib and torch. Fix: pip install torch==2.13.0 "spikefly[rl]"'
 
 
-class BaselineError(ValueError):
+class BaselineError(SpikeflyError):
     """Bad baseline input (settings, card file): the message names it and the fix."""
 
 
@@ -254,14 +255,14 @@ def space_dict(space) -> dict[str, Any]:
 def fly_card_twin(card: PolicyCard, world: str, seeds: list[int]) -> list[dict[str, Any]]:
     """``spikefly evaluate --physics twin`` rows of a policy card (PyBullet flies it through ``card.controller()``)."""
     from spikefly.controllers import OperationCounts
-    from spikefly.evolution.evaluate import _row
+    from spikefly.evolution.episodes import episode_row
 
     episodes = EpisodeSet(tuple([str(world)] * len(seeds)), tuple(seeds))
     twin, returns = fly_twin(card.load_model(), card.recurrent, episodes, card.env_settings)
     rows = []
     for e, seed in enumerate(seeds):
         info = {"time_s": twin.time_s[e], "min_clearance_m": twin.min_clearance_m[e], "rotor_energy_j": twin.rotor_energy_j[e]}
-        rows.append(_row(world, seed, twin.outcomes[e], returns[e], twin.steps[e], info, OperationCounts(0, 0, 0, 0)))
+        rows.append(episode_row(world, seed, twin.outcomes[e], returns[e], twin.steps[e], info, OperationCounts(0, 0, 0, 0)))
     return rows
 
 

@@ -34,8 +34,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spikefly.controllers.network import LIFNetwork
+from spikefly.core import SpikeflyError
 from spikefly.evolution.episodes import TRAINING, EpisodeSet, episodes_for
-from spikefly.evolution.evaluators import concatenate, make_flyer
+from spikefly.evolution.fused_rollout import concatenate
+from spikefly.evolution.tasks import make_flyer
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings
 
@@ -50,7 +52,7 @@ IN_FLIGHT_PER_ACTOR = 2
 """Calls queued on one actor at a time: the next batch is already there when one finishes."""
 
 
-class RayEvaluatorError(RuntimeError):
+class RayEvaluatorError(SpikeflyError, RuntimeError):
     """Ray is missing, the cluster cannot be reached, or a generation failed too often."""
 
 

@@ -20,11 +20,13 @@ from spikefly.controllers import ControllerSpec, SpikingController
 from spikefly.controllers.codec import decode_into, encode_into
 from spikefly.controllers.lif_kernels import lif_run_into, lif_run_into_int
 from spikefly.controllers.spiking_controller import quantize_channels
+from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
 from spikefly.envs.recording import FlightRecording, ListeningRecording, SpikeLog
+from spikefly.envs.soundscape_render import render_clip
 
 
-class RecordError(ValueError):
+class RecordError(SpikeflyError):
     """A controller that cannot be recorded on the requested world."""
 
 
@@ -186,8 +188,8 @@ def record_listening(spec: ControllerSpec, world: str | os.PathLike[str], seed: 
     result = score(detections, clip.events, clip.classes, hop_s(), settings.reward)
     audio, rate = None, 16000
     if with_audio:  # the same draw as the episode's clip: the samples behind the features
-        rendered = load_soundscape(world).render(
-            np.random.default_rng(clip_seed(int(seed))), duration_s=settings.duration_s, snr_db=settings.snr_db,
+        rendered = render_clip(
+            load_soundscape(world), np.random.default_rng(clip_seed(int(seed))), duration_s=settings.duration_s, snr_db=settings.snr_db,
             backgrounds=list(settings.backgrounds) if settings.backgrounds is not None else None,
         )
         audio, rate = rendered.audio.astype(np.float32), int(rendered.sample_rate)

@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from spikefly.core import SpikeflyError
 from spikefly.evolution.report_plots import (
     AUDIO_ENV_ID,
-    _pyplot,
+    pyplot,
     plot_detections,
     plot_fitness,
     plot_front,
@@ -42,7 +43,7 @@ from spikefly.evolution.report_plots import (
 SETTINGS_FILE, LOG_FILE, CHAMPION_FILE, POPULATION_FILE = "settings.json", "log.jsonl", "champion.json", "population.json"
 
 
-class ReportError(ValueError):
+class ReportError(SpikeflyError):
     """A run directory that cannot be reported on: the message names the file and the fix."""
 
 
@@ -151,7 +152,7 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
     """Write the PNGs and ``report.html`` into ``out_dir`` (default RUN_DIR/report)."""
     run = read_run(run_dir)
     try:
-        _pyplot()
+        pyplot()
     except ImportError as error:
         raise ReportError(str(error)) from error
     out = Path(out_dir) if out_dir is not None else run.run_dir / "report"

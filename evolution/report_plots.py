@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 INSTALL_HINT = 'run reports need matplotlib. Fix: pip install "spikefly[render]"'
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot on the Agg backend (files only, no display); ImportError with the install hint."""
     try:
         import matplotlib
@@ -37,7 +37,7 @@ def _pyplot():
 
 def plot_fitness(run: RunData, path: Path) -> Path:
     """Fitness (best, mean, mean +- std) and each non-zero term (best, mean) per generation."""
-    plt = _pyplot()
+    plt = pyplot()
     x = run.series("generation")
     names = [name for name in run.generations[-1].get("best_terms", {})
              if np.nanmax(np.abs(np.r_[run.series("best_terms", name), run.series("mean_terms", name)])) > 0]
@@ -68,7 +68,7 @@ def plot_fitness(run: RunData, path: Path) -> Path:
 
 def plot_species_and_size(run: RunData, path: Path) -> Path:
     """Species over time; the best network's neurons, synapses and synaptic ops (and board energy) per step."""
-    plt = _pyplot()
+    plt = pyplot()
     x = run.series("generation")
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained")
     axes[0].step(x, run.series("species"), where="post", color="tab:purple")
@@ -97,7 +97,7 @@ def plot_species_and_size(run: RunData, path: Path) -> Path:
 
 def plot_validation(run: RunData, path: Path) -> Path:
     """Success on the validation seeds at each validation (twin and PyBullet), champions marked."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = [(line["generation"], line["validation"]) for line in run.generations if isinstance(line.get("validation"), dict)]
     figure, axis = plt.subplots(figsize=(8, 3.2), layout="constrained")
     label = "event F1 on validation clips" if run.audio else "success rate on validation seeds"
@@ -135,7 +135,7 @@ def plot_front(run: RunData, path: Path) -> Path | None:
     population = run.population
     if not population:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     reward = np.array(population["terms"]["flight_return"], float)
     if "energy_uj_per_step" in population:
         energy, unit = np.array(population["energy_uj_per_step"], float), "network energy, µJ per control step (board model)"
@@ -159,7 +159,7 @@ def plot_front(run: RunData, path: Path) -> Path | None:
 
 def plot_topology(spec: ControllerSpec, path: Path) -> Path:
     """The champion's network in layers: inputs (those with synapses), hidden neurons by depth, outputs."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.collections import LineCollection
 
     network = spec.network
@@ -268,7 +268,7 @@ def _output_names(spec) -> list[str]:
 
 def plot_trajectories(spec: ControllerSpec, worlds: list[str], seeds: list[int], path: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The champion's PyBullet flights from above (one panel per world and seed): obstacles, path, outcome."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.patches import Circle, Polygon, Rectangle
     from spikefly.evolution.record import record_flight
     from spikefly.worlds import SHAPE_BOX
@@ -308,7 +308,7 @@ def plot_trajectories(spec: ControllerSpec, worlds: list[str], seeds: list[int],
 
 def plot_detections(spec: ControllerSpec, worlds: list[str], seed: int, path: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The champion's detections on one clip of each soundscape: features, event windows, triggers."""
-    plt = _pyplot()
+    plt = pyplot()
     from spikefly.evolution.record import record_listening
 
     clips = [(world, record_listening(spec, world, seed, with_audio=False)) for world in worlds]

@@ -458,10 +458,10 @@ def add_baseline_parser(commands) -> None:
 
 
 def run_baseline(args) -> int:
-    from spikefly.evolution.settings import ENV_IDS
+    from spikefly.evolution.tasks import task_names
 
     algorithm = args.algorithm.replace("-", "_")
-    env_id = ENV_IDS[args.env]
+    env_id = task_names()[args.env]
     worlds = tuple(args.worlds or (("kitchen", "street", "office") if env_id == AUDIO_EVENT_ID else ("forest",)))
     settings = BaselineSettings(
         algorithm=algorithm, env_id=env_id, worlds=worlds, total_steps=args.steps, seed=args.seed, n_envs=args.n_envs,

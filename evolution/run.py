@@ -29,6 +29,7 @@ import numpy as np
 
 from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, quantize, save
 from spikefly.controllers.boards import load_board
+from spikefly.core import SpikeflyError
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
     read_checkpoint,
@@ -37,9 +38,9 @@ from spikefly.evolution.checkpoint import (
     write_text_atomic,
 )
 from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasible_last
-from spikefly.evolution.compile import compile_genome, genome_from_arrays, genome_to_arrays
+from spikefly.evolution.compile import arrays_from_json, arrays_to_json, compile_genome, genome_from_arrays, genome_to_arrays
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
-from spikefly.evolution.evaluators import make_evaluator, make_flyer
+from spikefly.evolution.evaluators import make_evaluator
 from spikefly.evolution.fitness import (
     TERM_NAMES,
     NoveltyArchive,
@@ -51,7 +52,8 @@ from spikefly.evolution.fitness import (
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
 from spikefly.evolution.refine import refine_genome
-from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings, SettingsError
+from spikefly.evolution.settings import EvolveSettings, SettingsError
+from spikefly.evolution.tasks import make_flyer, task_for
 
 SETTINGS_FILE = "settings.json"
 NEAT_FILE = "neat.ini"
@@ -64,7 +66,7 @@ NIR_READY = {"evolve_adaptation": False, "refractory_init_mean": 0.0, "refractor
 """NEAT overrides that keep genomes within what NIR expresses (EvolveSettings.nir_ready)."""
 
 
-class RunError(ValueError):
+class RunError(SpikeflyError):
     """A run directory that cannot be started or resumed: the message says why and the fix."""
 
 
@@ -314,7 +316,7 @@ class EvolutionRun:
         summary: dict[str, Any] = {"success_rate": score[0], "mean_return": score[1], "candidates": len(networks)}
         self.validations += 1
         if self.champion is None or score > self.champion["score"]:
-            self.champion = {"genome": _jsonable(genome_to_arrays(genomes[best])), "score": score, "generation": generation}
+            self.champion = {"genome": arrays_to_json(genome_to_arrays(genomes[best])), "score": score, "generation": generation}
             if self.charge is not None:
                 report = self.charge.reports([networks[best]], results.ops[best:best + 1], results.steps[best:best + 1])[0]
                 self.champion["board"] = report.to_dict()
@@ -343,7 +345,7 @@ class EvolutionRun:
 
     def _fly_champion_in_pybullet(self) -> float:
         """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
-        genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
+        genome = genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config)
         episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
         results = self._flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
         self.env_steps += int(results.steps.sum())
@@ -351,7 +353,7 @@ class EvolutionRun:
         return self.pybullet_success
 
     def _save_champion(self) -> None:
-        genome = genome_from_arrays(_arrays(self.champion["genome"]), self.config.genome_config)
+        genome = genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config)
         network = self._scored(compile_genome(genome, self.config.genome_config))
         spec = ControllerSpec(
             network=network, encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
@@ -401,21 +403,9 @@ class EvolutionRun:
 
 
 def check_task(settings: EvolveSettings) -> None:
-    """Before anything is written: every world loads as the task's kind of world (obstacle course
-    or soundscape), or a WorldError; the env settings are the task's, or a SettingsError."""
-    if settings.env_id == AUDIO_ENV_ID:
-        from spikefly.envs.audio_env import AudioSettings as TaskSettings
-        from spikefly.worlds.soundscape import load_soundscape as load
-    else:
-        from spikefly.envs.quadrotor_settings import QuadrotorSettings as TaskSettings
-        from spikefly.worlds import load_world as load
-    for world in settings.worlds:
-        load(world)
-    try:
-        TaskSettings.from_kwargs(**settings.env_settings)
-    except (TypeError, ValueError) as error:
-        raise SettingsError(f"env_settings: {error}. Fix: correct that key in the settings file "
-                            f"(help({TaskSettings.__module__}.{TaskSettings.__name__}) lists them)") from None
+    """Before anything is written: the worlds and env settings are the task's, or a SpikeflyError
+    naming the file, the key and the fix (:meth:`spikefly.evolution.tasks.Task.check`)."""
+    task_for(settings.env_id).check(settings)
 
 
 def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]]:
@@ -438,21 +428,13 @@ def insert_genomes(population, config, documents: list[dict[str, Any]]) -> tuple
         ancestors.pop(key, None)
     keys = []
     for document in documents:
-        genome = genome_from_arrays(_arrays(document), config.genome_config)
+        genome = genome_from_arrays(arrays_from_json(document), config.genome_config)
         genome.key, genome.fitness = next(population.reproduction.genome_indexer), None
         members[genome.key] = genome
         ancestors[genome.key] = ()
         keys.append(genome.key)
     population.species.speciate(config, members, population.generation)
     return keys, replaced
-
-
-def _jsonable(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    return {name: {"dtype": str(np.asarray(value).dtype), "values": np.asarray(value).tolist()} for name, value in arrays.items()}
-
-
-def _arrays(document: dict[str, Any]) -> dict[str, np.ndarray]:
-    return {name: np.array(entry["values"], dtype=entry["dtype"]) for name, entry in document.items()}
 
 
 def _population_record(generation: int, terms, successes, results, networks: list, reports) -> dict[str, Any]:

@@ -10,12 +10,12 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID as AUDIO_ENV_ID
 from spikefly.envs import QUADROTOR_AVOID_ID as QUADROTOR_ENV_ID
+from spikefly.evolution.tasks import TASKS, task_for
 
 PHYSICS = ("twin", "pybullet")
-ENV_IDS = {"quadrotor": QUADROTOR_ENV_ID, "audio": AUDIO_ENV_ID}
-"""Short names of the tasks (``spikefly evolve --env``)."""
 EVALUATORS = ("serial", "pool", "ray")
 DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
@@ -31,7 +31,7 @@ _RAY_ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9.\-_\[\]:]+:(\d{1,5})")
 """A Ray head address: HOST:PORT, or ray://HOST:PORT for Ray Client (also accepted: "auto")."""
 
 
-class SettingsError(ValueError):
+class SettingsError(SpikeflyError):
     """A bad setting: the message names it and the fix."""
 
 
@@ -151,8 +151,8 @@ class EvolveSettings:
         object.__setattr__(self, "worlds", tuple(str(world) for world in self.worlds))
         if not self.worlds:
             raise SettingsError("worlds: give at least one world (a bundled name or a world file)")
-        if self.env_id not in ENV_IDS.values():
-            raise SettingsError(f"env_id={self.env_id!r}: choose one of {sorted(ENV_IDS.values())}")
+        if self.env_id not in TASKS:
+            raise SettingsError(f"env_id={self.env_id!r}: choose one of {sorted(TASKS)}")
         if self.physics not in PHYSICS:
             raise SettingsError(f"physics={self.physics!r}: choose one of {PHYSICS}")
         if self.evaluator not in EVALUATORS:
@@ -230,10 +230,8 @@ class EvolveSettings:
     def for_env(cls, values: dict[str, Any], source: str = "settings") -> EvolveSettings:
         """:meth:`from_dict` with the defaults of ``values["env_id"]``'s task under the given values."""
         env_id = values.get("env_id", cls.env_id)
-        if env_id == AUDIO_ENV_ID:
-            from spikefly.evolution.audio_task import AUDIO_DEFAULTS
-
-            values = {**AUDIO_DEFAULTS, **values}
+        if env_id in TASKS:  # an unknown one is the dataclass's error
+            values = {**task_for(env_id).defaults, **values}
         return cls.from_dict(values, source)
 
     @classmethod

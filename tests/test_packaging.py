@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_FOLDERS = {"envs": "spikefly/envs", "controllers": "spikefly/controllers", "evolution": "spikefly/evolution", "worlds": "spikefly/worlds"}
+SOURCE_FOLDERS = {"core": "spikefly/core", "envs": "spikefly/envs", "controllers": "spikefly/controllers", "evolution": "spikefly/evolution", "worlds": "spikefly/worlds"}
 SHIPPED_SUFFIXES = {".py", ".toml", ".urdf", ".ini"}
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from spikefly.core import SpikeflyError
 
-class WorldError(ValueError):
+
+class WorldError(SpikeflyError):
     """A world file (or world text) that cannot be used, with the place and the fix.
 
     The message reads ``<file>: <key>: <what is wrong>. Fix: <what to do>``, e.g.::

@@ -131,12 +131,12 @@ def loads_world(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise _syntax_error(error, text, source) from None
+        raise syntax_error(error, text, source) from None
     folder = Path(base_dir) if base_dir is not None else None
     return read_course(TableReader(data, source, base_dir=folder))
 
 
-def _syntax_error(error: tomllib.TOMLDecodeError, text: str, source: str) -> WorldError:
+def syntax_error(error: tomllib.TOMLDecodeError, text: str, source: str) -> WorldError:
     """A :class:`WorldError` pointing at the line of a TOML syntax error."""
     message = str(error)
     found = re.search(r"at line (\d+), column (\d+)", message)

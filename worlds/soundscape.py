@@ -40,9 +40,9 @@ name (a file may hold no target events, to measure false alarms). Relative paths
 to the world file's folder. Every problem raises :class:`WorldError` naming the file, the key
 and the fix.
 
-Rendering (:meth:`Soundscape.render`) needs the signal generators of
-``spikefly.envs.audio_signals``, imported when first needed: the one place ``spikefly.worlds``
-reaches into another part, since a soundscape is nothing without its sounds.
+A soundscape is rendered into clips by :func:`spikefly.envs.soundscape_render.render_clip`,
+with the signal generators of ``spikefly.envs.audio_signals``; this module only knows their
+names (:data:`EVENT_SOURCE_NAMES`, :data:`BACKGROUND_SOURCE_NAMES`).
 """
 
 from __future__ import annotations
@@ -50,18 +50,19 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .table_reader import TableReader, closest_key
+from .wav import AudioFileError, check_wav
 
-if TYPE_CHECKING:
-    from spikefly.envs.audio_signals import EventSound
+EVENT_SOURCE_NAMES = ("smoke_alarm", "co_alarm", "siren_wail", "siren_yelp", "glass_break", "dog_bark")
+"""The built-in event generators (``source`` of an ``[[events]]`` entry; what each sounds like:
+:mod:`spikefly.envs.audio_signals`)."""
+BACKGROUND_SOURCE_NAMES = ("white_noise", "pink_noise", "brown_noise", "mains_hum", "rain", "hvac", "speech_babble")
+"""The built-in background generators (``source`` of a ``[[backgrounds]]`` entry)."""
 
 BUNDLED_DIR = Path(__file__).resolve().parent
 """Folder holding the bundled ``*.toml`` worlds."""
@@ -80,20 +81,9 @@ DEFAULT_SNR_DB = (0.0, 15.0)
 """SNR range of an event without ``snr_db``."""
 DEFAULT_MIN_GAP_S = 1.0
 """Least time between consecutive events without ``min_gap_s``."""
-PEAK_LIMIT = 0.99
-"""A rendered clip whose peak would pass this is scaled down whole (SNRs unchanged)."""
 
 _BACKGROUND_EXAMPLE = '[[backgrounds]] source = "pink_noise", level_dbfs = [-40.0, -20.0]'
 _EVENT_EXAMPLE = '[[events]] source = "smoke_alarm", rate_per_min = [0.0, 4.0], snr_db = [0.0, 15.0]'
-_FADE_S = 0.005
-_TRIM_DB = -50.0
-
-
-def _signals() -> ModuleType:
-    # Imported late: worlds load without envs, and envs import worlds.
-    from spikefly.envs import audio_signals
-
-    return audio_signals
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,181 +173,6 @@ class Soundscape:
         """Every class name an event can carry, targets first, without repeats."""
         return tuple(dict.fromkeys(self.target + tuple(event.label for event in self.events)))
 
-    def render(
-        self,
-        rng: np.random.Generator,
-        duration_s: float | None = None,
-        snr_db: tuple[float, float] | None = None,
-        backgrounds: list[str] | None = None,
-    ) -> Clip:
-        """Draw one clip from ``rng`` (same generator state, same samples).
-
-        Args:
-            rng: the only source of randomness.
-            duration_s: clip length (default :attr:`duration_s`).
-            snr_db: ``(lo, hi)`` replacing every event's SNR range.
-            backgrounds: built-in background names replacing the file's backgrounds, each drawn
-                at the highest ``level_dbfs`` range among the file's (e.g. ``["speech_babble"]``).
-
-        Backgrounds are summed at their drawn levels. Event counts are Poisson with each
-        entry's drawn rate; the events are shuffled and laid out uniformly at random without
-        overlap, at least ``min_gap_s`` apart, wholly inside the clip (an event that no longer
-        fits is dropped). Each is scaled to its SNR against the background over its span. A
-        clip whose peak would pass 0.99 is scaled down whole.
-        """
-        signals = _signals()
-        rate = signals.SAMPLE_RATE
-        duration_s = self.duration_s if duration_s is None else float(duration_s)
-        if not duration_s > 0:
-            raise ValueError(f"duration_s must be positive, got {duration_s!r}")
-        if snr_db is not None and not snr_db[0] <= snr_db[1]:
-            raise ValueError(f"snr_db must be (low, high) with low <= high, got {snr_db!r}")
-        length = round(duration_s * rate)
-        layers = (
-            self.backgrounds if backgrounds is None else self._replacement_backgrounds(backgrounds, signals)
-        )
-        mix = np.zeros(length)
-        for layer in layers:
-            mix += _render_background(layer, rng, length, signals)
-        sounds = []
-        for spec in self.events:
-            count = int(rng.poisson(rng.uniform(*spec.rate_per_min) * duration_s / 60.0))
-            for _ in range(count):
-                sound = _render_event(spec, rng, signals)
-                sounds.append((spec.label, sound, float(rng.uniform(*(snr_db or spec.snr_db)))))
-        events = []
-        lengths = [len(sound.audio) for _, sound, _ in sounds]
-        for index, start in _place(rng, lengths, length, self.min_gap_s, rate):
-            label, sound, snr = sounds[index]
-            first = start + round(sound.onset_s * rate)
-            last = start + round(sound.offset_s * rate)
-            active = sound.audio[first - start : last - start].astype(np.float64)
-            event_rms = float(np.sqrt(np.mean(active**2)))
-            background_rms = max(float(np.sqrt(np.mean(mix[first:last] ** 2))), 1e-5)
-            gain = background_rms * 10 ** (snr / 20) / event_rms if event_rms > 0 else 0.0
-            mix[start : start + len(sound.audio)] += gain * sound.audio
-            events.append(Event(first / rate, last / rate, label, snr))
-        peak = float(np.max(np.abs(mix))) if length else 0.0
-        if peak > PEAK_LIMIT:
-            mix *= PEAK_LIMIT / peak
-        order = sorted(range(len(events)), key=lambda index: events[index].onset_s)
-        return Clip(mix.astype(np.float32), rate, tuple(events[index] for index in order))
-
-    def _replacement_backgrounds(self, names: list[str], signals: ModuleType) -> tuple[BackgroundSpec, ...]:
-        valid = tuple(signals.BACKGROUND_SOURCES)
-        for name in names:
-            if name not in valid:
-                guess = closest_key(name, valid)
-                hint = f" (did you mean {guess!r}?)" if guess else ""
-                raise ValueError(f"unknown background {name!r}{hint}; use one of: {', '.join(valid)}")
-        levels = [layer.level_dbfs for layer in self.backgrounds if layer.level_dbfs is not None]
-        level = max(levels, key=lambda pair: pair[1]) if levels else DEFAULT_LEVEL_DBFS
-        return tuple(BackgroundSpec(name, level) for name in names)
-
-
-def _place(
-    rng: np.random.Generator, lengths: list[int], clip_length: int, min_gap_s: float, rate: int
-) -> list[tuple[int, int]]:
-    """``(index, start sample)`` for the events of ``lengths`` that fit, in time order.
-
-    The events are shuffled; each that still fits (with the gaps) is kept. The spare time is
-    split at uniformly random points, which lays the kept events out uniformly at random among
-    all non-overlapping arrangements in that order.
-    """
-    gap = round(min_gap_s * rate)
-    kept, used = [], 0
-    for index in rng.permutation(len(lengths)):
-        need = lengths[index] + (gap if kept else 0)
-        if used + need <= clip_length:
-            kept.append(int(index))
-            used += need
-    cuts = np.sort(rng.integers(0, clip_length - used + 1, size=len(kept)))
-    placed, position = [], 0
-    for index, cut in zip(kept, cuts, strict=True):
-        placed.append((index, int(cut) + position))
-        position += lengths[index] + gap
-    return placed
-
-
-# ---------------------------------------------------------------------------------------------
-# Rendering pieces
-
-
-def _level_gain(signal: NDArray[np.float64], level_dbfs: float) -> float:
-    rms = float(np.sqrt(np.mean(signal**2)))
-    return 10 ** (level_dbfs / 20) / rms if rms > 0 else 0.0
-
-
-def _render_background(
-    layer: BackgroundSpec, rng: np.random.Generator, length: int, signals: ModuleType
-) -> NDArray[np.float64]:
-    if layer.source == "wav_dir":
-        signal = _cut_recordings(layer.files, rng, length)
-    else:
-        signal = np.asarray(
-            signals.BACKGROUND_SOURCES[layer.source](rng, length / signals.SAMPLE_RATE), dtype=np.float64
-        )
-    if layer.level_dbfs is None:
-        return signal
-    return signal * _level_gain(signal, float(rng.uniform(*layer.level_dbfs)))
-
-
-def _cut_recordings(files: tuple[Path, ...], rng: np.random.Generator, length: int) -> NDArray[np.float64]:
-    """float64[length] from the recordings: a random stretch of one, then whole random ones."""
-    out = np.zeros(length)
-    filled = 0
-    fade = round(_FADE_S * _signals().SAMPLE_RATE)
-    first = True
-    while filled < length:
-        audio = _recording(files[int(rng.integers(len(files)))])
-        start = int(rng.integers(len(audio))) if first else 0
-        piece = audio[start : start + length - filled].astype(np.float64)
-        ramp = min(fade, len(piece) // 2)
-        if ramp:
-            shape = (np.arange(ramp) + 0.5) / ramp
-            piece[:ramp] *= shape
-            piece[len(piece) - ramp :] *= shape[::-1]
-        out[filled : filled + len(piece)] = piece
-        filled += len(piece)
-        first = False
-    return out
-
-
-def _render_event(spec: EventSpec, rng: np.random.Generator, signals: ModuleType) -> EventSound:
-    if spec.source == "wav":
-        audio = _trimmed_recording(spec.path)
-        return signals.EventSound(audio, 0.0, len(audio) / signals.SAMPLE_RATE)
-    return signals.EVENT_SOURCES[spec.source](rng)
-
-
-def _file_key(path: Path) -> tuple[str, int, int]:
-    status = path.stat()
-    return (str(path), status.st_mtime_ns, status.st_size)
-
-
-@lru_cache(maxsize=64)
-def _recording_cached(key: tuple[str, int, int]) -> NDArray[np.float32]:
-    return _signals().load_wav(key[0])
-
-
-def _recording(path: Path) -> NDArray[np.float32]:
-    """A WAV file as 16 kHz mono float32, decoded once while the file is unchanged."""
-    return _recording_cached(_file_key(path))
-
-
-@lru_cache(maxsize=64)
-def _trimmed_cached(key: tuple[str, int, int]) -> NDArray[np.float32]:
-    audio = _recording_cached(key)
-    loud = np.nonzero(np.abs(audio) > np.max(np.abs(audio)) * 10 ** (_TRIM_DB / 20))[0]
-    if len(loud) == 0:
-        raise _signals().AudioFileError(key[0], "the recording is silent", "use a recording of the event")
-    return audio[loud[0] : loud[-1] + 1]
-
-
-def _trimmed_recording(path: Path | None) -> NDArray[np.float32]:
-    assert path is not None  # a "wav" event always has a path (checked by the reader)
-    return _trimmed_cached(_file_key(path))
-
 
 # ---------------------------------------------------------------------------------------------
 # Reading
@@ -369,7 +184,6 @@ def read_soundscape(table: TableReader) -> Soundscape:
     This is the hook for ``worlds/loader.py``: ``read_soundscape(TableReader(data, source,
     base_dir=folder))``, like ``read_course``.
     """
-    signals = _signals()
     if table.has("kind") and table.data["kind"] == "obstacle_course":
         raise table.error(
             "kind",
@@ -389,7 +203,7 @@ def read_soundscape(table: TableReader) -> Soundscape:
     )
     target = _read_target(table)
     backgrounds = tuple(
-        _read_background(entry, tuple(signals.BACKGROUND_SOURCES))
+        _read_background(entry, BACKGROUND_SOURCE_NAMES)
         for entry in table.table_array("backgrounds", _BACKGROUND_EXAMPLE)
     )
     if not backgrounds:
@@ -399,10 +213,10 @@ def read_soundscape(table: TableReader) -> Soundscape:
             f"add one, e.g. {_BACKGROUND_EXAMPLE}; for a quiet room use white_noise at level_dbfs = [-80.0, -70.0]",
         )
     events = tuple(
-        _read_event(entry, tuple(signals.EVENT_SOURCES))
+        _read_event(entry, EVENT_SOURCE_NAMES)
         for entry in table.table_array("events", _EVENT_EXAMPLE)
     )
-    known = tuple(dict.fromkeys([event.label for event in events] + list(signals.EVENT_SOURCES)))
+    known = tuple(dict.fromkeys([event.label for event in events] + list(EVENT_SOURCE_NAMES)))
     for index, label in enumerate(target):
         if label not in known:
             guess = closest_key(label, known)
@@ -410,7 +224,7 @@ def read_soundscape(table: TableReader) -> Soundscape:
             raise table.error(
                 f"target[{index}]",
                 f"no [[events]] entry makes class {label!r}{hint}",
-                f"name a built-in event ({', '.join(signals.EVENT_SOURCES)}) or the label of a "
+                f"name a built-in event ({', '.join(EVENT_SOURCE_NAMES)}) or the label of a "
                 '[[events]] source = "wav" entry',
             )
     return Soundscape(name, table.source, duration_s, target, backgrounds, events, min_gap_s)
@@ -532,10 +346,9 @@ def _read_event(entry: TableReader, names: tuple[str, ...]) -> EventSpec:
 
 
 def _check_wav(entry: TableReader, path: Path) -> None:
-    signals = _signals()
     try:
-        signals.check_wav(path)
-    except signals.AudioFileError as error:
+        check_wav(path)
+    except AudioFileError as error:
         raise entry.error("path", f"{error.path}: {error.problem}", error.fix) from None
 
 
@@ -574,9 +387,9 @@ def loads_soundscape(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        from .loader import _syntax_error  # late: the loader imports this module
+        from .loader import syntax_error  # late: the loader imports this module
 
-        raise _syntax_error(error, text, source) from None
+        raise syntax_error(error, text, source) from None
     return read_soundscape(
         TableReader(data, source, base_dir=Path(base_dir) if base_dir is not None else None)
     )

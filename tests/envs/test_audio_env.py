@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
 from spikefly.envs.audio_scoring import TERM_NAMES, score
+from spikefly.envs.soundscape_render import render_clip
 
 
 def test_registered_and_passes_the_gymnasium_checker_without_warnings():
@@ -53,7 +54,7 @@ def test_event_times_are_shifted_to_when_their_frames_are_available():
     from spikefly.envs.audio_env import clip_seed
     from spikefly.worlds.soundscape import load_soundscape
 
-    clip = load_soundscape("office").render(np.random.default_rng(clip_seed(1)))
+    clip = render_clip(load_soundscape("office"), np.random.default_rng(clip_seed(1)))
     shifted = episode("office", 1).events
     assert len(shifted) == len(clip.events) > 0
     # frame t spans [t hop, t hop + 25 ms), is complete at t hop + 25 ms and is scored at t hop:

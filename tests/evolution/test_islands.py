@@ -19,7 +19,7 @@ from spikefly.evolution.islands import (
     IslandRun,
     island_settings,
 )
-from spikefly.evolution.run import _arrays
+from spikefly.evolution.compile import arrays_from_json as _arrays
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 SETTINGS = EvolveSettings(population=8, generations=4, episodes_per_world=1, validation_every=2, validation_episodes=1,

@@ -197,7 +197,8 @@ def test_a_controller_for_another_env_is_refused(tmp_path, capsys):
 
 def test_reinsert_champion_puts_the_validated_champion_back_and_resumes_identically(tmp_path):
     from spikefly.evolution.compile import genome_to_arrays
-    from spikefly.evolution.run import EvolutionRun, _jsonable
+    from spikefly.evolution.compile import arrays_to_json as _jsonable
+    from spikefly.evolution.run import EvolutionRun
 
     settings = EvolveSettings(population=12, generations=8, episodes_per_world=1, validation_every=1, validation_episodes=2,
                               validation_top=2, pybullet_every=0, reinsert_champion=True)

@@ -1,0 +1,109 @@
+"""The task boundary: a third task, registered from this file, evolves through the same command line,
+run, checkpoints and board costs as the bundled two; unknown tasks are one clear error."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict, load
+from spikefly.envs import outcomes
+from spikefly.evolution.cli import main
+from spikefly.evolution.fused_rollout import RolloutResults
+from spikefly.evolution.settings import EvolveSettings, SettingsError
+from spikefly.evolution.tasks import TASKS, TaskError, TaskParts, register_task, task_for
+
+STEER_ID = "tests/Steer-v0"
+STEPS = 12
+
+
+class SteerFlyer:
+    """Hold action 0 at a target in [-1, 1] that the observation shows; an episode's seed draws the target."""
+
+    n_actions = 1
+    control_hz = 10.0
+    reference_physics = None
+    low = np.array([-1.0], np.float32)
+    high = np.array([1.0], np.float32)
+
+    def __init__(self, settings: EvolveSettings) -> None:
+        self.settings = settings
+        self.encoder = encoder_from_dict(dict(settings.encoder))
+        self.decoder = decoder_from_dict(dict(settings.decoder))
+
+    def fly(self, networks, episodes, physics=None) -> RolloutResults:
+        shape = (len(networks), len(episodes))
+        returns, codes, ops = np.zeros(shape), np.zeros(shape, np.int64), np.zeros((*shape, 4), np.int64)
+        for g, network in enumerate(networks):
+            for e, seed in enumerate(episodes.seeds):
+                target = float(np.random.default_rng(seed).uniform(-1.0, 1.0))
+                controller = SpikingController(network, self.encoder, self.decoder, self.settings.steps_per_action,
+                                               self.low, self.high, self.n_actions, seed=seed)
+                error = np.mean([abs(float(controller.act(np.array([target], np.float32))[0]) - target) for _ in range(STEPS)])
+                returns[g, e] = 1.0 - error
+                codes[g, e] = outcomes.GOAL if error < 0.25 else outcomes.TIMEOUT
+                ops[g, e] = tuple(controller.counts)
+        zeros = np.zeros(shape)
+        return RolloutResults(returns=returns, outcomes=codes, steps=np.full(shape, STEPS, np.int64), time_s=zeros,
+                              min_clearance_m=zeros, rotor_energy_j=zeros, final_position_m=np.zeros((*shape, 3)), ops=ops)
+
+
+@pytest.fixture()
+def steer_task():
+    task = register_task(TaskParts("steer", STEER_ID, flyer=SteerFlyer, defaults_of={
+        "worlds": ("line",), "env_settings": {}, "curriculum_start": 0.0, "validation_episodes": 4,
+        "validation_every": 2, "validation_top": 2, "episodes_per_world": 3}))
+    yield task
+    TASKS.pop(STEER_ID)
+
+
+def test_a_third_task_evolves_through_the_command_line_and_resumes(steer_task, tmp_path, capsys):
+    out = tmp_path / "steer"
+    command = ["evolve", "--env", "steer", "--population", "12", "--generations", "4", "--quiet", "--out", str(out)]
+    assert main(command) == 0
+    printed = capsys.readouterr().out
+    assert f"champion: {out / 'champion.json'}" in printed
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["env_id"] == STEER_ID and settings["worlds"] == ["line"] and settings["episodes_per_world"] == 3
+    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [line["generation"] for line in lines if "generation" in line] == [0, 1, 2, 3]
+    assert "best_board" in lines[0] and lines[0]["best_board"]["board"] == "stm32f405"  # board costs charged as for any task
+    assert "pybullet_success_rate" not in lines[-1]["final_champion"]  # no reference physics for this task
+    spec = load(out / "champion.json")
+    assert spec.env_id == STEER_ID and spec.n_actions == 1
+
+    # stopped half way and resumed, it ends as the uninterrupted run did
+    from spikefly.evolution.run import EvolutionRun
+
+    halves = EvolutionRun.start(tmp_path / "halves", EvolveSettings.read(out / "settings.json"), progress=False)
+    halves.run(until=2)
+    EvolutionRun.resume(tmp_path / "halves", progress=False).run()
+    assert (tmp_path / "halves" / "champion.json").read_text() == (out / "champion.json").read_text()
+
+
+def test_unknown_tasks_are_one_clear_error(capsys):
+    with pytest.raises(TaskError, match=r"env_id='nope/Nope-v0': no such task. Fix: choose one of"):
+        task_for("nope/Nope-v0")
+    with pytest.raises(SettingsError, match=r"env_id='nope/Nope-v0': choose one of"):
+        EvolveSettings(env_id="nope/Nope-v0")
+    with pytest.raises(SystemExit):
+        main(["evolve", "--env", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_a_task_name_cannot_be_taken_twice():
+    with pytest.raises(TaskError, match="task name 'quadrotor' is taken"):
+        register_task(TaskParts("quadrotor", "other/Quadrotor-v9", flyer=SteerFlyer))
+    assert "other/Quadrotor-v9" not in TASKS
+
+
+def test_a_tasks_own_settings_are_checked_before_anything_is_written(steer_task, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"env_settings": {"wind_speed_mps": 2.0}}))
+    out = tmp_path / "run"
+    assert main(["evolve", "--env", "steer", "--settings", str(bad), "--out", str(out), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "the steer task takes none" in error and "Fix:" in error
+    assert not out.exists()
