@@ -9,7 +9,9 @@ from pathlib import Path
 from importlib.metadata import version
 
 from spikefly.core import SpikeflyError
-from spikefly.evolution.settings import AUDIO_ENV_ID, EvolveSettings
+from spikefly.evolution.settings import EvolveSettings
+from spikefly.evolution.cli_args import positive_int, workers
+from spikefly.evolution.evaluate_cli import add_evaluate_parser
 from spikefly.evolution.tasks import task_names
 
 DESCRIPTION = (
@@ -30,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "that the simulator, the world and the sensors work. Prints one line per episode and a summary.",
     )
     demo.add_argument("--world", default="forest", help="bundled world name or path to a world TOML file (default: forest)")
-    demo.add_argument("--episodes", type=_positive_int, default=3, help="episodes to fly (default: 3)")
+    demo.add_argument("--episodes", type=positive_int, default=3, help="episodes to fly (default: 3)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed + i (default: 0)")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     demo.set_defaults(run=_run_demo)
@@ -47,27 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
                         help="world(s) to train on: several after one --world, or the flag repeated (default: "
                         f"{', '.join(EvolveSettings.worlds)}; audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
-    evolve.add_argument("--population", type=_positive_int, help="genomes per generation (default: 150)")
-    evolve.add_argument("--generations", type=_positive_int, help=f"generations at most (default: {EvolveSettings.generations})")
+    evolve.add_argument("--population", type=positive_int, help="genomes per generation (default: 150)")
+    evolve.add_argument("--generations", type=positive_int, help=f"generations at most (default: {EvolveSettings.generations})")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
-    evolve.add_argument("--budget-steps", type=_positive_int, metavar="STEPS",
+    evolve.add_argument("--budget-steps", type=positive_int, metavar="STEPS",
                         help="stop once this many env steps were flown (training, validation and re-flights all count)")
-    evolve.add_argument("--episodes", type=_positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 4)")
+    evolve.add_argument("--episodes", type=positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 4)")
     evolve.add_argument("--physics", choices=["twin", "pybullet"], help="where genomes fly (default: twin)")
     evolve.add_argument("--evaluator", choices=["serial", "pool", "ray"],
                         help="in-process, a process pool, or actors on a Ray cluster (default: serial)")
-    evolve.add_argument("--workers", type=_workers, metavar="N|ray",
+    evolve.add_argument("--workers", type=workers, metavar="N|ray",
                         help="pool processes (default: one per core), or 'ray': evaluate on Ray actors, one per CPU of "
                         "the cluster (pip install \"spikefly[ray]\")")
     evolve.add_argument("--ray-address", metavar="HOST:PORT",
                         help="join the Ray cluster whose head is here (ray start --head prints it; ray://HOST:PORT for "
                         "Ray Client; auto) instead of starting a local Ray")
-    evolve.add_argument("--islands", type=_positive_int, metavar="N",
+    evolve.add_argument("--islands", type=positive_int, metavar="N",
                         help="evolve N populations (islands) as Ray actors, each in RUN_DIR/island-K with its own seed, "
                         "passing their best genomes round a ring (see --migrate-every); resume with --resume RUN_DIR")
-    evolve.add_argument("--migrate-every", type=_positive_int, metavar="G",
+    evolve.add_argument("--migrate-every", type=positive_int, metavar="G",
                         help="islands: send migrants every G generations, right after a checkpoint (default: 5)")
-    evolve.add_argument("--migrants", type=_positive_int, metavar="K",
+    evolve.add_argument("--migrants", type=positive_int, metavar="K",
                         help="islands: the best K genomes each island sends to the next (default: 2)")
     evolve.add_argument("--split-worlds", action="store_true", default=None,
                         help="islands: deal the --world list out among the islands (island K trains on worlds K, K+N, ...) "
@@ -98,47 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--json", action="store_true", help="print the summary as JSON")
     evolve.set_defaults(run=_run_evolve)
 
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="fly (or listen with) a controller file on worlds or a benchmark suite (--suite heldout) and print "
-        "per-episode or per-course outcomes and a summary",
-        usage="%(prog)s CONTROLLER [--world NAME_OR_FILE ...] [--suite NAME] [--episodes N] [options]",
-        description="Fly a controller (a champion.json) on bundled worlds or any world file, in PyBullet by default. "
-        "Episode i on each world uses seed SEED + i. Give the controller first: --world takes every name after it "
-        "(spikefly evaluate champion.json --world forest windows my.toml). --suite heldout flies every course of the "
-        "bundled held-out benchmark, fixed courses no run trains or selects on, and prints success per course and "
-        "overall (spikefly evaluate champion.json --suite heldout); it may be combined with --world.",
-    )
-    evaluate.add_argument("controller", nargs="?", metavar="CONTROLLER", help="controller file (.json); give it first")
-    evaluate.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
-                          help="world(s) to fly: several after one --world, or the flag repeated (default: the worlds it "
-                          "was trained on, unless --suite is given)")
-    evaluate.add_argument("--suite", metavar="NAME_OR_FOLDER",
-                          help="also fly every course of this benchmark suite (bundled: heldout; or a folder of world files) "
-                          "and report success per course and overall")
-    evaluate.add_argument("--episodes", type=_positive_int, metavar="N",
-                          help="episodes per world (default: 10) and per suite course (default: 1, a suite being a set of "
-                          "fixed courses; 10 with --randomise)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
-    evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
-    evaluate.add_argument("--randomise", nargs="?", const="default", metavar="PRESET_OR_FILE",
-                          help="fly with domain randomisation (sensor noise, dropouts, wind, gusts, mass, thrust and motor-lag "
-                          "error, drawn from each episode's seed): a preset (off, light, default, strong; alone: default) or "
-                          "a JSON/TOML file of those QuadrotorSettings keys, overriding the controller's values for them")
-    evaluate.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"),
-                          help="audio: draw every event's signal-to-noise ratio from this range instead")
-    evaluate.add_argument("--background", action="append", dest="backgrounds", metavar="NAME",
-                          help="audio: replace the soundscapes' backgrounds by this built-in one, repeatable "
-                          "(e.g. speech_babble, which needs Debian's espeak-ng)")
-    evaluate.add_argument("--quantize", action="store_true",
-                          help="also fly the int8 fixed-point version (what the C export runs) and report it beside the float one")
-    evaluate.add_argument("--prune", type=_fraction, metavar="SPARSITY",
-                          help="also fly a copy with this fraction of the smallest weights removed (e.g. 0.5)")
-    evaluate.add_argument("--board", action="append", dest="boards", metavar="NAME_OR_FILE",
-                          help="report latency, energy and memory per control step on this board, repeatable; "
-                          "'all' for every bundled board (default: the board the controller was evolved for)")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON document")
-    evaluate.set_defaults(run=_run_evaluate)
+    add_evaluate_parser(commands)
 
     export = commands.add_parser(
         "export",
@@ -184,35 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(schema, geometry, and for procedural worlds a few generated layouts) and report problems.",
     )
     worlds.add_argument("files", nargs="*", help="world files to check")
-    worlds.add_argument("--layouts", type=_positive_int, default=5, help="generated layouts to check per file (default: 5)")
+    worlds.add_argument("--layouts", type=positive_int, default=5, help="generated layouts to check per file (default: 5)")
     worlds.set_defaults(run=_run_worlds)
     return parser
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
-    return value
-
-
-def _workers(text: str) -> int | str:
-    if text == "ray":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a number of processes or 'ray', got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -296,155 +232,6 @@ def _run_evolve(args: argparse.Namespace) -> int:
     print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world {worlds} --episodes 50 --seed 0")
     print(f"  on held-out courses no run trains on: spikefly evaluate {summary.champion} --suite heldout")
     print(f"  with noise, wind and model error: spikefly evaluate {summary.champion} --suite heldout --randomise")
-    return 0
-
-
-def _run_evaluate(args: argparse.Namespace) -> int:
-    from spikefly.controllers.boards import bundled_boards, load_board
-    from spikefly.envs.randomisation import describe_randomisation, load_randomisation
-    from spikefly.evolution.evaluate import (
-        EvaluateError,
-        board_costs,
-        controller_variants,
-        evaluate_controller,
-        load_controller_or_card,
-        suite_results,
-    )
-    from spikefly.worlds import suite_courses
-
-    controller, named = _evaluate_targets(args, EvaluateError)
-    spec = load_controller_or_card(controller)
-    suite = [str(path) for path in suite_courses(args.suite)] if args.suite else []
-    if suite and spec.env_id == AUDIO_ENV_ID:
-        raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller listens for sound "
-                            "events (evaluate it on soundscapes with --world)")
-    worlds = named if named else ([] if suite else list(spec.metadata.get("worlds", ["forest"])))
-    randomised = args.randomise not in (None, "off")
-    episodes = [args.episodes or 10] * len(worlds) + [args.episodes or (10 if randomised else 1)] * len(suite)
-    boards = args.boards or ([spec.board["board"]] if spec.board else [])
-    if "all" in boards:
-        boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
-    for name in boards:  # a bad board name or file stops before anything is flown
-        load_board(name)
-    # so does a bad randomisation preset or file
-    randomise = None if args.randomise is None else load_randomisation(args.randomise)
-    variants = controller_variants(spec, args.quantize, args.prune)
-    audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
-    reports = {}
-    for name, variant in variants.items():
-        report = evaluate_controller(variant, worlds + suite, episodes if suite else args.episodes or 10, args.seed,
-                                     args.physics, progress=not args.json, audio_settings=audio, randomise=randomise)
-        if suite:
-            report["suite"] = suite_results(report, args.suite, suite)
-        report["boards"] = board_costs(variant, report, boards)
-        reports[name] = report
-    if args.json:
-        print(json.dumps(reports if len(reports) > 1 else next(iter(reports.values())), indent=2))
-        return 0
-    first = next(iter(reports.values()))
-    if first.get("env") == AUDIO_ENV_ID:
-        return _print_audio(controller, reports)
-    print(f"{controller}: {_size_text(first['network'])}; {args.physics}")
-    print(f"randomisation: {describe_randomisation(first['randomisation']['source'], first['randomisation']['settings'])}")
-    in_suite = set(suite)
-    if len(reports) == 1:
-        for row in first["episodes"]:
-            if row["world"] in in_suite:  # the suite's table below lists its courses
-                continue
-            print(
-                f"  {Path(row['world']).stem:<10} seed {row['seed']:>5}: {row['outcome']:<13} return {row['return']:7.2f}  "
-                f"time {row['time_s']:5.1f} s  min clearance {row['min_clearance_m']:5.2f} m  energy {row['rotor_energy_j']:6.1f} J  "
-                f"synaptic ops {row['synaptic_ops']}"
-            )
-    for name, report in reports.items():
-        summary = report["summary"]
-        label = f"[{name}] " if len(reports) > 1 else ""
-        for world, figures in report["per_world"].items():
-            if world not in in_suite:
-                print(f"{label}{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
-        if "suite" in report:
-            _print_suite(label, report["suite"], args.physics)
-        print(f"{label}success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
-              f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}, "
-              f"synaptic ops per step {summary['mean_synaptic_ops_per_step']:.1f}")
-        if report["boards"]:
-            print(f"{label}{'board':<12} {'latency':>10} {'energy/step':>12} {'power':>10} {'flash':>8} {'RAM':>7} "
-                  f"{'ANN 64x64':>11}  feasible")
-            for board, cost in report["boards"].items():
-                bound = " (lower bound)" if cost["energy_is_lower_bound"] else ""
-                verdict = "yes" if cost["feasible"] else "no: " + "; ".join(cost["reasons"])
-                print(f"{label}{board:<12} {cost['latency_s'] * 1e6:>8.1f} us {cost['energy_j'] * 1e6:>9.3f} uJ "
-                      f"{cost['power_w'] * 1e3:>7.3f} mW {cost['flash_bytes']:>6} B {cost['ram_bytes']:>5} B "
-                      f"{cost['dense_ann']['energy_j'] * 1e6:>8.3f} uJ  {verdict}{bound}")
-            print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
-                  "MlpPolicy, energy per step on the same board)")
-    return 0
-
-
-def _evaluate_targets(args: argparse.Namespace, error: type[Exception]) -> tuple[str, list[str]]:
-    """The controller file and the --world list of ``spikefly evaluate``.
-
-    ``--world`` takes every name after it, so ``--world a b champion.json`` swallows the
-    controller: a trailing ``.json`` there (never a world file) is taken as the controller.
-    """
-    worlds = list(args.worlds or [])
-    controller = args.controller
-    if controller is None and worlds and worlds[-1].lower().endswith(".json"):
-        controller = worlds.pop()
-    if controller is None:
-        raise error("no controller file given. Fix: put it first, e.g. spikefly evaluate champion.json --world forest "
-                    "windows, or spikefly evaluate champion.json --suite heldout")
-    for world in worlds:
-        if world.lower().endswith(".json"):
-            raise error(f"--world {world}: a .json file is a controller, not a world. Fix: give one controller, first: "
-                        f"spikefly evaluate {controller} --world WORLD ...")
-    return controller, worlds
-
-
-def _print_suite(label: str, suite: dict, physics: str) -> None:
-    """The per-course table of a benchmark suite and its overall line."""
-    courses = suite["courses"]
-    width = max(len("course"), *(len(entry["course"]) for entry in courses))
-    each = {entry["episodes"] for entry in courses}
-    episodes = f"{next(iter(each))} episode{'s' if each != {1} else ''} each" if len(each) == 1 else "episodes vary"
-    print(f"{label}suite {suite['name']}: {len(courses)} courses, {episodes} ({physics})")
-    print(f"{label}  {'course':<{width}}  {'outcome':<24} {'success':>7} {'time s':>7} {'min clearance m':>15}")
-    for entry in courses:
-        outcome = ", ".join(name if count == 1 and entry["episodes"] == 1 else f"{name} {count}"
-                            for name, count in entry["outcomes"].items())
-        print(f"{label}  {entry['course']:<{width}}  {outcome:<24} {entry['success_rate']:>7.2f} {entry['mean_time_s']:>7.1f} "
-              f"{entry['min_clearance_m']:>15.2f}")
-    m = suite["summary"]
-    print(f"{label}suite {suite['name']} overall: goal reached on {m['courses_reached']} of {m['courses']} courses; "
-          f"success rate {m['success_rate']:.2f}, collision rate {m['collision_rate']:.2f}, "
-          f"out of bounds {m['out_of_bounds_rate']:.2f}, timeout {m['timeout_rate']:.2f} over {m['episodes']} episodes")
-
-
-def _size_text(network: dict) -> str:
-    """A controller's size: neurons and synapses, or an RL policy's parameters and MACs per step."""
-    if network.get("kind") == "sb3_policy":
-        return f"{network['algorithm']} policy, {network['parameters']} parameters, {network['macs_per_step']} MACs per step"
-    return f"{network['neurons']} neurons, {network['synapses']} synapses"
-
-
-def _print_audio(controller: str, reports: dict) -> int:
-    first = next(iter(reports.values()))
-    summary = first["summary"]
-    print(f"{controller}: {_size_text(first['network'])}; "
-          f"{summary['episodes']} clips, {summary['audio_hours']:.2f} h of audio")
-    for name, report in reports.items():
-        label = f"[{name}] " if len(reports) > 1 else ""
-        for world, m in report["per_world"].items():
-            print(f"{label}{Path(world).stem}: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
-                  f"false alarms/h {m['false_alarms_per_hour']:.1f}")
-        m = report["summary"]
-        print(f"{label}all: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, false alarms/h "
-              f"{m['false_alarms_per_hour']:.1f}, median latency {m['median_latency_s']:.2f} s, "
-              f"synaptic ops per frame {m['mean_synaptic_ops_per_step']:.1f}")
-        for board, cost in report["boards"].items():
-            verdict = "feasible" if cost["feasible"] else "NOT feasible: " + "; ".join(cost["reasons"])
-            print(f"{label}{board}: {cost['per_hour_j']:.3f} J per hour ({cost['power_w'] * 1e6:.1f} uW), "
-                  f"latency {cost['latency_s'] * 1e6:.1f} us per frame; {verdict}")
     return 0
 
 

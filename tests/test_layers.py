@@ -30,7 +30,6 @@ OVER_THE_LIMIT = {
     "controllers/lif_kernels.py": 612,
     "envs/audio_signals.py": 638,
     "evolution/checkpoint.py": 581,
-    "evolution/cli.py": 524,
 }
 """Files still longer than MAX_LINES, with the most lines each may have until it is split (it may only shrink)."""
 
