@@ -23,7 +23,7 @@ from dataclasses import replace
 import numpy as np
 
 from spikefly.controllers import load
-from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost
+from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
 from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
 from spikefly.envs.audio_scoring import event_metrics, score
 from spikefly.envs.soundscape_render import render_clip

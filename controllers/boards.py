@@ -1,4 +1,4 @@
-"""Embedded-board profiles and the cost model: latency, energy and memory of a controller on a board.
+"""Embedded-board profiles: the numbers of each board, with their source and confidence.
 
 Profiles
 --------
@@ -17,48 +17,7 @@ The bundled table is ``controllers/boards.toml`` (:func:`bundled_boards`); :func
 takes a bundled name or a path to a file of the same format. Every problem raises
 :class:`BoardError` naming the file, the key and the fix.
 
-Cost model
-----------
-Inputs are the operations the kernels actually counted, as means per control step
-(:class:`StepCounts`), never an assumed firing rate: neuron updates NU, spikes SP, input events
-IE, synaptic ops SOP (fan-out of every firing source, inputs included) and multiply-accumulates
-MAC not already in SOP. Presynaptic events PE = SP + IE (each starts a walk over one CSR row).
-
-- MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + overhead``; ``latency = cycles /
-  clock``; ``energy = cycles * energy_per_cycle`` (active energy only: the core's idle or sleep
-  power between control steps is not counted, which for the Crazyflie's STM32F405 is the
-  marginal energy, since it runs the flight stack anyway). ``c_mac`` is the int8 figure for
-  ``weight_bits <= 8`` and the fp32 figure otherwise (int16 kernels are not modelled). The
-  cycle figures are those of the integer C export (int32 membranes); a float32 network is
-  costed as its integer twin, ``weight_bits`` then sets its memory only.
-- Neuromorphic: ``energy = e_nu*NU + e_sop*SOP + e_route*PE + static_power / control_hz``;
-  ``latency = substeps * timestep_latency`` with ``substeps = NU / N``. The chip must hold the
-  network: neurons, synapses, fan-in, weight bits, decay grid, connected input channels, outputs, and no
-  analog (MAC) inputs.
-- Reference (Horowitz 45 nm): ``energy = E_AC*SOP + E_MAC*MAC``, a lower bound on arithmetic only;
-  latency 0, always feasible.
-
-A network is feasible when it fits, its memory fits (MCU) and ``latency <= 1 / control_hz``;
-otherwise ``CostReport.reasons`` says why, one sentence per failure.
-
-Byte accounting (what a C export stores; code size, about 400 B, is not counted)
----------------------------------------------------------------------------------
-``idx(n)`` is the bytes of an unsigned index able to hold ``n`` values: 1 up to 256, 2 up to
-65536, else 4. ``S`` synapses, ``N`` neurons, ``b`` weight bits, ``D`` max delay, ``n_in`` inputs.
-
-- spiking flash = ``ceil(S*b/8)`` weights + ``S*idx(N)`` targets + ``S*idx(D+1)`` delays (none
-  when ``D = 0``) + ``(n_in+N+1)*idx(S+1)`` row pointers + ``22*N`` neuron parameters (int32
-  weight multiplier, threshold, bias and adaptation increment, 16-bit decay and adaptation decay,
-  refractory steps and a flag byte; a float32 export needs the same 22 B) + ``n_out*idx(N)``
-  output indices.
-- spiking RAM = ``10*N`` state (int32 membrane and adaptation, refractory counter, spike flag) +
-  ``4*(D+2)*N`` ring buffer of future current + ``4*n_in`` input buffer + 4 step counter.
-- dense ANN flash = ``ceil(MAC*b/8)`` weights + per non-input neuron 8 B (int32 bias and
-  requantisation scale) or 4 B (fp32 bias, ``b > 16``); RAM = two activation buffers of the
-  widest layer, ``2*max(layers)*a`` with ``a`` = 1, 2 or 4 bytes for ``b <= 8``, ``<= 16``, else.
-
-Worked example (project reference, C): a 24-neuron, 122-synapse network at K = 10 and 100 Hz costs
-~54 us and ~7.1 uJ on the STM32F405; the test reproduces it from the op counts it implies.
+The cost model (what a network costs on a profile) is :mod:`spikefly.controllers.cost_model`.
 """
 
 from __future__ import annotations
@@ -66,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 import difflib
-import itertools
 import math
 import os
 import re
@@ -75,17 +33,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
-from spikefly.controllers.lif_kernels import OperationCounts
-from spikefly.controllers.network import (
-    DECAY_SHIFT,
-    Q15_ONE,
-    IntegerLIFNetwork,
-    LIFNetwork,
-)
 from spikefly.core import SpikeflyError
+
+if TYPE_CHECKING:
+    from spikefly.controllers.cost_model import Workload
 
 BUNDLED_PATH = Path(__file__).resolve().with_name("boards.toml")
 """The bundled board table (package data)."""
@@ -94,8 +47,6 @@ CONFIDENCES = ("A", "B", "C")
 DECAY_GRIDS = ("any", "shift")
 """``any``: every decay is allowed; ``shift``: only ``beta = 1 - 2**-k`` (k = 0..30, and 1)."""
 
-_PARAMETER_BYTES_PER_NEURON = 22
-_STATE_BYTES_PER_NEURON = 10
 _ENTRY_EXAMPLE = '{ value = 168e6, source = "datasheet DS8626", confidence = "A" }'
 
 
@@ -146,7 +97,7 @@ class BoardProfile(ABC):
     """File the profile was read from."""
 
     @abstractmethod
-    def _evaluate(self, work: _Workload, period_s: float) -> tuple[float, float, float, list[str]]:
+    def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         """(cycles, latency_s, energy_j, reasons) of one control step; ``reasons`` of misfit only."""
 
 
@@ -176,7 +127,7 @@ class McuBoard(BoardProfile):
     overhead_cycles_per_step: float = field(metadata=_NON_NEGATIVE)
     """Fixed cycles per control step (call, substep loop, output copy)."""
 
-    def _evaluate(self, work: _Workload, period_s: float) -> tuple[float, float, float, list[str]]:
+    def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         mac_cycles = self.cycles_per_int8_mac if work.weight_bits <= 8 else self.cycles_per_fp32_mac
         cycles = (
             self.cycles_per_neuron_update * work.neuron_updates
@@ -190,7 +141,7 @@ class McuBoard(BoardProfile):
             ("flash", work.flash_bytes, self.flash_bytes), ("RAM", work.ram_bytes, self.sram_bytes),
         ):
             if needed > available:
-                reasons.append(f"{memory} {_bytes(needed)} > {_bytes(available)} ({self.title})")
+                reasons.append(f"{memory} {format_bytes(needed)} > {format_bytes(available)} ({self.title})")
         return cycles, cycles / self.clock_hz, cycles * self.energy_per_cycle_j, reasons
 
 
@@ -222,7 +173,7 @@ class NeuromorphicBoard(BoardProfile):
     max_input_channels: int | None = field(default=None, metadata=_COUNT)
     max_outputs: int | None = field(default=None, metadata=_COUNT)
 
-    def _evaluate(self, work: _Workload, period_s: float) -> tuple[float, float, float, list[str]]:
+    def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         energy = (
             self.e_neuron_update_j * work.neuron_updates
             + self.e_sop_j * work.synaptic_ops
@@ -272,7 +223,7 @@ class ArithmeticReference(BoardProfile):
     e_fp32_mult_j: float = field(metadata=_POSITIVE)
     e_sram_read_64bit_8kb_j: float = field(metadata=_POSITIVE)
 
-    def _evaluate(self, work: _Workload, period_s: float) -> tuple[float, float, float, list[str]]:
+    def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         return 0.0, 0.0, self.e_ac_j * work.synaptic_ops + self.e_mac_j * work.macs, []
 
 
@@ -432,242 +383,8 @@ def _read_entry(source: str, key: str, entry: object, rule: Mapping[str, object]
     return SourcedValue(value, origin, confidence)
 
 
-# ---------------------------------------------------------------------------------------------
-# Cost model
-
-
-@dataclass(frozen=True)
-class StepCounts:
-    """Mean operations per control step, as the kernels counted them (over the K substeps)."""
-
-    neuron_updates: float
-    """NU: N per substep."""
-    spikes: float
-    """SP: neuron spikes."""
-    input_events: float
-    """IE: non-zero inputs."""
-    synaptic_ops: float
-    """SOP: fan-out of every firing source (inputs included)."""
-    macs: float = 0.0
-    """Multiply-accumulates not in ``synaptic_ops`` (e.g. an analog input layer done as a matrix
-    product; move those synaptic ops here)."""
-
-    def __post_init__(self) -> None:
-        for name, value in dataclasses.asdict(self).items():
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"StepCounts.{name}: expected a finite number >= 0, got {value!r}")
-
-    @classmethod
-    def from_totals(cls, totals: OperationCounts, n_control_steps: int, macs: float = 0.0) -> StepCounts:
-        """Means from counters accumulated over ``n_control_steps`` control steps (``macs``: per step)."""
-        if n_control_steps < 1:
-            raise ValueError(f"StepCounts.from_totals: n_control_steps must be >= 1, got {n_control_steps}")
-        return cls(*(float(count) / n_control_steps for count in totals), macs=macs)
-
-
-@dataclass(frozen=True)
-class CostReport:
-    """What one control step of a controller costs on one board."""
-
-    board: str
-    """Profile name, e.g. ``"stm32f405"``."""
-    kind: str
-    """"mcu", "neuromorphic" or "reference"."""
-    control_hz: float
-    """Control steps per second the report was computed for."""
-    weight_bits: int
-    """Weight width the memory (and the MAC cost) was computed for."""
-    cycles_per_step: float
-    """Core cycles per control step (MCU; 0 otherwise)."""
-    latency_s: float
-    """Compute time of one control step, seconds."""
-    energy_j: float
-    """Energy per control step, joules (static power over the period included on neuromorphic chips)."""
-    power_w: float
-    """Energy per second of flight: ``energy_j * control_hz``, watts."""
-    flash_bytes: int
-    """Weights, indices and parameters (byte accounting: module docstring)."""
-    ram_bytes: int
-    """State, delay ring buffer and buffers (module docstring)."""
-    feasible: bool
-    """Fits the board (capacity, memory) and ``latency_s <= 1 / control_hz``."""
-    reasons: tuple[str, ...]
-    """Why it is not feasible, one sentence each; empty when feasible."""
-    energy_is_lower_bound: bool
-    """True for the arithmetic reference (Horowitz): arithmetic only."""
-
-    def to_dict(self) -> dict[str, float | int | str | bool | list[str]]:
-        """Plain JSON values."""
-        values = dataclasses.asdict(self)
-        values["reasons"] = list(self.reasons)
-        return values
-
-
-@dataclass(frozen=True)
-class _Workload:
-    """What one control step asks of a board: op counts (per control step), the memory it needs
-    and the structure a neuromorphic chip must hold. ``substeps`` = network timesteps per step."""
-
-    neuron_updates: float
-    presynaptic_events: float
-    synaptic_ops: float
-    macs: float
-    substeps: float
-    weight_bits: int
-    flash_bytes: int
-    ram_bytes: int
-    spiking: bool
-    n_neurons: int
-    n_synapses: int
-    n_inputs: int
-    n_outputs: int
-    max_fan_in: int
-    off_grid_neurons: int
-
-
-def spiking_cost(
-    network: LIFNetwork | IntegerLIFNetwork,
-    counts: StepCounts,
-    board: BoardProfile | str | os.PathLike[str],
-    control_hz: float,
-    weight_bits: int = 8,
-) -> CostReport:
-    """Cost of one control step of ``network`` doing ``counts`` on ``board`` (module docstring)."""
-    if not isinstance(network, (LIFNetwork, IntegerLIFNetwork)):
-        raise TypeError(f"spiking_cost: expected a LIFNetwork or IntegerLIFNetwork, got {type(network).__name__}")
-    if not isinstance(counts, StepCounts):
-        raise TypeError("spiking_cost: counts must be StepCounts (per-control-step means; see StepCounts.from_totals)")
-    bits = _check_bits(weight_bits)
-    n, s, n_in, delay = network.n_neurons, network.n_synapses, network.n_inputs, network.max_delay
-    flash = (
-        math.ceil(s * bits / 8) + s * _index_bytes(n) + (s * _index_bytes(delay + 1) if delay else 0)
-        + (n_in + n + 1) * _index_bytes(s + 1) + _PARAMETER_BYTES_PER_NEURON * n + network.n_outputs * _index_bytes(n)
-    )
-    ram = _STATE_BYTES_PER_NEURON * n + 4 * (delay + 2) * n + 4 * n_in + 4
-    work = _Workload(
-        neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
-        synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=counts.neuron_updates / n,
-        weight_bits=bits, flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
-        # an input channel without synapses needs no wire: the chip's limit counts the connected ones
-        n_inputs=int(np.count_nonzero(np.diff(network.row_ptr[: n_in + 1]))), n_outputs=network.n_outputs,
-        max_fan_in=int(np.bincount(network.target, minlength=n).max()) if s else 0,
-        off_grid_neurons=_off_shift_grid(network),
-    )
-    return _report(_resolve(board), work, control_hz)
-
-
-def dense_ann_cost(
-    layer_sizes: list[int] | tuple[int, ...],
-    board: BoardProfile | str | os.PathLike[str],
-    control_hz: float,
-    weight_bits: int = 8,
-) -> CostReport:
-    """Cost of one forward pass of a dense MLP ``[inputs, hidden..., outputs]`` per control step.
-
-    MACs = sum of products of consecutive sizes; neuron updates = activations (every non-input
-    neuron); no spikes. On a neuromorphic chip it is infeasible (figures charge each MAC as one
-    synaptic op, for scale only).
-    """
-    sizes = [int(size) for size in layer_sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"dense_ann_cost: layer_sizes must be >= 2 sizes, each >= 1, got {list(layer_sizes)}")
-    bits = _check_bits(weight_bits)
-    macs = sum(a * b for a, b in itertools.pairwise(sizes))
-    activations = sum(sizes[1:])
-    activation_bytes = 1 if bits <= 8 else 2 if bits <= 16 else 4
-    board = _resolve(board)
-    neuromorphic = isinstance(board, NeuromorphicBoard)
-    work = _Workload(
-        neuron_updates=activations, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
-        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=bits,
-        flash_bytes=math.ceil(macs * bits / 8) + activations * (8 if bits <= 16 else 4),
-        ram_bytes=2 * max(sizes) * activation_bytes, spiking=False, n_neurons=activations, n_synapses=macs,
-        n_inputs=sizes[0], n_outputs=sizes[-1], max_fan_in=max(sizes[:-1]), off_grid_neurons=0,
-    )
-    return _report(board, work, control_hz)
-
-
-def arithmetic_cost(
-    macs: float, board: BoardProfile | str | os.PathLike[str], control_hz: float, flash_bytes: int = 0, ram_bytes: int = 0,
-    weight_bits: int = 8,
-) -> CostReport:
-    """Cost of ``macs`` multiply-accumulates per control step and nothing else (a signal-processing
-    rule such as a Goertzel detector, or a fixed front end), with the memory given."""
-    if not (math.isfinite(macs) and macs >= 0):
-        raise ValueError(f"arithmetic_cost: macs must be a finite number >= 0, got {macs!r}")
-    board = _resolve(board)
-    neuromorphic = isinstance(board, NeuromorphicBoard)
-    work = _Workload(
-        neuron_updates=0.0, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
-        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=_check_bits(weight_bits),
-        flash_bytes=int(flash_bytes), ram_bytes=int(ram_bytes), spiking=False, n_neurons=0, n_synapses=0,
-        n_inputs=0, n_outputs=0, max_fan_in=0, off_grid_neurons=0,
-    )
-    return _report(board, work, control_hz)
-
-
-def horowitz_bound(synaptic_ops: float, macs: float) -> float:
-    """Lower bound on ARITHMETIC energy only, joules: ``E_AC*synaptic_ops + E_MAC*macs``.
-
-    E_AC = 0.9 pJ, E_MAC = 4.6 pJ (Horowitz 45 nm, as SNN papers use them; bundled profile
-    ``horowitz45nm``). No memory, control or static energy: never a board's energy.
-    """
-    reference = _bundled()["horowitz45nm"]
-    if not isinstance(reference, ArithmeticReference):  # only an edited boards.toml gets here
-        raise BoardError("<bundled>/boards.toml", "boards.horowitz45nm.kind", 'expected kind = "reference"', "restore the file")
-    return reference.e_ac_j * synaptic_ops + reference.e_mac_j * macs
-
-
-def _report(board: BoardProfile, work: _Workload, control_hz: float) -> CostReport:
-    number = isinstance(control_hz, (int, float)) and not isinstance(control_hz, bool)
-    if not (number and math.isfinite(control_hz) and control_hz > 0):
-        raise ValueError(f"control_hz must be a positive number, got {control_hz!r}")
-    period_s = 1.0 / control_hz
-    cycles, latency_s, energy_j, reasons = board._evaluate(work, period_s)
-    if latency_s > period_s:
-        reasons.append(f"latency {_seconds(latency_s)} exceeds the {_seconds(period_s)} control period ({board.title})")
-    return CostReport(
-        board=board.name, kind=board.kind, control_hz=float(control_hz), weight_bits=work.weight_bits,
-        cycles_per_step=float(cycles), latency_s=float(latency_s), energy_j=float(energy_j),
-        power_w=float(energy_j * control_hz), flash_bytes=int(work.flash_bytes), ram_bytes=int(work.ram_bytes),
-        feasible=not reasons, reasons=tuple(reasons), energy_is_lower_bound=isinstance(board, ArithmeticReference),
-    )
-
-
-def _resolve(board: BoardProfile | str | os.PathLike[str]) -> BoardProfile:
-    return board if isinstance(board, BoardProfile) else load_board(board)
-
-
-def _check_bits(weight_bits: int) -> int:
-    if isinstance(weight_bits, bool) or not isinstance(weight_bits, (int, np.integer)) or not 1 <= weight_bits <= 32:
-        raise ValueError(f"weight_bits must be an int in [1, 32], got {weight_bits!r}")
-    return int(weight_bits)
-
-
-def _index_bytes(count: int) -> int:
-    """Bytes of an unsigned index holding ``count`` distinct values."""
-    return 1 if count <= 1 << 8 else 2 if count <= 1 << 16 else 4
-
-
-def _off_shift_grid(network: LIFNetwork | IntegerLIFNetwork) -> int:
-    """Neurons whose membrane decay is not ``1 - 2**-k`` (k = 0..30, or exactly 1)."""
-    if isinstance(network, IntegerLIFNetwork):
-        grid_q15 = [Q15_ONE - (Q15_ONE >> k) for k in range(16)] + [Q15_ONE]
-        on_grid = (network.decay_mode == DECAY_SHIFT) | np.isin(network.beta_q15, grid_q15)
-    else:
-        grid = (1.0 - 2.0 ** -np.arange(31)).astype(np.float32)
-        on_grid = np.isin(network.beta, np.append(grid, np.float32(1.0)))
-    return int(np.count_nonzero(~on_grid))
-
-
-def _bytes(count: int) -> str:
+def format_bytes(count: int) -> str:
     for unit, size in (("MB", 1 << 20), ("KB", 1 << 10)):
         if count >= size:
             return f"{count / size:.3g} {unit}"
     return f"{count} B"
-
-
-def _seconds(value: float) -> str:
-    if value >= 1.0:
-        return f"{value:.3g} s"
-    return f"{value * 1e3:.3g} ms" if value >= 1e-3 else f"{value * 1e6:.3g} us"

@@ -10,7 +10,7 @@ then a threshold with hysteresis and minimum durations), whose settings ``fit`` 
 search for the best event F1 under :func:`spikefly.envs.audio_scoring.score` on training clips.
 Both are binary: action 1 = ``target_label`` present. ``predict`` returns int64[T] actions and
 ``ops_per_frame`` the arithmetic per 10 ms frame (keys :data:`OP_NAMES`; ``macs`` is what
-:class:`spikefly.controllers.boards.StepCounts` prices).
+:class:`spikefly.controllers.cost_model.StepCounts` prices).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The kernels count four operations (neuron updates, spikes, input events, synaptic ops) over every
 episode; :func:`step_counts` turns one genome's totals into means per control step for
-:func:`spikefly.controllers.boards.spiking_cost`. With an analog encoder (direct or population
+:func:`spikefly.controllers.cost_model.spiking_cost`. With an analog encoder (direct or population
 current) the input fan-outs are multiply-accumulates, not spike events: the kernels count both in
 one synaptic-op counter, so the input share is split off as ``input_events x`` the network's mean
 input fan-out and charged as MACs (a board that takes spikes only then rejects the network).
@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.controllers.boards import BoardProfile, CostReport, StepCounts, load_board, spiking_cost
+from spikefly.controllers.boards import BoardProfile, load_board
+from spikefly.controllers.cost_model import CostReport, StepCounts, spiking_cost
 from spikefly.controllers.encoders import Encoder
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 

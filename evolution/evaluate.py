@@ -164,7 +164,8 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     """
     from dataclasses import replace
 
-    from spikefly.controllers.boards import dense_ann_cost, load_board, spiking_cost
+    from spikefly.controllers.boards import load_board
+    from spikefly.controllers.cost_model import dense_ann_cost, spiking_cost
 
     audio = spec.env_id == AUDIO_EVENT_ID
     control_hz = 1.0 / hop_s() if audio else QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz

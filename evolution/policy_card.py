@@ -292,14 +292,14 @@ class PolicyListener:
 
 
 def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0, weight_bits: int = 8):
-    """Cost per control step of the policy's actor on ``board`` (a :class:`~spikefly.controllers.boards.CostReport`).
+    """Cost per control step of the policy's actor on ``board`` (a :class:`~spikefly.controllers.cost_model.CostReport`).
 
-    An MLP is priced by :func:`~spikefly.controllers.boards.dense_ann_cost` on its real layer
+    An MLP is priced by :func:`~spikefly.controllers.cost_model.dense_ann_cost` on its real layer
     sizes; an LSTM policy, or one charged ``fixed_macs`` (an MCU computing the audio front end),
-    by its MACs (:func:`~spikefly.controllers.boards.arithmetic_cost`, weights in flash, state and
+    by its MACs (:func:`~spikefly.controllers.cost_model.arithmetic_cost`, weights in flash, state and
     activations in RAM). :func:`spikefly.evolution.evaluate.board_costs` calls it per board.
     """
-    from spikefly.controllers.boards import arithmetic_cost, dense_ann_cost
+    from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
 
     linear = [layer for layer in card.layers if layer["kind"] == "linear"]
     sizes = [linear[0]["in"], *(layer["out"] for layer in linear)]

@@ -157,7 +157,7 @@ class _ComputeEnergy:
     def so_far(self, counts, steps: int) -> float:
         if self.board is None:
             return float("nan")
-        from spikefly.controllers.boards import spiking_cost
+        from spikefly.controllers.cost_model import spiking_cost
         from spikefly.evolution.board_cost import step_counts
 
         totals = np.array([counts.neuron_updates, counts.spikes, counts.input_events, counts.synaptic_ops])

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from spikefly.controllers import DirectEncoder, RateEncoder, load, random_network
-from spikefly.controllers.boards import StepCounts, load_board, spiking_cost
+from spikefly.controllers.boards import load_board
+from spikefly.controllers.cost_model import StepCounts, spiking_cost
 from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasible_last, step_counts
 from spikefly.evolution.cli import main
 from spikefly.evolution.settings import EvolveSettings, SettingsError

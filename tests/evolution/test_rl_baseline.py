@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
-from spikefly.controllers.boards import dense_ann_cost
+from spikefly.controllers.cost_model import dense_ann_cost
 from spikefly.evolution import policy_card
 from spikefly.evolution.cli import main
 from spikefly.evolution.evaluate import evaluate_controller
