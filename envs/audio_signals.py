@@ -45,35 +45,31 @@ names themselves are the world format's, :mod:`spikefly.worlds.soundscape`);
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.core import SpikeflyError
+from spikefly.envs.audio_dsp import (
+    BACKGROUND_RMS,
+    EVENT_PEAK,
+    Audio,
+    add_droplets,
+    iir_filter,
+    one_pole_highpass,
+    one_pole_lowpass,
+    peak_normalise,
+    ramp,
+    rms_normalise,
+    samples,
+    sweep_phase,
+)
+from spikefly.envs.speech_babble import ESPEAK_INSTALL_HINT, AudioSourceUnavailable, speech_babble
 from spikefly.worlds.wav import SAMPLE_RATE, AudioFileError, check_wav, load_wav
 
-EVENT_PEAK = 0.5
-"""Peak amplitude of every generated event (the soundscape rescales it to its SNR)."""
-
-BACKGROUND_RMS = 0.1
-"""RMS amplitude (-20 dBFS) of every generated background before the soundscape's level."""
-
-Audio = NDArray[np.float32]
-"""Mono samples, float32[N] at :data:`SAMPLE_RATE`, in [-1, 1]."""
 
 
-class AudioSourceUnavailable(SpikeflyError, RuntimeError):
-    """A sound source needs a program that is not installed (the message says how to get it)."""
 
 
 @dataclass(frozen=True)
@@ -86,91 +82,6 @@ class EventSound:
     """Start of the audible pattern, seconds from ``audio[0]``."""
     offset_s: float
     """End of the audible pattern, seconds from ``audio[0]``."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Kernels
-
-
-@njit(cache=True)
-def _iir_filter(b, a, x):
-    """``y = (b / a) * x`` (direct form II transposed, ``a[0] == 1``); float64 arrays."""
-    order = max(len(a), len(b))
-    bb = np.zeros(order)
-    aa = np.zeros(order)
-    bb[: len(b)] = b
-    aa[: len(a)] = a
-    state = np.zeros(order)
-    y = np.empty_like(x)
-    for n in range(len(x)):
-        out = bb[0] * x[n] + state[0]
-        for k in range(1, order):
-            state[k - 1] = (state[k] if k < order - 1 else 0.0) + bb[k] * x[n] - aa[k] * out
-        y[n] = out
-    return y
-
-
-@njit(cache=True)
-def _add_droplets(out, onsets, start_hz, end_hz, decay_s, amplitude, sample_rate):
-    """Add decaying chirps (one per droplet, 4 decay times long) into ``out`` (float64[N]) in place."""
-    for i in range(len(onsets)):
-        length = min(int(4.0 * decay_s[i] * sample_rate), len(out) - onsets[i])
-        phase = 0.0
-        step = 2.0 * np.pi * start_hz[i] / sample_rate
-        glide = 2.0 * np.pi * (end_hz[i] - start_hz[i]) / sample_rate / max(length, 1)
-        envelope = amplitude[i]
-        damping = np.exp(-1.0 / (decay_s[i] * sample_rate))
-        for n in range(length):
-            phase += step + glide * n
-            out[onsets[i] + n] += envelope * np.sin(phase)
-            envelope *= damping
-
-
-# ---------------------------------------------------------------------------------------------
-# Helpers
-
-
-def _samples(duration_s: float) -> int:
-    if not duration_s > 0:
-        raise ValueError(f"duration_s must be positive, got {duration_s!r}")
-    return round(duration_s * SAMPLE_RATE)
-
-
-def _peak_normalise(signal: NDArray[np.float64], peak: float = EVENT_PEAK) -> Audio:
-    largest = float(np.max(np.abs(signal)))
-    scaled = signal * (peak / largest) if largest > 0 else signal
-    return scaled.astype(np.float32)
-
-
-def _rms_normalise(signal: NDArray[np.float64]) -> Audio:
-    rms = float(np.sqrt(np.dot(signal, signal) / len(signal)))
-    scaled = signal * (BACKGROUND_RMS / rms) if rms > 0 else signal
-    return np.clip(scaled, -1.0, 1.0).astype(np.float32)
-
-
-def _ramp(length: int, ramp_samples: int) -> NDArray[np.float64]:
-    """float64[length] envelope: raised-cosine rise and fall of ``ramp_samples`` inside it."""
-    envelope = np.ones(length)
-    ramp_samples = min(ramp_samples, length // 2)
-    if ramp_samples > 0:
-        rise = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp_samples) + 0.5) / ramp_samples)
-        envelope[:ramp_samples] = rise
-        envelope[length - ramp_samples :] = rise[::-1]
-    return envelope
-
-
-def _one_pole_lowpass(x: NDArray[np.float64], cutoff_hz: float) -> NDArray[np.float64]:
-    pole = np.exp(-2.0 * np.pi * cutoff_hz / SAMPLE_RATE)
-    return _iir_filter(np.array([1.0 - pole]), np.array([1.0, -pole]), x)
-
-
-def _one_pole_highpass(x: NDArray[np.float64], cutoff_hz: float) -> NDArray[np.float64]:
-    return x - _one_pole_lowpass(x, cutoff_hz)
-
-
-def _sweep_phase(frequency_hz: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Phase (radians) of a tone following ``frequency_hz`` sample by sample."""
-    return 2.0 * np.pi * np.cumsum(frequency_hz) / SAMPLE_RATE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,12 +129,12 @@ def _beep_pattern(
     cycle = beeps * beep + (beeps - 1) * gap
     total = cycles * cycle + (cycles - 1) * pause
     signal = np.zeros(total)
-    envelope = _ramp(beep, round(_ALARM_RAMP_S * SAMPLE_RATE))
+    envelope = ramp(beep, round(_ALARM_RAMP_S * SAMPLE_RATE))
     for index in range(cycles):
         for count in range(beeps):
             start = index * (cycle + pause) + count * (beep + gap)
             signal[start : start + beep] = make_beep(beep) * envelope
-    audio = _peak_normalise(signal)
+    audio = peak_normalise(signal)
     return EventSound(audio, 0.0, total / SAMPLE_RATE)
 
 
@@ -289,17 +200,17 @@ def _siren(
     duration_s: float | None,
 ) -> EventSound:
     duration_s = float(rng.uniform(*length_s)) if duration_s is None else duration_s
-    length = _samples(duration_s)
+    length = samples(duration_s)
     low_hz = float(rng.uniform(*SIREN_LOW_HZ))
     high_hz = float(rng.uniform(*SIREN_HIGH_HZ))
     rate_hz = float(rng.uniform(*sweep_hz))
     start = float(rng.uniform(0.0, 1.0))
     # A raised-cosine sweep: slow at the extremes like a rotor siren winding up and down.
     position = 0.5 - 0.5 * np.cos(2.0 * np.pi * (start + rate_hz * np.arange(length) / SAMPLE_RATE))
-    phase = _sweep_phase(low_hz + (high_hz - low_hz) * position)
+    phase = sweep_phase(low_hz + (high_hz - low_hz) * position)
     signal = sum(weight * np.sin((k + 1) * phase) for k, weight in enumerate(_SIREN_HARMONICS))
-    signal = np.asarray(signal) * _ramp(length, round(0.05 * SAMPLE_RATE))
-    return EventSound(_peak_normalise(signal), 0.0, length / SAMPLE_RATE)
+    signal = np.asarray(signal) * ramp(length, round(0.05 * SAMPLE_RATE))
+    return EventSound(peak_normalise(signal), 0.0, length / SAMPLE_RATE)
 
 
 def siren_wail(rng: np.random.Generator, duration_s: float | None = None) -> EventSound:
@@ -358,7 +269,7 @@ def glass_break(rng: np.random.Generator) -> EventSound:
     envelope = np.abs(signal)
     audible = np.nonzero(envelope > envelope.max() * 10 ** (-50 / 20))[0]
     signal = signal[: audible[-1] + 1]
-    return EventSound(_peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
+    return EventSound(peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
 
 
 def _formant_gain(
@@ -375,13 +286,13 @@ def _bark(rng: np.random.Generator, f0_hz: float, formants_hz: NDArray[np.float6
     length = round(rng.uniform(0.1, 0.3) * SAMPLE_RATE)
     position = np.arange(length) / length
     contour = f0_hz * (1.0 + rng.uniform(0.1, 0.3) * np.sin(np.pi * position))  # rises then falls
-    phase = _sweep_phase(contour)
+    phase = sweep_phase(contour)
     bandwidths = rng.uniform(150.0, 400.0, size=len(formants_hz))
     signal = np.zeros(length)
     for harmonic in range(1, int(7500.0 / (f0_hz * 1.3)) + 1):
         weight = _formant_gain(np.array([harmonic * f0_hz]), formants_hz, bandwidths)[0] / harmonic**0.5
         signal += weight * np.sin(harmonic * phase)
-    breath = _one_pole_highpass(rng.standard_normal(length), 500.0)
+    breath = one_pole_highpass(rng.standard_normal(length), 500.0)
     signal += 0.15 * np.sqrt(np.mean(signal**2)) * breath
     attack = round(0.01 * SAMPLE_RATE)
     envelope = np.minimum(np.arange(length) / attack, 1.0) * (1.0 - position) ** 1.5
@@ -399,7 +310,7 @@ def dog_bark(rng: np.random.Generator, barks: int | None = None) -> EventSound:
             pieces.append(np.zeros(round(rng.uniform(0.15, 0.5) * SAMPLE_RATE)))
         pieces.append(_bark(rng, f0_hz * rng.uniform(0.9, 1.1), formants_hz))
     signal = np.concatenate(pieces)
-    return EventSound(_peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
+    return EventSound(peak_normalise(signal), 0.0, len(signal) / SAMPLE_RATE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,28 +325,28 @@ _WARM_UP = 8000
 
 def white_noise(rng: np.random.Generator, duration_s: float) -> Audio:
     """Gaussian white noise."""
-    return _rms_normalise(rng.standard_normal(_samples(duration_s)))
+    return rms_normalise(rng.standard_normal(samples(duration_s)))
 
 
 def pink_noise(rng: np.random.Generator, duration_s: float) -> Audio:
     """Pink noise: power falls 3 dB per octave."""
-    raw = rng.standard_normal(_samples(duration_s) + _WARM_UP)
-    return _rms_normalise(_iir_filter(_PINK_B, _PINK_A, raw)[_WARM_UP:])
+    raw = rng.standard_normal(samples(duration_s) + _WARM_UP)
+    return rms_normalise(iir_filter(_PINK_B, _PINK_A, raw)[_WARM_UP:])
 
 
 def brown_noise(rng: np.random.Generator, duration_s: float) -> Audio:
     """Brown (red) noise: leaky-integrated white noise, -6 dB per octave above 5 Hz."""
-    raw = rng.standard_normal(_samples(duration_s) + _WARM_UP)
+    raw = rng.standard_normal(samples(duration_s) + _WARM_UP)
     pole = np.exp(-2.0 * np.pi * 5.0 / SAMPLE_RATE)
     # The zero at z = -0.2 undoes the plain integrator's flattening near Nyquist: the slope
     # stays within 0.6 dB of -6 dB/octave from 50 Hz to 7.8 kHz.
-    return _rms_normalise(_iir_filter(np.array([1.0, 0.2]), np.array([1.0, -pole]), raw)[_WARM_UP:])
+    return rms_normalise(iir_filter(np.array([1.0, 0.2]), np.array([1.0, -pole]), raw)[_WARM_UP:])
 
 
 def mains_hum(rng: np.random.Generator, duration_s: float, mains_hz: float | None = None) -> Audio:
     """Mains hum: ``mains_hz`` (default 50 or 60, drawn) strongest, then 7 weaker harmonics."""
     mains_hz = float(rng.choice([50.0, 60.0])) if mains_hz is None else mains_hz
-    time_s = np.arange(_samples(duration_s)) / SAMPLE_RATE
+    time_s = np.arange(samples(duration_s)) / SAMPLE_RATE
     signal = np.sin(2.0 * np.pi * mains_hz * time_s + rng.uniform(0.0, 2.0 * np.pi))
     for harmonic in range(2, 9):
         odd = 1.5 if harmonic % 2 else 1.0  # transformers and rectifiers favour odd harmonics
@@ -443,12 +354,12 @@ def mains_hum(rng: np.random.Generator, duration_s: float, mains_hz: float | Non
         signal += amplitude * np.sin(
             2.0 * np.pi * harmonic * mains_hz * time_s + rng.uniform(0.0, 2.0 * np.pi)
         )
-    return _rms_normalise(signal)
+    return rms_normalise(signal)
 
 
 def rain(rng: np.random.Generator, duration_s: float) -> Audio:
     """Rain: Poisson droplets (decaying 1-5 kHz chirps) over band-passed hiss."""
-    length = _samples(duration_s)
+    length = samples(duration_s)
     rate_per_s = float(rng.uniform(300.0, 1500.0))
     count = int(rng.poisson(rate_per_s * length / SAMPLE_RATE))
     onsets = np.sort(rng.integers(0, length, size=count))
@@ -457,24 +368,24 @@ def rain(rng: np.random.Generator, duration_s: float) -> Audio:
     decay_s = rng.uniform(0.001, 0.006, size=count)
     amplitude = rng.lognormal(0.0, 0.8, size=count)
     droplets = np.zeros(length)
-    _add_droplets(droplets, onsets, start_hz, end_hz, decay_s, amplitude, float(SAMPLE_RATE))
-    hiss = _one_pole_lowpass(_one_pole_highpass(rng.standard_normal(length), 400.0), 6000.0)
+    add_droplets(droplets, onsets, start_hz, end_hz, decay_s, amplitude, float(SAMPLE_RATE))
+    hiss = one_pole_lowpass(one_pole_highpass(rng.standard_normal(length), 400.0), 6000.0)
     droplets *= 1.0 / max(float(np.sqrt(np.mean(droplets**2))), 1e-12)
     hiss *= 0.7 / max(float(np.sqrt(np.mean(hiss**2))), 1e-12)
-    return _rms_normalise(droplets + hiss)
+    return rms_normalise(droplets + hiss)
 
 
 def hvac(rng: np.random.Generator, duration_s: float) -> Audio:
     """Ventilation: rumble below ~150 Hz with a motor tone, plus fan noise, slowly modulated."""
-    length = _samples(duration_s)
+    length = samples(duration_s)
     time_s = np.arange(length) / SAMPLE_RATE
-    rumble = _one_pole_lowpass(np.asarray(brown_noise(rng, duration_s), dtype=np.float64), 150.0)
+    rumble = one_pole_lowpass(np.asarray(brown_noise(rng, duration_s), dtype=np.float64), 150.0)
     motor_hz = float(rng.uniform(25.0, 60.0))
     for harmonic, weight in ((1, 1.0), (2, 0.5), (3, 0.25)):
         rumble += (
             0.03 * weight * np.sin(2.0 * np.pi * harmonic * motor_hz * time_s + rng.uniform(0, 2 * np.pi))
         )
-    fan = _one_pole_lowpass(
+    fan = one_pole_lowpass(
         np.asarray(pink_noise(rng, duration_s), dtype=np.float64), float(rng.uniform(1000, 3000))
     )
     rumble /= float(np.sqrt(np.mean(rumble**2)))
@@ -485,124 +396,7 @@ def hvac(rng: np.random.Generator, duration_s: float) -> Audio:
         (rng.uniform(0.01, 0.05), rng.uniform(0.05, 0.15)),
     ):
         modulation = modulation + depth * np.sin(2.0 * np.pi * rate_hz * time_s + rng.uniform(0, 2 * np.pi))
-    return _rms_normalise((rumble + fan) * modulation)
-
-
-# -- speech babble (espeak-ng) ----------------------------------------------------------------
-
-ESPEAK_INSTALL_HINT = (
-    "install Debian's speech synthesiser: sudo apt install espeak-ng (only speech_babble needs "
-    "it; the default tasks and bundled soundscapes never do)"
-)
-_VOICES = (
-    "en-us+m1", "en-us+m3", "en-us+f2", "en-us+f4", "en-gb+m2", "en-gb+f3",
-    "en-gb-scotland+m4", "en-029+m5", "en-gb-x-rp+f1", "en-us+m7",
-)  # fmt: skip
-_WORD_LIST = (
-    "the a we they you it this that there here some many every no one two three four five "
-    "house kitchen window door table chair water coffee paper report meeting office street car "
-    "train morning evening today tomorrow week year time people friend family manager team "
-    "project budget number question answer problem idea plan change price market order letter "
-    "call send find make take give keep need want know think say tell ask move turn start "
-    "finish open close bring leave read write buy sell pay build check show try help work "
-    "walk talk listen wait learn teach good new old big small long short early late important "
-    "different ready simple quick slow quiet loud bright dark warm cold right wrong and but "
-    "because so then after before while when if about with without under over between"
-)
-_WORDS = tuple(_WORD_LIST.split())
-_SENTENCES_PER_TALKER = 6
-
-
-def _cache_dir() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    for folder in (base / "spikefly" / "espeak-ng", Path(tempfile.gettempdir()) / "spikefly-espeak-ng"):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if os.access(folder, os.W_OK):
-                return folder
-        except OSError:
-            continue
-    raise AudioSourceUnavailable("no writable cache folder for espeak-ng output; set XDG_CACHE_HOME")
-
-
-def _espeak_executable() -> str:
-    executable = shutil.which("espeak-ng")
-    if executable is None:
-        raise AudioSourceUnavailable(
-            f"speech_babble needs the espeak-ng program, which is not on PATH; {ESPEAK_INSTALL_HINT}"
-        )
-    return executable
-
-
-@lru_cache(maxsize=1)
-def _espeak_version() -> str:
-    """espeak-ng's version line: part of the cache key, so an upgrade never reuses old audio."""
-    result = subprocess.run([_espeak_executable(), "--version"], capture_output=True, check=False)
-    return result.stdout.decode(errors="replace").strip()
-
-
-@lru_cache(maxsize=512)
-def _speak(text: str, voice: str, pitch: int, words_per_minute: int) -> Audio:
-    """float32 speech of ``text`` at 16 kHz, synthesised once per arguments (cached on disk)."""
-    identity = f"{_espeak_version()}|{text}|{voice}|{pitch}|{words_per_minute}"
-    key = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    path = _cache_dir() / f"{key}.wav"
-    if not path.is_file():
-        partial = path.with_suffix(f".{os.getpid()}.part.wav")
-        command = [
-            _espeak_executable(),
-            "-v",
-            voice,
-            "-p",
-            str(pitch),
-            "-s",
-            str(words_per_minute),
-            "-w",
-            str(partial),
-            text,
-        ]
-        result = subprocess.run(command, capture_output=True, check=False)
-        if result.returncode != 0 or not partial.is_file():
-            raise AudioSourceUnavailable(
-                f"espeak-ng failed (exit {result.returncode}): {result.stderr.decode(errors='replace').strip()}; "
-                f"check it runs: espeak-ng -v {voice} 'hello'"
-            )
-        os.replace(partial, path)  # atomic: a parallel worker never reads half a file
-    return load_wav(path)
-
-
-def speech_babble(rng: np.random.Generator, duration_s: float, talkers: int | None = None) -> Audio:
-    """Speech babble: ``talkers`` (default 4-6) espeak-ng voices talking over one another.
-
-    Each talker has its own voice, pitch and speed and repeats, in random order with short
-    pauses, six sentences of random words; talkers start at random points and are mixed at
-    equal level +-4 dB. Raises :class:`AudioSourceUnavailable` when espeak-ng is missing.
-    """
-    _espeak_executable()
-    length = _samples(duration_s)
-    talkers = int(rng.integers(4, 7)) if talkers is None else talkers
-    voices = rng.choice(len(_VOICES), size=min(talkers, len(_VOICES)), replace=False)
-    mix = np.zeros(length)
-    for talker in range(talkers):
-        voice = _VOICES[voices[talker % len(voices)]]
-        pitch = int(rng.integers(20, 80))
-        speed = int(rng.integers(140, 190))
-        texts = [
-            " ".join(rng.choice(_WORDS, size=int(rng.integers(6, 13)))) for _ in range(_SENTENCES_PER_TALKER)
-        ]
-        sentences = [_speak(text, voice, pitch, speed) for text in texts]
-        offset = round(rng.uniform(0.0, 3.0) * SAMPLE_RATE)
-        pieces, filled = [], 0
-        while filled < length + offset:
-            sentence = sentences[int(rng.integers(len(sentences)))]
-            pause = np.zeros(round(rng.uniform(0.1, 0.6) * SAMPLE_RATE), dtype=np.float32)
-            pieces += [sentence, pause]
-            filled += len(sentence) + len(pause)
-        stream = np.concatenate(pieces)[offset : offset + length].astype(np.float64)
-        rms = float(np.sqrt(np.mean(stream**2)))
-        if rms > 0:
-            mix += stream * (10 ** (rng.uniform(-4.0, 4.0) / 20) / rms)
-    return _rms_normalise(mix)
+    return rms_normalise((rumble + fan) * modulation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,5 +428,5 @@ BACKGROUND_SOURCES: dict[str, BackgroundSource] = {
 }
 """Built-in background generators by name (the ``source`` of a soundscape's ``[[backgrounds]]``)."""
 
-__all__ = ["SAMPLE_RATE", "AudioFileError", "AudioSourceUnavailable", "EventSound", "check_wav", "load_wav",
-           "EVENT_SOURCES", "BACKGROUND_SOURCES"]
+__all__ = ["BACKGROUND_RMS", "BACKGROUND_SOURCES", "ESPEAK_INSTALL_HINT", "EVENT_PEAK", "EVENT_SOURCES", "SAMPLE_RATE",
+           "AudioFileError", "AudioSourceUnavailable", "EventSound", "check_wav", "load_wav", "speech_babble"]

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from spikefly.envs import audio_signals
 from spikefly.envs.audio_signals import (
     ALARM_TONE_HZ,
     BACKGROUND_RMS,
@@ -257,7 +256,7 @@ def test_background_length_must_be_positive() -> None:
 
 
 def test_babble_without_espeak_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audio_signals.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(AudioSourceUnavailable, match="sudo apt install espeak-ng") as raised:
         BACKGROUND_SOURCES["speech_babble"](rng(), 1.0)
     assert "never" in str(raised.value)  # the default tasks do not need it

@@ -398,7 +398,7 @@ def test_backgrounds_can_be_replaced_by_name() -> None:
 
 
 def test_babble_background_without_espeak_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audio_signals.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(audio_signals.AudioSourceUnavailable, match="sudo apt install espeak-ng"):
         render_clip(load_soundscape("office"), np.random.default_rng(0), backgrounds=["speech_babble"])
 
