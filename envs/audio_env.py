@@ -31,6 +31,11 @@ latencies are from the true onset.
 
 ``terminated`` after the clip's last frame (misses still open are scored then); no truncation.
 
+## Reset
+
+``reset(seed=..., options={"world": name_or_path})``, as the quadrotor env takes it: listen to
+another soundscape from this episode on (it must detect the same classes, the action space).
+
 The vectorised path for evolution is :func:`episode` (the features and scorer-aligned events
 of a (world, seed) pair, exactly what ``reset`` streams) plus
 :func:`spikefly.envs.audio_scoring.score` on the whole action sequence: the tests hold it equal
@@ -53,6 +58,7 @@ from numpy.typing import NDArray
 from spikefly.envs.audio_frontend import FrontEnd
 from spikefly.envs.audio_scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
 from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.reset_options import reset_options
 from spikefly.worlds.soundscape import Event, Soundscape, load_soundscape
 
 FEATURE_LOW = -8.0
@@ -186,8 +192,13 @@ class AudioEventDetectionEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        if options:
-            raise ValueError(f"reset(options=...): no options are accepted, got {sorted(options)}")
+        options = reset_options(options)
+        if options.get("world") is not None:
+            soundscape = _soundscape(os.fspath(options["world"]))
+            if soundscape.target != self.classes:
+                raise ValueError(f"reset(options={{'world': ...}}): {soundscape.name} detects {list(soundscape.target)}, "
+                                 f"this env {list(self.classes)} (its action space). Fix: make a new env for that soundscape")
+            self.soundscape = soundscape
         self._episode = _episode(self.soundscape, int(self.np_random.integers(2**63)), self.settings)
         self._scorer = StreamingScorer(self._episode.events, self.classes, hop_s(), self.settings.reward)
         self._frame = 0

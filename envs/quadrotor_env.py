@@ -29,9 +29,9 @@ from spikefly.envs.randomisation import (
 )
 from spikefly.envs.range_sensor import sensor_rays
 from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
+from spikefly.envs.reset_options import reset_options
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
-_RESET_OPTIONS = ("world",)
 
 
 class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]], EzPickle):
@@ -204,10 +204,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     # -- Gymnasium API -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(_RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"reset(options=...): unknown option(s) {unknown}; valid: {list(_RESET_OPTIONS)}")
+        options = reset_options(options)
         if options.get("world") is not None:
             self.world_course = self.course = self._load_course(options["world"])
             self._layout_pending = True

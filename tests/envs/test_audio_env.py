@@ -89,3 +89,19 @@ def test_bad_actions_and_settings_are_clear_errors():
         AudioEventDetectionEnv("office", snr_db=(5.0, -5.0))
     with pytest.raises(TypeError, match="unknown AudioEventDetection setting"):
         AudioEventDetectionEnv("office", snr=3)
+
+
+def test_reset_takes_the_same_world_option_as_the_quadrotor_env(tmp_path) -> None:
+    env = AudioEventDetectionEnv("kitchen")
+    env.reset(seed=0, options={"world": "office"})
+    assert env.soundscape.name == "office"
+    np.testing.assert_array_equal(env.reset(seed=3)[0], AudioEventDetectionEnv("office").reset(seed=3)[0])
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['wrold'\]; valid: \['world'\]"):
+        env.reset(options={"wrold": "street"})
+    other = tmp_path / "dogs.toml"
+    other.write_text('name = "dogs"\nkind = "soundscape"\nduration_s = 10.0\ntarget = ["dog_bark"]\n'
+                     '[[backgrounds]]\nsource = "pink_noise"\n[[events]]\nsource = "dog_bark"\n')
+    with pytest.raises(ValueError, match="detects \\['dog_bark'\\], this env \\['smoke_alarm'\\].*Fix: make a new env"):
+        env.reset(options={"world": str(other)})
+    assert env.soundscape.name == "office"
+
