@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.envs import QUADROTOR_AVOID_ID
+from spikefly.envs.episode import run_episode
 from spikefly.envs.pilots import ReactivePilot
 
 
@@ -20,12 +21,8 @@ def fly_demo(world: str, *, episodes: int = 3, seed: int = 0, progress: bool = T
     results = []
     try:
         for index in tqdm(range(episodes), desc="flying", unit="episode", disable=not progress, leave=False):
-            observation, info = env.reset(seed=seed + index)
-            total, done = 0.0, False
-            while not done:
-                observation, reward, terminated, truncated, info = env.step(pilot(observation))
-                total += reward
-                done = terminated or truncated
+            flown = run_episode(env, pilot, seed + index)
+            total, info = flown.total_return, flown.info
             results.append(
                 {
                     "seed": seed + index,

@@ -20,6 +20,7 @@ from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCou
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
 from spikefly.envs.audio_env import FRONT_END, hop_s
+from spikefly.envs.episode import run_episode
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.randomisation import DomainRandomisation, effective_randomisation
@@ -234,15 +235,9 @@ def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool)
     try:
         for seed in tqdm(seeds, desc=f"flying {os.path.basename(str(world))}", unit="episode", disable=not progress, leave=False):
             controller.reset(seed=seed)
-            observation, info = env.reset(seed=seed)
-            total, steps = 0.0, 0
-            while True:
-                observation, reward, terminated, truncated, info = env.step(controller.act(observation))
-                total += reward
-                steps += 1
-                if terminated or truncated:
-                    break
-            rows.append(episode_row(world, seed, info["outcome"], total, steps, info, controller.counts))
+            flown = run_episode(env, controller.act, seed)
+            rows.append(episode_row(world, seed, flown.info["outcome"], flown.total_return, flown.steps, flown.info,
+                                    controller.counts))
     finally:
         env.close()
     return rows

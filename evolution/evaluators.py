@@ -19,6 +19,7 @@ import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict
 from spikefly.controllers.network import LIFNetwork
 from spikefly.envs import outcomes
+from spikefly.envs.episode import run_episode
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.twin import QuadrotorTwin
@@ -80,14 +81,8 @@ class Flyer:
                     controller = SpikingController(
                         network, self.encoder, self.decoder, self.settings.steps_per_action, self.low, self.high, 4, seed=seed
                     )
-                    observation, info = env.reset(seed=seed)
-                    total, taken = 0.0, 0
-                    while True:
-                        observation, reward, terminated, truncated, info = env.step(controller.act(observation))
-                        total += reward
-                        taken += 1
-                        if terminated or truncated:
-                            break
+                    flown = run_episode(env, controller.act, seed)
+                    total, taken, info = flown.total_return, flown.steps, flown.info
                     results[g, e, :4] = (total, info["time_s"], info["min_clearance_m"], info["rotor_energy_j"])
                     results[g, e, 4:7] = info["position_m"]
                     codes[g, e] = {name: code for code, name in outcomes.NAMES.items()}[info["outcome"]]

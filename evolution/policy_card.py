@@ -281,14 +281,20 @@ class PolicyListener:
         return actions, np.zeros((1, len(features), 4), np.int64), lengths
 
     def _classes(self, frames: NDArray[np.float32]) -> NDArray[np.int64]:
-        if not self.card.recurrent:
-            return self.model.predict(frames, deterministic=True)[0].astype(np.int64)
-        state, start, out = None, np.ones(1, bool), np.zeros(len(frames), np.int64)
-        for t, frame in enumerate(frames):
-            action, state = self.model.predict(frame[None], state=state, episode_start=start, deterministic=True)
-            start = np.zeros(1, bool)
-            out[t] = int(action[0])
-        return out
+        return clip_actions(self.model, self.card.recurrent, frames)
+
+
+def clip_actions(model: BaseAlgorithm, recurrent: bool, frames: NDArray[np.float32]) -> NDArray[np.int64]:
+    """The policy's deterministic actions on one clip's frames [T, bands]: an MLP in one batch, an
+    LSTM frame by frame with its state carried through the clip."""
+    if not recurrent:
+        return model.predict(frames, deterministic=True)[0].astype(np.int64)
+    state, start, out = None, np.ones(1, bool), np.zeros(len(frames), np.int64)
+    for t, frame in enumerate(frames):
+        action, state = model.predict(frame[None], state=state, episode_start=start, deterministic=True)
+        start = np.zeros(1, bool)
+        out[t] = int(action[0])
+    return out
 
 
 def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0, weight_bits: int = 8):

@@ -22,6 +22,7 @@ from spikefly.controllers.lif_kernels import lif_run_into, lif_run_into_int
 from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs.episode import run_episode
 from spikefly.envs.recording import FlightRecording, ListeningRecording, SpikeLog
 from spikefly.envs.soundscape_render import render_clip
 
@@ -95,22 +96,19 @@ def record_flight(spec: ControllerSpec, world: str | os.PathLike[str], seed: int
                               f"{env.observation_space.shape[0]}; its env settings are {spec.env_settings}")
         controller = recording_controller(spec, seed)
         energy = _ComputeEnergy(spec, env.settings.control_hz)
-        observation, info = env.reset(seed=seed)
         settings, n_rays = env.settings, len(sensor_rays(env.settings))
-        states = [_state(env, info, observation, n_rays, settings.max_range_m)]
-        ops, compute = [0], [0.0]
-        actions, rewards = [], []
-        while True:
-            action = controller.act(observation)
-            observation, reward, terminated, truncated, info = env.step(action)
+        states, ops, compute, actions, rewards = [], [0], [0.0], [], []
+
+        def on_step(action, observation, reward, info) -> None:
             actions.append(action)
             rewards.append(reward)
             states.append(_state(env, info, observation, n_rays, settings.max_range_m))
-            counts = controller.counts
-            ops.append(int(counts.synaptic_ops))
-            compute.append(energy.so_far(counts, len(actions)))
-            if terminated or truncated:
-                break
+            ops.append(int(controller.counts.synaptic_ops))
+            compute.append(energy.so_far(controller.counts, len(actions)))
+
+        info = run_episode(env, controller.act, seed, on_step=on_step,
+                           on_reset=lambda observation, info: states.append(_state(env, info, observation, n_rays,
+                                                                                   settings.max_range_m))).info
         obstacles = pack_obstacles(env.layout)
         course = env.course
         columns = list(zip(*states))

@@ -46,6 +46,7 @@ from spikefly.evolution.policy_card import (
     PolicyController,
     actor_size,
     algorithm_class,
+    clip_actions,
     fly_twin,
     import_sb3,
     load_card,
@@ -268,15 +269,7 @@ def listen_policy(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, e
     scored, steps, audio_s = [], 0, 0.0
     for world, seed in zip(episodes.worlds, episodes.seeds):
         clip = episode(world, seed, settings)
-        if recurrent:
-            state, start, actions = None, np.ones(1, bool), []
-            for frame in clip.features:
-                action, state = model.predict(frame[None], state=state, episode_start=start, deterministic=True)
-                start = np.zeros(1, bool)
-                actions.append(int(action[0]))
-            actions = np.array(actions, np.int64)
-        else:  # an MLP has no state: all frames in one batch
-            actions = model.predict(clip.features, deterministic=True)[0].astype(np.int64)
+        actions = clip_actions(model, recurrent, clip.features)
         scored.append(score(actions, clip.events, clip.classes, hop_s(), settings.reward))
         steps += len(clip.features)
         audio_s += clip.audio_s
