@@ -25,7 +25,7 @@ from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_spac
 from spikefly.envs.twin import QuadrotorTwin
 from spikefly.envs.twin_worlds import TwinWorlds
 from spikefly.evolution.episodes import EpisodeSet
-from spikefly.evolution.fused_rollout import N_RESULTS, PopulationRollout, RolloutResults, concatenate
+from spikefly.evolution.fused_rollout import PopulationRollout, RolloutResults, concatenate
 from spikefly.evolution.settings import EvolveSettings
 from spikefly.evolution.tasks import make_flyer
 
@@ -68,11 +68,11 @@ class Flyer:
 
     def _fly_pybullet(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
         """The reference physics: each network flies each episode in the PyBullet env."""
-        count, episode_count = len(networks), len(episodes)
-        results = np.zeros((count, episode_count, N_RESULTS))
-        codes = np.zeros((count, episode_count), np.int64)
-        steps = np.zeros((count, episode_count), np.int64)
-        ops = np.zeros((count, episode_count, 4), np.int64)
+        shape = (len(networks), len(episodes))
+        returns, time_s, clearance, rotor_energy = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        final_position = np.zeros((*shape, 3))
+        codes, steps, ops = np.zeros(shape, np.int64), np.zeros(shape, np.int64), np.zeros((*shape, 4), np.int64)
+        code_of = {name: code for code, name in outcomes.NAMES.items()}
         envs: dict[str, QuadrotorAvoidEnv] = {}
         try:
             for e, (world, seed) in enumerate(zip(episodes.worlds, episodes.seeds)):
@@ -82,19 +82,16 @@ class Flyer:
                         network, self.encoder, self.decoder, self.settings.steps_per_action, self.low, self.high, 4, seed=seed
                     )
                     flown = run_episode(env, controller.act, seed)
-                    total, taken, info = flown.total_return, flown.steps, flown.info
-                    results[g, e, :4] = (total, info["time_s"], info["min_clearance_m"], info["rotor_energy_j"])
-                    results[g, e, 4:7] = info["position_m"]
-                    codes[g, e] = {name: code for code, name in outcomes.NAMES.items()}[info["outcome"]]
-                    steps[g, e] = taken
+                    info = flown.info
+                    returns[g, e], steps[g, e], codes[g, e] = flown.total_return, flown.steps, code_of[info["outcome"]]
+                    time_s[g, e], clearance[g, e], rotor_energy[g, e] = info["time_s"], info["min_clearance_m"], info["rotor_energy_j"]
+                    final_position[g, e] = info["position_m"]
                     ops[g, e] = tuple(controller.counts)
         finally:
             for env in envs.values():
                 env.close()
-        return RolloutResults(
-            returns=results[:, :, 0], outcomes=codes, steps=steps, time_s=results[:, :, 1],
-            min_clearance_m=results[:, :, 2], rotor_energy_j=results[:, :, 3], final_position_m=results[:, :, 4:7], ops=ops,
-        )
+        return RolloutResults(returns=returns, outcomes=codes, steps=steps, time_s=time_s, min_clearance_m=clearance,
+                              rotor_energy_j=rotor_energy, final_position_m=final_position, ops=ops)
 
 
 class SerialEvaluator:

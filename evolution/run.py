@@ -42,6 +42,7 @@ from spikefly.evolution.compile import arrays_from_json, arrays_to_json, compile
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.evaluators import make_evaluator
 from spikefly.evolution.fitness import (
+    OP_SYNAPTIC_OPS,
     TERM_NAMES,
     NoveltyArchive,
     behaviours,
@@ -444,7 +445,7 @@ def _population_record(generation: int, terms, successes, results, networks: lis
         "generation": generation,
         "terms": {name: terms[:, i].round(6).tolist() for i, name in enumerate(TERM_NAMES)},
         "success_rate": np.round(successes, 6).tolist(),
-        "synaptic_ops_per_step": np.round(results.ops[:, :, 3].sum(axis=1) / steps, 3).tolist(),
+        "synaptic_ops_per_step": np.round(results.ops[:, :, OP_SYNAPTIC_OPS].sum(axis=1) / steps, 3).tolist(),
         "neurons": [network.n_neurons for network in networks],
         "synapses": [network.n_synapses for network in networks],
     }
