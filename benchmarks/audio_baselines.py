@@ -27,7 +27,7 @@ from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
 from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
 from spikefly.envs.audio_scoring import event_metrics, score
 from spikefly.envs.soundscape_render import render_clip
-from spikefly.evolution.audio_baselines import GoertzelDetector, MLPDetector
+from spikefly.evolution.baselines.audio import GoertzelDetector, MLPDetector
 from spikefly.evolution.evaluate import board_costs, evaluate_audio
 
 WORLDS = ("kitchen", "street", "office")

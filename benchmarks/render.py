@@ -24,7 +24,7 @@ import numpy as np
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, load, random_network
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.render import _Scene, _yaw, render_flight
-from spikefly.evolution.record import record_flight
+from spikefly.evolution.review.record import record_flight
 
 
 def hovering_spec() -> ControllerSpec:

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import numpy as np
-from spikefly.evolution.rl_baseline import (
+from spikefly.evolution.baselines.rl import (
     BaselineSettings,
     make_twin_vec_env,
     train_baseline,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from spikefly.controllers import load
 from spikefly.envs.render import frame_at
-from spikefly.evolution.record import record_flight
-from spikefly.evolution.report import build_report
+from spikefly.evolution.review.record import record_flight
+from spikefly.evolution.review.report import build_report
 
 HERE = Path(__file__).resolve().parent
 

@@ -4,7 +4,7 @@ A :class:`FlightRecording` holds one quadrotor flight: the drone's states after 
 every control step, what the range sensor read, the actions, and the spiking network's log
 (the input channels and every neuron's spike at every LIF substep). A
 :class:`ListeningRecording` holds one audio clip's feature frames, events, detections and the
-same network log. ``spikefly.evolution.record`` fills them by flying a controller exactly as
+same network log. ``spikefly.evolution.review.record`` fills them by flying a controller exactly as
 ``spikefly evaluate`` does; :mod:`spikefly.envs.render` draws them. Both save to and load from
 NPZ (arrays only, no pickle).
 """

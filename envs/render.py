@@ -1,7 +1,7 @@
 """Review videos of recorded flights: chase camera, top-down map, spike raster, actions, heads-up line.
 
 Rendering reads a :class:`~spikefly.envs.recording.FlightRecording` (arrays), never a
-controller: the flight is recorded first (``spikefly.evolution.record``), then drawn. One
+controller: the flight is recorded first (``spikefly.evolution.review.record``), then drawn. One
 frame per control step, written at the control rate, so the video plays in real time (an MP4
 through imageio-ffmpeg; a GIF through Pillow, whose frame delays are whole centiseconds, so a
 GIF keeps every n-th step with n the smallest stride that makes the delay exact at no more than

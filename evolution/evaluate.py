@@ -144,7 +144,7 @@ def _network_summary(spec) -> dict[str, Any]:
 def load_controller_or_card(path: str | os.PathLike[str]):
     """A spiking controller file, or an RL policy card (a JSON file with ``"kind": "sb3_policy"``)."""
     from spikefly.controllers import load
-    from spikefly.evolution.policy_card import is_card, load_card
+    from spikefly.evolution.baselines.policy_card import is_card, load_card
 
     return load_card(path) if is_card(path) else load(path)
 
@@ -161,7 +161,7 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     MCU is also charged the front end's fixed multiply-accumulates per frame (a neuromorphic
     audio chip such as Xylo Audio has its filterbank in silicon); ``per_hour_j`` is the energy
     of an hour of listening. An RL policy card is priced from its MACs
-    (:func:`spikefly.evolution.policy_card.policy_cost`) the same way.
+    (:func:`spikefly.evolution.baselines.policy_card.policy_cost`) the same way.
     """
     from dataclasses import replace
 
@@ -173,7 +173,7 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     front_end_macs = FRONT_END.cost_per_frame()["macs"] if audio else 0
     n_obs = spec.observation_low.shape[0]
     if _is_policy(spec):
-        from spikefly.evolution.policy_card import policy_cost
+        from spikefly.evolution.baselines.policy_card import policy_cost
 
         def cost_on(board, fixed_macs: int):
             return policy_cost(spec, board, control_hz, fixed_macs, weight_bits)
@@ -247,7 +247,7 @@ def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, A
     from spikefly.evolution.fused_rollout import PopulationRollout
 
     if _is_policy(spec):
-        from spikefly.evolution.policy_card import fly_card_twin
+        from spikefly.evolution.baselines.policy_card import fly_card_twin
 
         return fly_card_twin(spec, world, seeds)
 

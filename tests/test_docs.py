@@ -53,7 +53,7 @@ def test_readme_python_block_runs(code: str, tmp_path, monkeypatch) -> None:
 def test_every_spikefly_command_in_the_readme_parses() -> None:
     import shlex
 
-    from spikefly.evolution.cli import build_parser
+    from spikefly.evolution.cli.commands import build_parser
 
     commands = []
     for block in _readme_blocks("bash"):

@@ -22,9 +22,9 @@ from spikefly.controllers import (
 
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
 from spikefly.envs.recording import FlightRecording, load_recording, save_recording
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.evaluate import evaluate_audio, evaluate_controller
-from spikefly.evolution.record import record_flight, record_listening, recording_controller
+from spikefly.evolution.review.record import record_flight, record_listening, recording_controller
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg", reason='needs pip install "spikefly[render]"')
 pytest.importorskip("PIL")

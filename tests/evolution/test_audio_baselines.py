@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from spikefly.envs.audio_scoring import event_metrics, score
-from spikefly.evolution.audio_baselines import (
+from spikefly.evolution.baselines.audio import (
     GoertzelDetector,
     MLPDetector,
     MLPSettings,

@@ -11,7 +11,7 @@ from spikefly.controllers import LevelEncoder, RateDecoder, SpikingController, l
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
 from spikefly.envs.audio_scoring import score
 from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW, AudioFlyer, episode_f1
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import VALIDATION, episodes_for
 from spikefly.evolution.settings import EvolveSettings
 from spikefly.evolution.stream_rollout import PopulationListener

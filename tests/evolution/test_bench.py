@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("stable_baselines3")
 
 from spikefly.evolution import evaluators
-from spikefly.evolution.bench import (
+from spikefly.evolution.baselines.bench import (
     BenchError,
     BenchSettings,
     _columns,
@@ -18,7 +18,7 @@ from spikefly.evolution.bench import (
     overspend_note,
     run_bench,
 )
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.run import EvolutionRun
 from spikefly.evolution.settings import EvolveSettings
 

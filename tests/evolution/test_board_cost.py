@@ -11,7 +11,7 @@ from spikefly.controllers import DirectEncoder, RateEncoder, load, random_networ
 from spikefly.controllers.boards import load_board
 from spikefly.controllers.cost_model import StepCounts, spiking_cost
 from spikefly.evolution.board_cost import BoardCharge, board_terms, rank_infeasible_last, step_counts
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 
 BUNDLED = ["corridor", "empty", "forest", "mixed", "slalom", "windows"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.evolution.cli import build_parser, main
+from spikefly.evolution.cli.commands import build_parser, main
 from spikefly.worlds import suite_courses
 
 HELDOUT = suite_courses("heldout")

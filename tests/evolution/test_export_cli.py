@@ -11,7 +11,7 @@ import pytest
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, load, quantize, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 
 
 def _controller(tmp_path, adaptation: bool = False):

@@ -13,7 +13,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from spikefly.controllers import random_network
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import TRAINING, episodes_for
 from spikefly.evolution.evaluators import SerialEvaluator
 from spikefly.evolution.ray_evaluator import RayEvaluator, RayEvaluatorError, connect

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.refine import WeightVector, refine_genome
 from spikefly.evolution.settings import EvolveSettings, SettingsError

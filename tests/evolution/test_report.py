@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikefly.evolution.cli import main
-from spikefly.evolution.report import build_report
-from spikefly.evolution.report_plots import pareto_front
+from spikefly.evolution.cli.commands import main
+from spikefly.evolution.review.report import build_report
+from spikefly.evolution.review.plots import pareto_front
 
 pytest.importorskip("matplotlib", reason='needs pip install "spikefly[render]"')
 

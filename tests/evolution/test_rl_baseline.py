@@ -13,10 +13,10 @@ pytest.importorskip("stable_baselines3")
 pytest.importorskip("sb3_contrib")
 
 from spikefly.controllers.cost_model import dense_ann_cost
-from spikefly.evolution import policy_card
-from spikefly.evolution.cli import main
+from spikefly.evolution.baselines import policy_card
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.evaluate import evaluate_controller
-from spikefly.evolution.rl_baseline import (
+from spikefly.evolution.baselines.rl import (
     BaselineError,
     BaselineSettings,
     PolicyController,

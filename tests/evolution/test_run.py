@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from spikefly.controllers import encoder_from_dict, load, random_network
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import TEST, TRAINING, VALIDATION, episodes_for, purpose_of
 from spikefly.evolution.evaluators import PoolEvaluator, SerialEvaluator
 from spikefly.evolution.settings import EvolveSettings, SettingsError

@@ -10,7 +10,7 @@ import pytest
 
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict, load
 from spikefly.envs import outcomes
-from spikefly.evolution.cli import main
+from spikefly.evolution.cli.commands import main
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 from spikefly.evolution.tasks import TASKS, TaskError, TaskParts, register_task, task_for

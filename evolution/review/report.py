@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from spikefly.core import SpikeflyError
-from spikefly.evolution.report_plots import (
+from spikefly.evolution.review.plots import (
     AUDIO_ENV_ID,
     pyplot,
     plot_detections,
@@ -214,12 +214,12 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
 def _render_champion_video(spec, run: RunData, world: str | None, out: Path, progress: bool) -> Path:
     if run.audio:
         from spikefly.envs.render_audio import render_listening
-        from spikefly.evolution.record import record_listening
+        from spikefly.evolution.review.record import record_listening
 
         world = world or "kitchen"
         return render_listening(record_listening(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path
     from spikefly.envs.render import render_flight
-    from spikefly.evolution.record import record_flight
+    from spikefly.evolution.review.record import record_flight
 
     world = world or "forest"
     return render_flight(record_flight(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path

@@ -143,7 +143,7 @@ def _episode_steps_guess(settings: BenchSettings) -> int:
 
 
 def run_rl(settings: BenchSettings, method: str, seed: int, out: Path) -> dict[str, Any]:
-    from spikefly.evolution.rl_baseline import (
+    from spikefly.evolution.baselines.rl import (
         CARD_FILE,
         LOG_FILE,
         BaselineSettings,

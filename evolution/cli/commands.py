@@ -10,8 +10,8 @@ from importlib.metadata import version
 
 from spikefly.core import SpikeflyError
 from spikefly.evolution.settings import EvolveSettings
-from spikefly.evolution.cli_args import positive_int, workers
-from spikefly.evolution.evaluate_cli import add_evaluate_parser
+from spikefly.evolution.cli.args import positive_int, workers
+from spikefly.evolution.cli.evaluate import add_evaluate_parser
 from spikefly.evolution.tasks import task_names
 
 DESCRIPTION = (
@@ -118,14 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--name", default="spikefly_net", help="C identifier prefix (default: spikefly_net)")
     export.set_defaults(run=_run_export)
 
-    from spikefly.evolution.render_cli import add_render_parser
-    from spikefly.evolution.report import add_report_parser
+    from spikefly.evolution.cli.render import add_render_parser
+    from spikefly.evolution.review.report import add_report_parser
 
     add_render_parser(commands)
     add_report_parser(commands)
 
-    from spikefly.evolution.bench import add_bench_parser
-    from spikefly.evolution.rl_baseline import add_baseline_parser
+    from spikefly.evolution.baselines.bench import add_bench_parser
+    from spikefly.evolution.baselines.rl import add_baseline_parser
 
     add_baseline_parser(commands)
     add_bench_parser(commands)
@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from spikefly.evolution.demo import fly_demo
+    from spikefly.evolution.review.demo import fly_demo
 
     report = fly_demo(args.world, episodes=args.episodes, seed=args.seed, progress=not args.json)
     if args.json:

@@ -15,7 +15,7 @@ has a chance of about one in 10**17 per episode.
 Output directory::
 
     policy.zip     the selected policy, in SB3's own format (``PPO.load`` / ``RecurrentPPO.load``)
-    card.json      the controller card (:class:`~spikefly.evolution.policy_card.PolicyCard`): what ``spikefly evaluate`` reads
+    card.json      the controller card (:class:`~spikefly.evolution.baselines.policy_card.PolicyCard`): what ``spikefly evaluate`` reads
     log.jsonl      one line per validation: env_steps, time_s, success_rate, mean_return
 
 Torch runs on one thread by default: on a busy 2-core machine two threads made PPO ~10x slower.
@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
 from spikefly.evolution.episodes import VALIDATION, EpisodeSet, episodes_for
-from spikefly.evolution.policy_card import (
+from spikefly.evolution.baselines.policy_card import (
     ALGORITHMS,
     CARD_FILE,
     CARD_KIND,

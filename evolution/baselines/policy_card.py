@@ -1,6 +1,6 @@
 """A trained RL policy as a controller: the card file, acting, its size and its cost on a board.
 
-``spikefly baseline`` (:mod:`spikefly.evolution.rl_baseline`) writes a card beside the policy::
+``spikefly baseline`` (:mod:`spikefly.evolution.baselines.rl`) writes a card beside the policy::
 
     {"kind": "sb3_policy", "format_version": 1, "algorithm": "ppo" | "recurrent_ppo", "policy_class": ...,
      "policy": "policy.zip",                       (SB3's own format, relative to the card)

@@ -1,7 +1,7 @@
 """``spikefly render``: record a controller's episode, then draw it as a review video.
 
 Recording flies (or listens) exactly as ``spikefly evaluate`` does for the same world and seed
-(:mod:`spikefly.evolution.record`); the video is drawn afterwards from the recorded arrays
+(:mod:`spikefly.evolution.review.record`); the video is drawn afterwards from the recorded arrays
 (:mod:`spikefly.envs.render`, :mod:`spikefly.envs.render_audio`). A saved recording (``.npz``)
 can be drawn again without the controller.
 """
@@ -98,7 +98,7 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace):
     from spikefly.controllers import load
-    from spikefly.evolution.record import record_flight, record_listening
+    from spikefly.evolution.review.record import record_flight, record_listening
 
     spec = load(args.controller)
     audio = spec.env_id == AUDIO_EVENT_ID

@@ -1,8 +1,8 @@
 """The plots of ``spikefly report`` (matplotlib, Agg backend): one function per picture, each writing a PNG.
 
-They read a :class:`~spikefly.evolution.report.RunData` (the run directory's files) or a
+They read a :class:`~spikefly.evolution.review.report.RunData` (the run directory's files) or a
 champion :class:`~spikefly.controllers.ControllerSpec`; the flights and clips they draw are
-recorded with :mod:`spikefly.evolution.record`, so they are the flights ``spikefly evaluate``
+recorded with :mod:`spikefly.evolution.review.record`, so they are the flights ``spikefly evaluate``
 flies.
 """
 
@@ -18,7 +18,7 @@ from spikefly.evolution.settings import AUDIO_ENV_ID
 
 if TYPE_CHECKING:
     from spikefly.controllers import ControllerSpec
-    from spikefly.evolution.report import RunData
+    from spikefly.evolution.review.report import RunData
 
 INSTALL_HINT = 'run reports need matplotlib. Fix: pip install "spikefly[render]"'
 
@@ -270,7 +270,7 @@ def plot_trajectories(spec: ControllerSpec, worlds: list[str], seeds: list[int],
     """The champion's PyBullet flights from above (one panel per world and seed): obstacles, path, outcome."""
     plt = pyplot()
     from matplotlib.patches import Circle, Polygon, Rectangle
-    from spikefly.evolution.record import record_flight
+    from spikefly.evolution.review.record import record_flight
     from spikefly.worlds import SHAPE_BOX
 
     flights = [(world, seed, record_flight(spec, world, seed)) for world in worlds for seed in seeds]
@@ -309,7 +309,7 @@ def plot_trajectories(spec: ControllerSpec, worlds: list[str], seeds: list[int],
 def plot_detections(spec: ControllerSpec, worlds: list[str], seed: int, path: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The champion's detections on one clip of each soundscape: features, event windows, triggers."""
     plt = pyplot()
-    from spikefly.evolution.record import record_listening
+    from spikefly.evolution.review.record import record_listening
 
     clips = [(world, record_listening(spec, world, seed, with_audio=False)) for world in worlds]
     figure, axes = plt.subplots(len(clips), 1, figsize=(11, 2.0 * len(clips)), layout="constrained", squeeze=False)

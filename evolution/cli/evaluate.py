@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from spikefly.envs import AUDIO_EVENT_ID
-from spikefly.evolution.cli_args import fraction, positive_int
+from spikefly.evolution.cli.args import fraction, positive_int
 
 
 def add_evaluate_parser(commands) -> None:
