@@ -25,8 +25,8 @@ import numpy as np
 from spikefly.controllers import load
 from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
 from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
-from spikefly.envs.audio_scoring import event_metrics, score
-from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.audio.scoring import event_metrics, score
+from spikefly.envs.audio.soundscape_render import render_clip
 from spikefly.evolution.baselines.audio import GoertzelDetector, MLPDetector
 from spikefly.evolution.evaluate import board_costs, evaluate_audio
 

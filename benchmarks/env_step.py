@@ -16,7 +16,7 @@ import statistics
 import time
 
 import numpy as np
-from spikefly.envs._pybullet import pybullet
+from spikefly.envs.sim.pybullet_client import pybullet
 
 import spikefly.envs  # noqa: F401
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv

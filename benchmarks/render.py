@@ -23,7 +23,7 @@ import numpy as np
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, load, random_network
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.render import _Scene, _yaw, render_flight
+from spikefly.envs.render.flight import _Scene, _yaw, render_flight
 from spikefly.evolution.review.record import record_flight
 
 

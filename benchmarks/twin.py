@@ -20,8 +20,8 @@ import numpy as np
 from spikefly.controllers import DeltaEncoder, RateDecoder, random_network
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
 
 

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from spikefly.controllers import load
-from spikefly.envs.render import frame_at
+from spikefly.envs.render.flight import frame_at
 from spikefly.evolution.review.record import record_flight
 from spikefly.evolution.review.report import build_report
 

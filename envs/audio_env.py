@@ -18,7 +18,7 @@ default, the smoke alarm).
 
 ## Rewards
 
-Named terms in ``info["reward_terms"]`` (:class:`spikefly.envs.audio_scoring.AudioRewardWeights`),
+Named terms in ``info["reward_terms"]`` (:class:`spikefly.envs.audio.scoring.AudioRewardWeights`),
 scored like the MLPerf Tiny streaming benchmark: a trigger (a frame whose action rises to a
 class) from an event's onset until 0.5 s after its end is a ``hit`` (+1, plus a latency bonus);
 repeat triggers within a detected event or within 1 s after it score nothing; a trigger elsewhere
@@ -38,7 +38,7 @@ another soundscape from this episode on (it must detect the same classes, the ac
 
 The vectorised path for evolution is :func:`episode` (the features and scorer-aligned events
 of a (world, seed) pair, exactly what ``reset`` streams) plus
-:func:`spikefly.envs.audio_scoring.score` on the whole action sequence: the tests hold it equal
+:func:`spikefly.envs.audio.scoring.score` on the whole action sequence: the tests hold it equal
 to stepping this env.
 """
 
@@ -55,9 +55,9 @@ from gymnasium import spaces
 from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.envs.audio_frontend import FrontEnd
-from spikefly.envs.audio_scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
-from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.audio.frontend import FrontEnd
+from spikefly.envs.audio.scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
+from spikefly.envs.audio.soundscape_render import render_clip
 from spikefly.envs.reset_options import reset_options
 from spikefly.worlds.soundscape import Event, Soundscape, load_soundscape
 

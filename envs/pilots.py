@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_layout
-from spikefly.envs.range_sensor import ray_directions
+from spikefly.envs.sim.range_sensor import ray_directions
 
 
 class ReactivePilot:

@@ -8,27 +8,27 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-from spikefly.envs._pybullet import pybullet
+from spikefly.envs.sim.pybullet_client import pybullet
 from gymnasium import spaces
 from gymnasium.utils import EzPickle
 from numpy.typing import NDArray
 
-from spikefly.envs import outcomes
-from spikefly.envs.camera import chase_view
-from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
-from spikefly.envs.observation import assemble_observation, geofence_ranges, heading_of
-from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor, Vector3
+from spikefly.envs.sim import outcomes
+from spikefly.envs.render.camera import chase_view
+from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.sim.observation import assemble_observation, geofence_ranges, heading_of
+from spikefly.envs.sim.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.path_field import PathField, goal_potential, path_field
-from spikefly.envs.randomisation import (
+from spikefly.envs.sim.path_field import PathField, goal_potential, path_field
+from spikefly.envs.sim.randomisation import (
     contact_thrust_to_weight,
     draw_randomisation,
     gust_coefficients,
     plant_params,
     randomisation_on,
 )
-from spikefly.envs.range_sensor import sensor_rays
-from spikefly.envs.reward import TERM_NAMES, compute_reward_terms
+from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.reward import TERM_NAMES, compute_reward_terms
 from spikefly.envs.reset_options import reset_options
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
 
@@ -112,7 +112,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     ``render_mode="rgb_array"`` returns chase-camera frames (TinyRenderer, CPU);
     ``render_mode="human"`` opens the PyBullet GUI and needs a display.
 
-    Domain randomisation settings (all 0 = off by default; ``spikefly.envs.randomisation`` has
+    Domain randomisation settings (all 0 = off by default; ``spikefly.envs.sim.randomisation`` has
     presets). Each is drawn per episode from the ``reset`` seed (without one, from the env's
     generator), identically in the twin:
 
@@ -209,7 +209,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             self.world_course = self.course = self._load_course(options["world"])
             self._layout_pending = True
         # The layout has its own generator drawn from the episode's stream: same seed, same layout
-        # (spikefly.envs.twin_worlds.layout_rng draws the same one for the twin).
+        # (spikefly.envs.twin.worlds.layout_rng draws the same one for the twin).
         layout_seed = int(self.np_random.integers(2**63))
         if self._layout_pending or self.world_course.is_procedural:
             course, self.layout = self.world_course.episode(np.random.default_rng(layout_seed))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-from spikefly.envs.reward import RewardWeights
+from spikefly.envs.sim.reward import RewardWeights
 
 ACTION_MODES = ("velocity", "rpm")
 MODEL_VARIATIONS = ("mass_variation", "thrust_variation", "motor_lag_variation")
@@ -74,7 +74,7 @@ class QuadrotorSettings:
     progress_metric: str = "euclidean"
     """Potential of the progress reward: ``"euclidean"``, the straight-line distance to the goal, or
     ``"path"``, the length of the shortest obstacle-free path (so flying toward an opening in a
-    wall is progress; :mod:`spikefly.envs.path_field`, ~20 ms per new layout)."""
+    wall is progress; :mod:`spikefly.envs.sim.path_field`, ~20 ms per new layout)."""
     path_cell_m: float = 0.25
     """Grid cell of the path-distance field, m (``progress_metric="path"``)."""
     render_width: int = 640

@@ -21,8 +21,8 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from spikefly.envs.quadrotor_settings import observation_space
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds, layout_rng
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds, layout_rng
 from spikefly.worlds import ObstacleCourse, load_world
 
 # Obstacle padding per world grows with headroom so new layouts rarely force a full repack.

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from spikefly.controllers import decoder_from_dict, encoder_from_dict
 from spikefly.envs.audio_env import AudioSettings, episode, hop_s
-from spikefly.envs.audio_scoring import COUNT_NAMES, score_batch
+from spikefly.envs.audio.scoring import COUNT_NAMES, score_batch
 from spikefly.evolution.episodes import EpisodeSet
 from spikefly.evolution.stream_rollout import PopulationListener
 
@@ -72,7 +72,7 @@ class AudioResults:
     ops: NDArray[np.int64]
     """[G, E, 4]: neuron updates, spikes, input events, synaptic ops over the episode."""
     counts: NDArray[np.int64]
-    """[G, E, 5] in :data:`spikefly.envs.audio_scoring.COUNT_NAMES` order."""
+    """[G, E, 5] in :data:`spikefly.envs.audio.scoring.COUNT_NAMES` order."""
 
     @property
     def behaviour(self) -> NDArray[np.float64]:

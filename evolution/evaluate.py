@@ -18,14 +18,15 @@ from tqdm import tqdm
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
 from spikefly.core import SpikeflyError
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
+from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs.sim import outcomes
 from spikefly.envs.audio_env import FRONT_END, hop_s
 from spikefly.envs.episode import run_episode
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
-from spikefly.envs.randomisation import DomainRandomisation, effective_randomisation
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.sim.randomisation import DomainRandomisation, effective_randomisation
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 from spikefly.evolution.episodes import episode_row
 
 
@@ -274,7 +275,7 @@ def evaluate_audio(
     every clip: F1, precision, recall, false alarms per hour, median detection latency.
     """
     from spikefly.envs.audio_env import AudioSettings, episode
-    from spikefly.envs.audio_scoring import COUNT_NAMES, event_metrics, score
+    from spikefly.envs.audio.scoring import COUNT_NAMES, event_metrics, score
     from spikefly.evolution.stream_rollout import PopulationListener
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})

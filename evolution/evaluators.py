@@ -18,12 +18,12 @@ import numpy as np
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict
 from spikefly.controllers.network import LIFNetwork
-from spikefly.envs import outcomes
+from spikefly.envs.sim import outcomes
 from spikefly.envs.episode import run_episode
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 from spikefly.evolution.episodes import EpisodeSet
 from spikefly.evolution.fused_rollout import PopulationRollout, RolloutResults, concatenate
 from spikefly.evolution.settings import EvolveSettings

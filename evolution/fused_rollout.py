@@ -8,7 +8,7 @@ to Python until every episode has ended.
 The kernel is assembled here from the njit functions the other parts export
 (``spikefly.controllers`` and ``spikefly.envs``), so the step is the same arithmetic as a
 :class:`~spikefly.controllers.SpikingController` acting on a
-:class:`~spikefly.envs.twin.QuadrotorTwin` — tests hold the two paths equal.
+:class:`~spikefly.envs.twin.batch.QuadrotorTwin` — tests hold the two paths equal.
 
 Float (:class:`LIFNetwork`) and integer (:class:`IntegerLIFNetwork`) populations fly the same
 kernels. A genome's network is the tuple of its kernel arrays; the two places where the kinds
@@ -34,12 +34,12 @@ from spikefly.controllers.encoders import Encoder
 from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, lif_run_into_int, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
-from spikefly.envs import outcomes
-from spikefly.envs.observation import N_STATE_OBSERVATIONS
-from spikefly.envs.randomisation import draw_randomisation, flight_records, gust_coefficients
-from spikefly.envs.reward import TERM_NAMES as REWARD_TERM_NAMES
-from spikefly.envs.twin import QuadrotorTwin, max_control_steps
-from spikefly.envs.twin_kernels import (
+from spikefly.envs.sim import outcomes
+from spikefly.envs.sim.observation import N_STATE_OBSERVATIONS
+from spikefly.envs.sim.randomisation import draw_randomisation, flight_records, gust_coefficients
+from spikefly.envs.sim.reward import TERM_NAMES as REWARD_TERM_NAMES
+from spikefly.envs.twin.batch import QuadrotorTwin, max_control_steps
+from spikefly.envs.twin.kernels import (
     COUNTER_OUTCOME,
     N_SCALARS,
     SCALAR_MIN_CLEARANCE_M,
@@ -50,7 +50,7 @@ from spikefly.envs.twin_kernels import (
     drone_reset,
     update_wind,
 )
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.worlds import TwinWorlds
 
 # Per-episode float results, in this order.
 RESULT_RETURN = 0
@@ -342,7 +342,7 @@ class RolloutResults:
 
     returns: NDArray[np.float64]
     outcomes: NDArray[np.int64]
-    """Outcome codes (:mod:`spikefly.envs.outcomes`)."""
+    """Outcome codes (:mod:`spikefly.envs.sim.outcomes`)."""
     steps: NDArray[np.int64]
     """Control steps flown."""
     time_s: NDArray[np.float64]

@@ -40,8 +40,8 @@ name (a file may hold no target events, to measure false alarms). Relative paths
 to the world file's folder. Every problem raises :class:`WorldError` naming the file, the key
 and the fix.
 
-A soundscape is rendered into clips by :func:`spikefly.envs.soundscape_render.render_clip`,
-with the signal generators of ``spikefly.envs.audio_signals``; this module only knows their
+A soundscape is rendered into clips by :func:`spikefly.envs.audio.soundscape_render.render_clip`,
+with the signal generators of ``spikefly.envs.audio.signals``; this module only knows their
 names (:data:`EVENT_SOURCE_NAMES`, :data:`BACKGROUND_SOURCE_NAMES`).
 """
 
@@ -60,7 +60,7 @@ from .wav import AudioFileError, check_wav
 
 EVENT_SOURCE_NAMES = ("smoke_alarm", "co_alarm", "siren_wail", "siren_yelp", "glass_break", "dog_bark")
 """The built-in event generators (``source`` of an ``[[events]]`` entry; what each sounds like:
-:mod:`spikefly.envs.audio_signals`)."""
+:mod:`spikefly.envs.audio.signals`)."""
 BACKGROUND_SOURCE_NAMES = ("white_noise", "pink_noise", "brown_noise", "mains_hum", "rain", "hvac", "speech_babble")
 """The built-in background generators (``source`` of a ``[[backgrounds]]`` entry)."""
 

@@ -7,7 +7,7 @@
 
 Both turn a per-frame score into actions with :class:`Postprocessing` (exponential smoothing,
 then a threshold with hysteresis and minimum durations), whose settings ``fit`` picks by grid
-search for the best event F1 under :func:`spikefly.envs.audio_scoring.score` on training clips.
+search for the best event F1 under :func:`spikefly.envs.audio.scoring.score` on training clips.
 Both are binary: action 1 = ``target_label`` present. ``predict`` returns int64[T] actions and
 ``ops_per_frame`` the arithmetic per 10 ms frame (keys :data:`OP_NAMES`; ``macs`` is what
 :class:`spikefly.controllers.cost_model.StepCounts` prices).
@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.envs.audio_scoring import AudioEvent, event_metrics, score
+from spikefly.envs.audio.scoring import AudioEvent, event_metrics, score
 
 HOP_S = 0.01
 OP_NAMES = ("macs", "multiplies", "adds", "divides", "compares")

@@ -106,9 +106,9 @@ def predict_batch(model: BaseAlgorithm, recurrent: bool, observations, state, ep
 
 def fly_twin(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]):
     """Every episode at once on the twin (one drone each), deterministic actions; returns the finished
-    :class:`~spikefly.envs.twin.QuadrotorTwin` (outcomes, steps, times per drone) and the returns float64[E]."""
-    from spikefly.envs.twin import QuadrotorTwin
-    from spikefly.envs.twin_worlds import TwinWorlds
+    :class:`~spikefly.envs.twin.batch.QuadrotorTwin` (outcomes, steps, times per drone) and the returns float64[E]."""
+    from spikefly.envs.twin.batch import QuadrotorTwin
+    from spikefly.envs.twin.worlds import TwinWorlds
 
     count = len(episodes)
     twin = QuadrotorTwin(count, **env_settings)

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID, outcomes
+from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs.sim import outcomes
 from spikefly.evolution.episodes import VALIDATION, EpisodeSet, episodes_for
 from spikefly.evolution.baselines.policy_card import (
     ALGORITHMS,
@@ -254,7 +255,7 @@ class FlightResults:
 
 def fly_policy_twin(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]) -> FlightResults:
     """Fly every episode at once on the twin (one drone per episode), deterministic actions."""
-    from spikefly.envs.twin_kernels import COUNTER_OUTCOME
+    from spikefly.envs.twin.kernels import COUNTER_OUTCOME
 
     twin, returns = fly_twin(model, recurrent, episodes, env_settings)
     return FlightResults(returns, twin.counters[:, COUNTER_OUTCOME].copy(), twin.steps, twin.time_s)
@@ -263,7 +264,7 @@ def fly_policy_twin(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet,
 def listen_policy(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]):
     """Audio: the policy's actions on each clip, scored; returns (scored results, steps, audio seconds)."""
     from spikefly.envs.audio_env import AudioSettings, episode, hop_s
-    from spikefly.envs.audio_scoring import score
+    from spikefly.envs.audio.scoring import score
 
     settings = AudioSettings.from_kwargs(**env_settings)
     scored, steps, audio_s = [], 0, 0.0
@@ -279,7 +280,7 @@ def listen_policy(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, e
 def validation_score(model: BaseAlgorithm, recurrent: bool, settings: BaselineSettings, episodes: EpisodeSet) -> dict[str, Any]:
     """Success rate (quadrotor) or event F1 (audio), mean return and env steps on ``episodes``."""
     if settings.env_id == AUDIO_EVENT_ID:
-        from spikefly.envs.audio_scoring import event_metrics
+        from spikefly.envs.audio.scoring import event_metrics
 
         scored, steps, audio_s = listen_policy(model, recurrent, episodes, settings.env_settings)
         metrics = event_metrics(scored, audio_s)

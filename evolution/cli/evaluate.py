@@ -57,7 +57,7 @@ def add_evaluate_parser(commands) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from spikefly.controllers.boards import bundled_boards, load_board
-    from spikefly.envs.randomisation import describe_randomisation, load_randomisation
+    from spikefly.envs.sim.randomisation import describe_randomisation, load_randomisation
     from spikefly.evolution.evaluate import (
         EvaluateError,
         board_costs,

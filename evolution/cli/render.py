@@ -2,7 +2,7 @@
 
 Recording flies (or listens) exactly as ``spikefly evaluate`` does for the same world and seed
 (:mod:`spikefly.evolution.review.record`); the video is drawn afterwards from the recorded arrays
-(:mod:`spikefly.envs.render`, :mod:`spikefly.envs.render_audio`). A saved recording (``.npz``)
+(:mod:`spikefly.envs.render.flight`, :mod:`spikefly.envs.render.clip`). A saved recording (``.npz``)
 can be drawn again without the controller.
 """
 
@@ -44,7 +44,7 @@ def add_render_parser(commands) -> None:
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    from spikefly.envs.video import RenderError
+    from spikefly.envs.render.video import RenderError
 
     match = re.fullmatch(r"(\d+)x(\d+)", text.strip())
     if not match:
@@ -53,8 +53,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from spikefly.envs.recording import FlightRecording, load_recording, save_recording
-    from spikefly.envs.render import (
+    from spikefly.envs.render.recording import FlightRecording, load_recording, save_recording
+    from spikefly.envs.render.flight import (
         render_flight,
         require_render_dependencies,
         video_kind,
@@ -76,7 +76,7 @@ def run_render(args: argparse.Namespace) -> int:
         stats = render_flight(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer)
         result: dict[str, Any] = {"outcome": recording.outcome, "flight_s": float(recording.time_s[-1])}
     else:
-        from spikefly.envs.render_audio import render_listening
+        from spikefly.envs.render.clip import render_listening
 
         stats = render_listening(recording, out, width, height, progress=not (args.quiet or args.json), audio=not args.no_audio)
         result = {"counts": recording.counts, "clip_s": recording.steps * recording.frame_s}

@@ -244,7 +244,7 @@ def _input_names(spec) -> dict[int, str]:
     if spec.env_id == AUDIO_ENV_ID or getattr(spec.encoder, "kind", "") != "direct":
         return {}
     from spikefly.envs.quadrotor_settings import QuadrotorSettings
-    from spikefly.envs.range_sensor import sensor_rays
+    from spikefly.envs.sim.range_sensor import sensor_rays
 
     try:
         settings = QuadrotorSettings.from_kwargs(**spec.env_settings)

@@ -23,8 +23,8 @@ from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
 from spikefly.envs.episode import run_episode
-from spikefly.envs.recording import FlightRecording, ListeningRecording, SpikeLog
-from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.render.recording import FlightRecording, ListeningRecording, SpikeLog
+from spikefly.envs.audio.soundscape_render import render_clip
 
 
 class RecordError(SpikeflyError):
@@ -84,7 +84,7 @@ def recording_controller(spec: ControllerSpec, seed: int = 0) -> RecordingContro
 def record_flight(spec: ControllerSpec, world: str | os.PathLike[str], seed: int) -> FlightRecording:
     """Fly ``spec`` once in PyBullet on ``world`` with episode seed ``seed`` and record everything."""
     from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
-    from spikefly.envs.range_sensor import sensor_rays
+    from spikefly.envs.sim.range_sensor import sensor_rays
     from spikefly.worlds import pack_obstacles
 
     if spec.env_id != QUADROTOR_AVOID_ID:
@@ -172,7 +172,7 @@ def record_listening(spec: ControllerSpec, world: str | os.PathLike[str], seed: 
         episode,
         hop_s,
     )
-    from spikefly.envs.audio_scoring import score
+    from spikefly.envs.audio.scoring import score
     from spikefly.worlds.soundscape import load_soundscape
 
     if spec.env_id != AUDIO_EVENT_ID:

@@ -213,12 +213,12 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
 
 def _render_champion_video(spec, run: RunData, world: str | None, out: Path, progress: bool) -> Path:
     if run.audio:
-        from spikefly.envs.render_audio import render_listening
+        from spikefly.envs.render.clip import render_listening
         from spikefly.evolution.review.record import record_listening
 
         world = world or "kitchen"
         return render_listening(record_listening(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path
-    from spikefly.envs.render import render_flight
+    from spikefly.envs.render.flight import render_flight
     from spikefly.evolution.review.record import record_flight
 
     world = world or "forest"

@@ -11,8 +11,8 @@ from gymnasium.utils.env_checker import check_env
 
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
-from spikefly.envs.audio_scoring import TERM_NAMES, score
-from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.audio.scoring import TERM_NAMES, score
+from spikefly.envs.audio.soundscape_render import render_clip
 
 
 def test_registered_and_passes_the_gymnasium_checker_without_warnings():

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from spikefly.envs.audio_frontend import FrontEnd, hz_to_mel, mel_to_hz
+from spikefly.envs.audio.frontend import FrontEnd, hz_to_mel, mel_to_hz
 
 RATE = 16_000
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spikefly.envs.audio_scoring import (
+from spikefly.envs.audio.scoring import (
     COUNT_NAMES,
     TERM_NAMES,
     AudioRewardWeights,

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from spikefly.envs.audio_signals import (
+from spikefly.envs.audio.signals import (
     ALARM_TONE_HZ,
     BACKGROUND_RMS,
     BACKGROUND_SOURCES,

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from spikefly.envs._pybullet import pybullet
-from spikefly.envs.drone_model import flight_record
+from spikefly.envs.sim.pybullet_client import pybullet
+from spikefly.envs.sim.drone_model import flight_record
 from spikefly.envs.pilots import ReactivePilot
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.quadrotor_settings import MODEL_VARIATIONS, QuadrotorSettings
-from spikefly.envs.randomisation import (
+from spikefly.envs.sim.randomisation import (
     MODEL_SCALE_MASS,
     PRESETS,
     RandomisationError,
@@ -20,8 +20,8 @@ from spikefly.envs.randomisation import (
     load_randomisation,
     flight_records,
 )
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 
 MODEL_ERROR = {"mass_variation": 0.1, "thrust_variation": 0.1, "motor_lag_variation": 0.2}
 DEFAULT = PRESETS["default"]

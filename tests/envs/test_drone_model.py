@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spikefly.envs.drone_model import DEFAULT_URDF, load_drone
+from spikefly.envs.sim.drone_model import DEFAULT_URDF, load_drone
 
 
 def test_crazyflie_constants_match_the_reference_figures():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikefly.envs.path_field import field_value, goal_potential, path_field
+from spikefly.envs.sim.path_field import field_value, goal_potential, path_field
 from spikefly.worlds import Box, pack_obstacles
 
 

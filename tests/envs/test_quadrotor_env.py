@@ -13,7 +13,7 @@ from gymnasium.utils.passive_env_checker import env_render_passive_checker
 
 from spikefly.envs import QUADROTOR_AVOID_ID
 from spikefly.envs.quadrotor_settings import observation_layout
-from spikefly.envs.reward import TERM_NAMES
+from spikefly.envs.sim.reward import TERM_NAMES
 
 FORWARD = np.array([0.5, 0.0, 0.0, 0.0], dtype=np.float32)  # 1 m/s forward
 HOVER = np.zeros(4, dtype=np.float32)
@@ -170,8 +170,8 @@ def test_time_limit_truncates_as_timeout(make_env, write_world):
 
 
 def test_a_timeout_penalty_is_charged_once_at_the_time_limit_alike_in_the_twin(make_env, write_world):
-    from spikefly.envs.twin import QuadrotorTwin
-    from spikefly.envs.twin_worlds import TwinWorlds
+    from spikefly.envs.twin.batch import QuadrotorTwin
+    from spikefly.envs.twin.worlds import TwinWorlds
 
     world = write_world(time_limit=1.0)
     env = make_env(world, reward={"timeout_penalty": 7.0})
@@ -314,7 +314,7 @@ def test_bad_world_file_is_a_clear_error(make_env, tmp_path):
 def test_periodic_scene_reset_keeps_layouts_and_collisions_identical(make_env, write_world, monkeypatch):
     # PyBullet leaks a compound shape per layout rebuild, so the scene is re-created every N
     # rebuilds; episodes must not notice.
-    import spikefly.envs.pybullet_quadrotor as backend
+    import spikefly.envs.sim.pybullet_quadrotor as backend
 
     reference = make_env("forest")
     expected = [reference.reset(seed=seed)[0] for seed in range(6)]

@@ -21,7 +21,7 @@ from spikefly.controllers import (
 )
 
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.recording import FlightRecording, load_recording, save_recording
+from spikefly.envs.render.recording import FlightRecording, load_recording, save_recording
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.evaluate import evaluate_audio, evaluate_controller
 from spikefly.evolution.review.record import record_flight, record_listening, recording_controller
@@ -107,7 +107,7 @@ def test_recording_controller_acts_bit_for_bit_like_the_spiking_controller(integ
 
 
 def test_a_short_flight_renders_to_a_video_with_its_frame_count_and_fps(short_flight, tmp_path):
-    from spikefly.envs.render import render_flight
+    from spikefly.envs.render.flight import render_flight
 
     _, _, recording = short_flight
     stats = render_flight(recording, tmp_path / "flight.mp4")
@@ -121,7 +121,7 @@ def test_a_short_flight_renders_to_a_video_with_its_frame_count_and_fps(short_fl
 
 def test_a_gif_keeps_real_time_with_whole_centisecond_delays(short_flight, tmp_path):
     from PIL import Image
-    from spikefly.envs.render import render_flight
+    from spikefly.envs.render.flight import render_flight
 
     _, _, recording = short_flight
     stats = render_flight(recording, tmp_path / "flight.gif", width=320, height=240, renderer="tiny")  # the fallback
@@ -142,7 +142,7 @@ def test_a_recording_round_trips_through_npz_and_renders_again(short_flight, tmp
 
 
 def test_an_audio_clip_renders_in_real_time_with_its_sound(tmp_path):
-    from spikefly.envs.render_audio import VIDEO_FPS, render_listening
+    from spikefly.envs.render.clip import VIDEO_FPS, render_listening
 
     spec = _audio_spec()
     recording = record_listening(spec, "kitchen", seed=1)

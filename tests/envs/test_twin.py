@@ -8,8 +8,8 @@ import pytest
 
 from spikefly.envs import QUADROTOR_AVOID_ID, QUADROTOR_AVOID_VEC_ID
 from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 
 NOISY = {"range_noise_std_m": 0.03, "range_dropout_prob": 0.05, "wind_speed_mps": 0.8, "wind_gust_std_mps": 0.2}
 

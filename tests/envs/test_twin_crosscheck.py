@@ -7,8 +7,8 @@ import pytest
 
 from spikefly.envs.pilots import ReactivePilot
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 
 @pytest.mark.parametrize("seed", range(3))
 def test_free_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):

@@ -1,6 +1,6 @@
 """The twin's geometry kernels: hand-computed cases, and agreement with PyBullet as the env uses it.
 
-PyBullet facts these tests pin down (see ``spikefly.envs.twin_geometry``): boxes and cylinders
+PyBullet facts these tests pin down (see ``spikefly.envs.twin.geometry``): boxes and cylinders
 are rounded by a 1 mm margin, rays stop within 1 mm of a surface (conservative advancement), and
 a ray starting inside a box or cylinder does not see it.
 """
@@ -13,9 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from spikefly.envs import twin_geometry as tg
-from spikefly.envs._pybullet import pybullet
-from spikefly.envs.twin_geometry import (
+from spikefly.envs.twin import geometry as tg
+from spikefly.envs.sim.pybullet_client import pybullet
+from spikefly.envs.twin.geometry import (
     COLLISION_MARGIN_M,
     cast_rays,
     ray_hit_distance,

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from spikefly.envs.audio_scoring import event_metrics, score
+from spikefly.envs.audio.scoring import event_metrics, score
 from spikefly.evolution.baselines.audio import (
     GoertzelDetector,
     MLPDetector,

@@ -9,7 +9,7 @@ import pytest
 
 from spikefly.controllers import LevelEncoder, RateDecoder, SpikingController, load, quantize, random_network
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
-from spikefly.envs.audio_scoring import score
+from spikefly.envs.audio.scoring import score
 from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW, AudioFlyer, episode_f1
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import VALIDATION, episodes_for

@@ -8,7 +8,7 @@ import numpy as np
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.randomisation import PRESETS
+from spikefly.envs.sim.randomisation import PRESETS
 from spikefly.evolution.cli.commands import main
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from spikefly.controllers import random_network
-from spikefly.envs import outcomes
+from spikefly.envs.sim import outcomes
 from spikefly.evolution.fitness import TERM_NAMES, NoveltyArchive, curriculum_success, fitness_terms, success_rate
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings

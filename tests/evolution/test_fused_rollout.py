@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from spikefly.controllers import DeltaEncoder, RateDecoder, RateEncoder, SpikingController, random_network
-from spikefly.envs import outcomes
+from spikefly.envs.sim import outcomes
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
 
 K = 6

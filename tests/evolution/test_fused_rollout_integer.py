@@ -14,9 +14,9 @@ from spikefly.controllers import (
     quantize,
     random_network,
 )
-from spikefly.envs import outcomes
-from spikefly.envs.twin import QuadrotorTwin
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.sim import outcomes
+from spikefly.envs.twin.batch import QuadrotorTwin
+from spikefly.envs.twin.worlds import TwinWorlds
 from spikefly.evolution.fused_rollout import PopulationRollout
 from test_fused_rollout import K, python_path, space  # the step-by-step reference path, shared
 

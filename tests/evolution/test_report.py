@@ -77,7 +77,7 @@ def test_a_run_still_going_or_interrupted_still_reports(tiny_run, tmp_path):
 
 
 def test_videos_in_the_run_directory_are_embedded(tiny_run, tmp_path):
-    from spikefly.envs.video import VideoSink
+    from spikefly.envs.render.video import VideoSink
 
     run = tmp_path / "with_video"
     shutil.copytree(tiny_run, run)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from spikefly.controllers import SpikingController, decoder_from_dict, encoder_from_dict, load
-from spikefly.envs import outcomes
+from spikefly.envs.sim import outcomes
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.fused_rollout import RolloutResults
 from spikefly.evolution.settings import EvolveSettings, SettingsError

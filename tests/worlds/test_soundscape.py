@@ -13,8 +13,8 @@ import pytest
 import soundfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from spikefly.envs import audio_signals
-from spikefly.envs.soundscape_render import render_clip
+from spikefly.envs.audio import signals as audio_signals
+from spikefly.envs.audio.soundscape_render import render_clip
 from spikefly.worlds.errors import WorldError
 from spikefly.worlds.soundscape import (
     Clip,

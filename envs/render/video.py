@@ -1,7 +1,7 @@
 """Writing review videos: MP4 through imageio-ffmpeg (with an optional sound track) or GIF through Pillow.
 
-Shared by the flight video (:mod:`spikefly.envs.render`) and the audio video
-(:mod:`spikefly.envs.render_audio`): the file kinds, GIF's frame stride, the colours and font of
+Shared by the flight video (:mod:`spikefly.envs.render.flight`) and the audio video
+(:mod:`spikefly.envs.render.clip`): the file kinds, GIF's frame stride, the colours and font of
 the frames, and the errors. Optional packages (``pip install "spikefly[render]"``) are imported
 where they are used.
 """

@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spikefly.core import SpikeflyError
-from spikefly.envs.drone_model import DroneParams, FlightParams, flight_record
+from spikefly.envs.sim.drone_model import DroneParams, FlightParams, flight_record
 from spikefly.envs.quadrotor_settings import MODEL_VARIATIONS, QuadrotorSettings
 
 RANDOMISATION_KEYS = (
@@ -174,7 +174,7 @@ def plant_params(drone: DroneParams, flight: FlightParams, model_scale: NDArray[
 def flight_records(drone: DroneParams, flight: FlightParams, model_scale: NDArray[np.float64]) -> NDArray[np.void]:
     """[B, 2] structured flight records: ``[b, 0]`` the nominal drone, ``[b, 1]`` drone b as flown.
 
-    Row b is what the compiled flight code takes for drone b (:mod:`spikefly.envs.flight_control`:
+    Row b is what the compiled flight code takes for drone b (:mod:`spikefly.envs.sim.flight_control`:
     the controller reads the first record, the motors and the rigid body the last).
     ``model_scale`` [B, 3]; rows of ones fly ``flight`` itself.
     """

@@ -1,6 +1,6 @@
 """Review videos of recorded audio clips: spectrogram, event windows, input spikes, raster, detections.
 
-Reads a :class:`~spikefly.envs.recording.ListeningRecording` (arrays). 25 frames per second for
+Reads a :class:`~spikefly.envs.render.recording.ListeningRecording` (arrays). 25 frames per second for
 the clip's duration (real time), with the clip itself as the sound track when the recording
 holds its samples. Layout (640x480 by default)::
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.recording import ListeningRecording
-from spikefly.envs.spike_raster import SpikeRaster, label_raster, paste_raster
-from spikefly.envs.video import BACKGROUND, MUTED, PANEL, TEXT, RenderStats, VideoSink, font, gif_stride, video_kind
+from spikefly.envs.render.recording import ListeningRecording
+from spikefly.envs.render.raster import SpikeRaster, label_raster, paste_raster
+from spikefly.envs.render.video import BACKGROUND, MUTED, PANEL, TEXT, RenderStats, VideoSink, font, gif_stride, video_kind
 
 VIDEO_FPS = 25.0
 """Frames per second of an audio review video (4 feature frames of 10 ms each per video frame)."""

@@ -5,7 +5,7 @@ every control step, what the range sensor read, the actions, and the spiking net
 (the input channels and every neuron's spike at every LIF substep). A
 :class:`ListeningRecording` holds one audio clip's feature frames, events, detections and the
 same network log. ``spikefly.evolution.review.record`` fills them by flying a controller exactly as
-``spikefly evaluate`` does; :mod:`spikefly.envs.render` draws them. Both save to and load from
+``spikefly evaluate`` does; :mod:`spikefly.envs.render.flight` draws them. Both save to and load from
 NPZ (arrays only, no pickle).
 """
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.recording import SpikeLog
-from spikefly.envs.video import HIDDEN_COLOUR, INPUT_COLOUR, MUTED, OUTPUT_COLOUR, PANEL
+from spikefly.envs.render.recording import SpikeLog
+from spikefly.envs.render.video import HIDDEN_COLOUR, INPUT_COLOUR, MUTED, OUTPUT_COLOUR, PANEL
 
 
 class SpikeRaster:

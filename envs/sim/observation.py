@@ -10,7 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
-from spikefly.envs.flight_control import rotation_of
+from spikefly.envs.sim.flight_control import rotation_of
 
 N_STATE_OBSERVATIONS = 10
 """Observation elements after the R range readings: goal bearing sin and cos, goal distance, goal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from spikefly.envs._pybullet import pybullet
+from spikefly.envs.sim.pybullet_client import pybullet
 from numpy.typing import NDArray
 
 

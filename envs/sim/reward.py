@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from spikefly.envs import outcomes
+from spikefly.envs.sim import outcomes
 
 TERM_NAMES = ("progress", "goal", "collision", "out_of_bounds", "time", "control_effort", "timeout")
 

@@ -1,12 +1,12 @@
 """Review videos of recorded flights: chase camera, top-down map, spike raster, actions, heads-up line.
 
-Rendering reads a :class:`~spikefly.envs.recording.FlightRecording` (arrays), never a
+Rendering reads a :class:`~spikefly.envs.render.recording.FlightRecording` (arrays), never a
 controller: the flight is recorded first (``spikefly.evolution.review.record``), then drawn. One
 frame per control step, written at the control rate, so the video plays in real time (an MP4
 through imageio-ffmpeg; a GIF through Pillow, whose frame delays are whole centiseconds, so a
 GIF keeps every n-th step with n the smallest stride that makes the delay exact at no more than
-10 frames per second: every third at 30 Hz). Writing is :mod:`spikefly.envs.video`, the raster
-:mod:`spikefly.envs.spike_raster`.
+10 frames per second: every third at 30 Hz). Writing is :mod:`spikefly.envs.render.video`, the raster
+:mod:`spikefly.envs.render.raster`.
 
 Frame layout (``width x height``, 640x480 by default, both multiples of 16)::
 
@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.recording import FlightRecording
-from spikefly.envs.spike_raster import SpikeRaster, label_raster, paste_raster
-from spikefly.envs.video import (
+from spikefly.envs.render.recording import FlightRecording
+from spikefly.envs.render.raster import SpikeRaster, label_raster, paste_raster
+from spikefly.envs.render.video import (
     BACKGROUND,
     MUTED,
     OUTCOME_COLOURS,
@@ -122,8 +122,8 @@ class _Scene:
     """
 
     def __init__(self, recording: FlightRecording, renderer: str = "auto") -> None:
-        from spikefly.envs.drone_model import flight_params, load_drone
-        from spikefly.envs.pybullet_quadrotor import PyBulletQuadrotor
+        from spikefly.envs.sim.drone_model import flight_params, load_drone
+        from spikefly.envs.sim.pybullet_quadrotor import PyBulletQuadrotor
         from spikefly.worlds import ObstacleArrays
 
         if renderer not in RENDERERS:
@@ -146,7 +146,7 @@ class _Scene:
     def _load_egl(self) -> bool:
         import pkgutil
 
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         loader = pkgutil.get_loader("eglRenderer")
         if loader is None:
@@ -156,12 +156,12 @@ class _Scene:
         return plugin >= 0
 
     def pose(self, position, quaternion) -> None:
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         pybullet.resetBasePositionAndOrientation(self.sim.drone_body, list(position), list(quaternion), physicsClientId=self.sim.client)
 
     def image(self, camera: _Camera) -> NDArray[np.uint8]:
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         with _quiet(1):
             _, _, rgba, _, _ = pybullet.getCameraImage(
@@ -172,7 +172,7 @@ class _Scene:
         return np.asarray(rgba, np.uint8).reshape(camera.height, camera.width, 4)[:, :, :3]
 
     def chase_camera(self, position, yaw_rad: float, width: int, height: int) -> _Camera:
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         c = self.sim.client
         view = pybullet.computeViewMatrixFromYawPitchRoll(list(position), 0.9, math.degrees(yaw_rad) - 90.0, -18.0, 0.0, 2, physicsClientId=c)
@@ -181,7 +181,7 @@ class _Scene:
 
     def top_camera(self, bounds_min, bounds_max, width: int, height: int) -> _Camera:
         """An overhead camera far above the world with a narrow field of view (nearly orthographic)."""
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         c = self.sim.client
         centre = (np.asarray(bounds_min, float) + np.asarray(bounds_max, float)) / 2.0
@@ -195,7 +195,7 @@ class _Scene:
 
     def overhead_image(self, camera: _Camera) -> NDArray[np.uint8]:
         """The obstacles and the goal seen from above, without the ground plane and the drone."""
-        from spikefly.envs._pybullet import pybullet
+        from spikefly.envs.sim.pybullet_client import pybullet
 
         c, sim = self.sim.client, self.sim
         ground, _ = pybullet.getBasePositionAndOrientation(sim.ground, physicsClientId=c)

@@ -14,7 +14,7 @@ import math
 
 from numba import njit
 
-from spikefly.envs.flight_control import rotation_of
+from spikefly.envs.sim.flight_control import rotation_of
 
 
 @njit(cache=True, inline="always")
@@ -24,7 +24,7 @@ def rigid_body_step(position, quaternion, velocity, angular_velocity, wrench, pa
     ``position`` (3,) m, ``quaternion`` (4,) xyzw, ``velocity`` (3,) m/s and
     ``angular_velocity`` (3,) rad/s are world-frame arrays updated in place; ``wrench`` is the
     body-frame (fx, fy, fz, tx, ty, tz) from the flight controller; ``params`` the flight records
-    (:mod:`spikefly.envs.flight_control`): the last row's mass and inertia are the drone flown.
+    (:mod:`spikefly.envs.sim.flight_control`): the last row's mass and inertia are the drone flown.
     """
     p = params[params.shape[0] - 1]
     dt = p.dt_s

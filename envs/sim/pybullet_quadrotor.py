@@ -3,7 +3,7 @@
 Knows nothing of Gymnasium; :mod:`spikefly.envs.quadrotor_env` wraps it. Every PyBullet call
 passes the client id. Python work per physics step is kept to the few calls that must cross into
 PyBullet (read state, apply one force and one torque, step, read contacts); the controller
-arithmetic runs in :mod:`spikefly.envs.flight_control`.
+arithmetic runs in :mod:`spikefly.envs.sim.flight_control`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import math
 import os
 
 import numpy as np
-from spikefly.envs._pybullet import pybullet
+from spikefly.envs.sim.pybullet_client import pybullet
 import pybullet_data
 from numpy.typing import NDArray
 
-from spikefly.envs import outcomes
-from spikefly.envs.drone_model import DroneParams, FlightParams, flight_record
-from spikefly.envs.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
-from spikefly.envs.observation import heading_of, ray_segments
+from spikefly.envs.sim import outcomes
+from spikefly.envs.sim.drone_model import DroneParams, FlightParams, flight_record
+from spikefly.envs.sim.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
+from spikefly.envs.sim.observation import heading_of, ray_segments
 from spikefly.worlds import SHAPE_BOX, SHAPE_CYLINDER, ObstacleArrays
 
 # Rays start just outside the drone's own collision sphere so they never hit it.

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from spikefly.core import SpikeflyError
-from spikefly.envs.audio_dsp import Audio, rms_normalise, samples
+from spikefly.envs.audio.dsp import Audio, rms_normalise, samples
 from spikefly.worlds.wav import SAMPLE_RATE, load_wav
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.path_field import DEFAULT_CELL_M, PathField, path_field
+from spikefly.envs.sim.path_field import DEFAULT_CELL_M, PathField, path_field
 from spikefly.worlds import Obstacle, ObstacleArrays, ObstacleCourse, load_world, pack_obstacles
 
 
@@ -61,7 +61,7 @@ class TwinWorlds:
     time_limit_s: NDArray[np.float64]
     """float64[W], s."""
     path_values: NDArray[np.float32] = field(default_factory=lambda: np.zeros((1, 1, 1, 1), np.float32))
-    """float32[W, NX, NY, NZ]: path distance to the goal per world (:mod:`spikefly.envs.path_field`),
+    """float32[W, NX, NY, NZ]: path distance to the goal per world (:mod:`spikefly.envs.sim.path_field`),
     padded; only with :meth:`with_path_fields`."""
     path_low: NDArray[np.float64] = field(default_factory=lambda: np.zeros((1, 3)))
     """float64[W, 3]: centre of each field's first cell, m."""

@@ -21,13 +21,13 @@ import math
 
 from numba import njit, prange
 
-from spikefly.envs import outcomes
-from spikefly.envs.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
-from spikefly.envs.observation import assemble_observation_into, geofence_ranges, heading_of
-from spikefly.envs.path_field import goal_potential
-from spikefly.envs.reward import compute_reward_terms
-from spikefly.envs.twin_geometry import cast_rays, sphere_clearance, sphere_collides
-from spikefly.envs.twin_physics import rigid_body_step
+from spikefly.envs.sim import outcomes
+from spikefly.envs.sim.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
+from spikefly.envs.sim.observation import assemble_observation_into, geofence_ranges, heading_of
+from spikefly.envs.sim.path_field import goal_potential
+from spikefly.envs.sim.reward import compute_reward_terms
+from spikefly.envs.twin.geometry import cast_rays, sphere_clearance, sphere_collides
+from spikefly.envs.twin.physics import rigid_body_step
 
 COUNTER_STEPS = 0
 COUNTER_OUTCOME = 1
@@ -194,9 +194,9 @@ def twin_step_batch(
     """One control step of every active drone in parallel (inactive rows are left untouched).
 
     ``actions`` float64[B, 4] already clipped; ``params`` [B, 2] flight records, row b the nominal
-    and the flown drone b (:func:`spikefly.envs.randomisation.flight_records`); ``world_index``
+    and the flown drone b (:func:`spikefly.envs.sim.randomisation.flight_records`); ``world_index``
     int64[B]; world arrays as in
-    :class:`spikefly.envs.twin_worlds.TwinWorlds`; ``gust_noise`` [B, T, 3] and ``range_noise``
+    :class:`spikefly.envs.twin.worlds.TwinWorlds`; ``gust_noise`` [B, T, 3] and ``range_noise``
     [B, T, R] per-episode noise (size 0 on the middle axis when off); outputs ``ranges`` [B, R],
     ``observations`` float32[B, n_obs], ``rewards`` [B], ``terms`` [B, 6].
     """

@@ -72,7 +72,7 @@ class DroneParams:
 
     def rotor_power_w(self, rpm: ArrayLike) -> float:
         """Mechanical power the rotors absorb at speeds ``rpm`` (4,), W (see ``flight_control.rotor_power_w``)."""
-        from spikefly.envs.flight_control import rotor_power_w
+        from spikefly.envs.sim.flight_control import rotor_power_w
 
         return float(rotor_power_w(np.asarray(rpm, dtype=np.float64), self.torque_coefficient))
 

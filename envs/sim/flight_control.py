@@ -5,10 +5,10 @@ torque to apply. The same kernels serve the PyBullet environment and the batched
 the two share one controller, one motor model and one drag model. They run 8 times per control
 step for every drone, so they allocate nothing: rotations are 9-tuples, vectors are scalars.
 
-``params`` is a structured array of flight records (:func:`spikefly.envs.drone_model.flight_record`)
+``params`` is a structured array of flight records (:func:`spikefly.envs.sim.drone_model.flight_record`)
 with one or two rows: ``params[0]`` is the drone the controller assumes (nominal constants and
 gains), the last row the drone actually flown, whose mass, inertia, rotor coefficients and motor
-lag may differ per episode (model error, :mod:`spikefly.envs.randomisation`). The controller
+lag may differ per episode (model error, :mod:`spikefly.envs.sim.randomisation`). The controller
 reads only the first row, the motors and the rigid body only the last. One array rather than two
 arguments: the PyBullet env calls these from Python every physics step, and each array argument
 costs the dispatcher ~0.4 us.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.audio_signals import BACKGROUND_SOURCES, EVENT_SOURCES, EventSound
+from spikefly.envs.audio.signals import BACKGROUND_SOURCES, EVENT_SOURCES, EventSound
 from spikefly.worlds.soundscape import DEFAULT_LEVEL_DBFS, BackgroundSpec, Clip, Event, EventSpec, Soundscape
 from spikefly.worlds.table_reader import closest_key
 from spikefly.worlds.wav import SAMPLE_RATE, AudioFileError, load_wav

@@ -19,22 +19,22 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from spikefly.envs import outcomes
-from spikefly.envs.drone_model import DEFAULT_URDF, flight_params, load_drone
-from spikefly.envs.observation import N_STATE_OBSERVATIONS
+from spikefly.envs.sim import outcomes
+from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.sim.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
-# Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.randomisation
+# Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.sim.randomisation
 # (the PyBullet env draws from them too); importing them from here keeps working.
-from spikefly.envs.randomisation import (  # noqa: F401
+from spikefly.envs.sim.randomisation import (  # noqa: F401
     Randomisation,
     contact_thrust_to_weight,
     draw_randomisation,
     flight_records,
     gust_coefficients,
 )
-from spikefly.envs.range_sensor import sensor_rays
-from spikefly.envs.reward import TERM_NAMES
-from spikefly.envs.twin_kernels import (
+from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.reward import TERM_NAMES
+from spikefly.envs.twin.kernels import (
     COUNTER_OUTCOME,
     COUNTER_STEPS,
     N_SCALARS,
@@ -44,7 +44,7 @@ from spikefly.envs.twin_kernels import (
     twin_reset_batch,
     twin_step_batch,
 )
-from spikefly.envs.twin_worlds import TwinWorlds
+from spikefly.envs.twin.worlds import TwinWorlds
 
 # Rays start just outside the drone's collision sphere, as in the PyBullet backend.
 _RAY_START_MARGIN_M = 1e-3

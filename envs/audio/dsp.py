@@ -1,7 +1,7 @@
 """Signal-processing pieces the audio generators share: filters, envelopes and levels, at 16 kHz.
 
-Everything here is deterministic; the generators (:mod:`spikefly.envs.audio_signals`,
-:mod:`spikefly.envs.speech_babble`) draw their randomness and pass it in.
+Everything here is deterministic; the generators (:mod:`spikefly.envs.audio.signals`,
+:mod:`spikefly.envs.audio.speech_babble`) draw their randomness and pass it in.
 """
 
 from __future__ import annotations

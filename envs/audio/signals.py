@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from spikefly.envs.audio_dsp import (
+from spikefly.envs.audio.dsp import (
     BACKGROUND_RMS,
     EVENT_PEAK,
     Audio,
@@ -65,7 +65,7 @@ from spikefly.envs.audio_dsp import (
     samples,
     sweep_phase,
 )
-from spikefly.envs.speech_babble import ESPEAK_INSTALL_HINT, AudioSourceUnavailable, speech_babble
+from spikefly.envs.audio.speech_babble import ESPEAK_INSTALL_HINT, AudioSourceUnavailable, speech_babble
 from spikefly.worlds.wav import SAMPLE_RATE, AudioFileError, check_wav, load_wav
 
 
