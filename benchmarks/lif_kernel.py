@@ -23,7 +23,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-from spikefly.controllers.lif_kernels import LIFBatchState, LIFState, lif_run, pack_batch, simulate_batch
+from spikefly.controllers.lif_kernels import lif_run
+from spikefly.controllers.lif_state import LIFBatchState, LIFState, pack_batch, simulate_batch
 from spikefly.controllers.lif_reference import reference_run
 from spikefly.controllers.network import COUNTER_SYNAPTIC_OPS, LIFNetwork, random_network
 from spikefly.controllers.quantize import quantize
@@ -32,7 +33,7 @@ N_NEURONS, N_INPUTS, N_OUTPUTS, CONNECTIVITY, INPUT_RATE = 64, 16, 4, 0.1, 0.1
 FIRST_CALL_SCRIPT = """
 import time
 import numpy as np
-from spikefly.controllers.lif_kernels import pack_batch, simulate, simulate_batch
+from spikefly.controllers.lif_state import pack_batch, simulate, simulate_batch
 from spikefly.controllers.network import random_network
 from spikefly.controllers.quantize import quantize
 networks = [random_network(np.random.default_rng(i), 4, 8, 2, 0.3) for i in range(2)]

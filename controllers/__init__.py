@@ -18,7 +18,7 @@ from spikefly.controllers.encoders import (
     RateEncoder,
     encoder_from_dict,
 )
-from spikefly.controllers.lif_kernels import LIFState, OperationCounts, simulate, simulate_batch
+from spikefly.controllers.lif_state import LIFState, OperationCounts, simulate, simulate_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork, random_network
 from spikefly.controllers.quantize import quantize
 from spikefly.controllers.spiking_controller import SpikingController, SpikingPopulation

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikefly.controllers.boards import ArithmeticReference, BoardError, BoardProfile, NeuromorphicBoard, bundled_boards, load_board
-from spikefly.controllers.lif_kernels import OperationCounts
+from spikefly.controllers.lif_state import OperationCounts
 from spikefly.controllers.network import DECAY_SHIFT, Q15_ONE, IntegerLIFNetwork, LIFNetwork
 
 _PARAMETER_BYTES_PER_NEURON = 22

@@ -14,7 +14,7 @@ per-source connection lists in CSR, per-neuron parameters), a state struct and t
 ``NAME_step`` performs exactly one step of the integer update of
 :mod:`spikefly.controllers.network` (same order of operations, 64-bit intermediates where the
 kernel has them, the same saturation, shift and Q15 rounding), so a run in C equals
-:func:`spikefly.controllers.lif_kernels.simulate` on the :class:`IntegerLIFNetwork`, spike for
+:func:`spikefly.controllers.lif_state.simulate` on the :class:`IntegerLIFNetwork`, spike for
 spike and bit for bit. It needs ``>>`` on negative signed integers to be an arithmetic shift, as
 with gcc and clang; the header refuses to compile elsewhere. The one fused neuron loop (reset
 and delivery right after a neuron fires) adds to ring rows in the kernel's order: a spike never

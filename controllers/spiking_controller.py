@@ -19,16 +19,8 @@ from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import (
-    LIFBatchState,
-    LIFState,
-    OperationCounts,
-    lif_run_batch,
-    lif_run_batch_int,
-    lif_run_into,
-    lif_run_into_int,
-    pack_batch,
-)
+from spikefly.controllers.lif_kernels import lif_run_batch, lif_run_batch_int, lif_run_into, lif_run_into_int
+from spikefly.controllers.lif_state import LIFBatchState, LIFState, OperationCounts, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 
 Network = LIFNetwork | IntegerLIFNetwork

@@ -19,7 +19,7 @@ writes everything ``neat.Population`` needs to continue as plain JSON:
 - Python's ``random`` state (neat 2.0.0 draws only from it; it never touches numpy).
 
 Call :func:`checkpoint_state` at a generation boundary (after reproduction and speciation,
-i.e. in the ``on_generation_end`` hook of :func:`run_generations`). Reporters are not saved:
+i.e. in the ``on_generation_end`` hook of :func:`spikefly.evolution.generations.run_generations`). Reporters are not saved:
 add them again after :func:`restore_population`.
 """
 
@@ -27,36 +27,36 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
 import random
 import re
-import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from itertools import count
-from pathlib import Path
 
 import neat
 from neat.innovation import InnovationTracker
 from neat.reporting import ReporterSet
 from neat.species import Species
 
-from spikefly.core import SpikeflyError
+from spikefly.evolution.checkpoint_files import (
+    FORMAT,
+    FORMAT_VERSION,
+    CheckpointError,
+    read_checkpoint,
+    validate_state,
+    write_checkpoint,
+    write_text_atomic,
+)
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "CheckpointError",
-    "GenerationResult",
     "checkpoint_state",
     "read_checkpoint",
     "restore_population",
-    "run_generations",
     "write_checkpoint",
+    "write_text_atomic",
 ]
-
-FORMAT = "spikefly-checkpoint"
-FORMAT_VERSION = 1
 
 JSONScalar = bool | int | float | str | None
 
@@ -73,31 +73,6 @@ _SPECIES_ATTRIBUTES = {"key", "created", "last_improved", "representative", "mem
                        "fitness", "adjusted_fitness", "fitness_history"}
 _TRACKER_ATTRIBUTES = {"global_counter", "generation_innovations"}
 _GENOME_CORE_ATTRIBUTES = {"key", "fitness", "nodes", "connections"}
-
-# Required keys, section by section ("" is the top level); read_checkpoint checks them all.
-_REQUIRED_KEYS = {
-    "": ("format", "format_version", "generation", "extra", "random_state", "genome_layout",
-         "population", "outside_genomes", "species_set", "reproduction", "genome_config"),
-    "genome_layout": ("genome_type", "node_gene_type", "connection_gene_type", "node_columns",
-                      "connection_columns", "num_inputs", "num_outputs"),
-    "population": ("generation", "genomes", "best_genome"),
-    "species_set": ("next_species_key", "species", "genome_to_species"),
-    "reproduction": ("next_genome_key", "ancestors", "innovation_tracker"),
-    "reproduction.innovation_tracker": ("global_counter", "generation_innovations"),
-    "genome_config": ("next_node_key",),
-}
-_GENOME_KEYS = ("key", "fitness", "nodes", "connections")
-_SPECIES_KEYS = ("key", "created", "last_improved", "representative", "members", "fitness",
-                 "adjusted_fitness", "fitness_history")
-
-
-_UMASK = os.umask(0o022)  # reading the umask means setting it: put it straight back
-os.umask(_UMASK)
-
-
-class CheckpointError(SpikeflyError):
-    """A checkpoint file or state dict that cannot be resumed from; the message names the fix."""
-
 
 # ----------------------------------------------------------------------------------- saving
 
@@ -303,7 +278,7 @@ def restore_population(state: Mapping[str, object],
     ``genome_config.node_indexer`` and ``innovation_tracker``. The returned population has no
     reporters. Raises :class:`CheckpointError` when ``state`` is malformed or does not fit.
     """
-    _validate(state)
+    validate_state(state)
     try:
         return _restore(state, config)
     except CheckpointError:
@@ -399,183 +374,3 @@ def _genome_from_record(record: Mapping[str, object], config: neat.Config,
     for name, value in record.get("attributes", {}).items():
         setattr(genome, name, value)
     return genome
-
-
-# ------------------------------------------------------------------------------------- files
-
-
-def write_checkpoint(path: str | os.PathLike[str], state: Mapping[str, object]) -> None:
-    """Write ``state`` to ``path`` atomically: a reader (or a SIGKILL) sees the old file or the new one.
-
-    Writes a temporary file in the same folder, fsyncs it, ``os.replace``s it over ``path`` and
-    fsyncs the folder. Compact JSON (no indentation); floats are written by ``repr`` and so
-    read back exactly.
-    """
-    if state.get("format") != FORMAT:
-        raise ValueError("write_checkpoint takes the dict returned by checkpoint_state")
-    path = Path(path)
-    try:
-        text = json.dumps(state, separators=(",", ":"))
-    except TypeError as error:
-        raise TypeError(f"checkpoint state is not JSON-serialisable ({error}); `extra` may hold "
-                        "only dicts, lists, strings, numbers, booleans and None") from error
-    write_text_atomic(path, text)
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace ``path`` by ``text`` atomically and durably (any run-directory file, not only checkpoints)."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; give the usual umask-based mode
-            os.fchmod(descriptor, 0o666 & ~_UMASK)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX only)
-        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
-def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, object]:
-    """Read and check a checkpoint file; :class:`CheckpointError` names the file and the fix."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist; pass the path of a checkpoint "
-                              "the run wrote, or start the run afresh") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"checkpoint {path} cannot be read ({error})") from error
-    try:
-        state = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise CheckpointError(
-            f"checkpoint {path} is not valid JSON ({error}): it is truncated or corrupted. "
-            "spikefly writes checkpoints atomically, so it was damaged after writing; resume "
-            "from an earlier checkpoint in the same folder") from error
-    try:
-        _validate(state)
-    except CheckpointError as error:
-        raise CheckpointError(f"checkpoint {path}: {error}") from None
-    return state
-
-
-def _validate(state: object) -> None:
-    """Check format, version and every required key; raise CheckpointError naming what is wrong."""
-    if not isinstance(state, Mapping) or state.get("format") != FORMAT:
-        found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
-        raise CheckpointError(f"not a spikefly checkpoint (format {found!r}, expected {FORMAT!r}); "
-                              "pass a file written by spikefly's write_checkpoint")
-    if state.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(
-            f"format_version {state.get('format_version')!r} is not the version this spikefly "
-            f"reads ({FORMAT_VERSION}); resume with the spikefly version that wrote it")
-    for section, keys in _REQUIRED_KEYS.items():
-        mapping = state
-        for part in filter(None, section.split(".")):
-            mapping = mapping.get(part) if isinstance(mapping, Mapping) else None
-        _require(mapping, keys, section or "the top level")
-    for where, records, keys in (("population.genomes", state["population"]["genomes"], _GENOME_KEYS),
-                                 ("outside_genomes", state["outside_genomes"], _GENOME_KEYS),
-                                 ("species_set.species", state["species_set"]["species"], _SPECIES_KEYS)):
-        if not isinstance(records, list):
-            raise CheckpointError(f"{where} is not a list; the file is not a complete checkpoint "
-                                  "— resume from an earlier one")
-        for record in records:
-            _require(record, keys, f"an entry of {where}")
-
-
-def _require(mapping: object, keys: tuple[str, ...], where: str) -> None:
-    if not isinstance(mapping, Mapping):
-        raise CheckpointError(f"{where} is missing or not an object; the file is not a complete "
-                              "checkpoint — resume from an earlier one")
-    missing = [key for key in keys if key not in mapping]
-    if missing:
-        raise CheckpointError(f"{where} lacks key(s) {missing}; the file is not a complete "
-                              "checkpoint — resume from an earlier one")
-
-
-# ---------------------------------------------------------------------------------- run loop
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    """What one evaluated generation produced, handed to ``on_generation_end``."""
-
-    generation: int
-    """Index of the generation that was evaluated."""
-    evaluated: dict[int, object]
-    """The genomes evaluated, by key, with their fitness (the population before reproduction)."""
-    best: object
-    """The fittest genome of this generation (first in population order among ties)."""
-    solved: bool
-    """The fitness threshold was reached: no reproduction followed, the run ends here."""
-
-
-def run_generations(population: neat.Population,
-                    fitness_function: Callable[[list[tuple[int, object]], neat.Config], None],
-                    n: int,
-                    on_generation_end: Callable[[neat.Population, GenerationResult], None] | None = None,
-                    ) -> object:
-    """``neat.Population.run(fitness_function, n)`` step for step, with a hook per generation.
-
-    Makes the same calls in the same order as neat 2.0.0's ``Population.run`` (reporters,
-    evaluation, best-genome tracking, threshold check, reproduction, extinction handling,
-    speciation, ``generation += 1``), so a run through this function equals one through
-    ``run``. After each generation ``on_generation_end(population, result)`` is called; unless
-    ``result.solved``, ``population`` is then at a generation boundary — the place to call
-    :func:`checkpoint_state`. Returns the best genome ever seen.
-    """
-    config = population.config
-    reporters = population.reporters
-    for _ in range(n):
-        reporters.start_generation(population.generation)
-        fitness_function(list(population.population.items()), config)
-
-        best = None
-        for genome in population.population.values():
-            if genome.fitness is None:
-                raise RuntimeError(f"Fitness not assigned to genome {genome.key}")
-            if best is None or genome.fitness > best.fitness:
-                best = genome
-        reporters.post_evaluate(config, population.population, population.species, best)
-        if population.best_genome is None or best.fitness > population.best_genome.fitness:
-            population.best_genome = best
-
-        result = GenerationResult(population.generation, dict(population.population), best, False)
-        if not config.no_fitness_termination:
-            fitness_value = population.fitness_criterion(
-                genome.fitness for genome in population.population.values())
-            if fitness_value >= config.fitness_threshold:
-                reporters.found_solution(config, population.generation, best)
-                if on_generation_end is not None:
-                    on_generation_end(population, GenerationResult(
-                        result.generation, result.evaluated, best, True))
-                return population.best_genome
-
-        population.population = population.reproduction.reproduce(
-            config, population.species, config.pop_size, population.generation)
-        if not population.species.species:
-            reporters.complete_extinction()
-            if not config.reset_on_extinction:
-                raise neat.CompleteExtinctionException()
-            population.population = population.reproduction.create_new(
-                config.genome_type, config.genome_config, config.pop_size)
-        population.species.speciate(config, population.population, population.generation)
-        reporters.end_generation(config, population.population, population.species)
-        population.generation += 1
-        if on_generation_end is not None:
-            on_generation_end(population, result)
-
-    if config.no_fitness_termination:
-        reporters.found_solution(config, population.generation, population.best_genome)
-    return population.best_genome

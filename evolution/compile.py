@@ -106,7 +106,7 @@ def compile_population(
     genomes: Sequence[LIFGenome] | Sequence[tuple[int, LIFGenome]], genome_config: LIFGenomeConfig
 ) -> list[LIFNetwork]:
     """:func:`compile_genome` for each genome, in order. Accepts genomes or neat's ``(key, genome)``
-    pairs; batch the result with :func:`spikefly.controllers.lif_kernels.pack_batch`."""
+    pairs; batch the result with :func:`spikefly.controllers.lif_state.pack_batch`."""
     return [compile_genome(g[1] if isinstance(g, tuple) else g, genome_config) for g in genomes]
 
 

@@ -31,7 +31,8 @@ from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import LIFBatchState, lif_run_into, lif_run_into_int, pack_batch
+from spikefly.controllers.lif_kernels import lif_run_into, lif_run_into_int
+from spikefly.controllers.lif_state import LIFBatchState, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
 from spikefly.envs.sim import outcomes

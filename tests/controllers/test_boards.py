@@ -15,7 +15,7 @@ import tomli_w
 from spikefly.controllers import LIFState, quantize, simulate
 from spikefly.controllers.boards import ArithmeticReference, BoardError, McuBoard, NeuromorphicBoard, bundled_boards, load_board, load_boards
 from spikefly.controllers.cost_model import CostReport, StepCounts, arithmetic_cost, dense_ann_cost, horowitz_bound, spiking_cost
-from spikefly.controllers.lif_kernels import OperationCounts
+from spikefly.controllers.lif_state import OperationCounts
 from spikefly.controllers.network import LIFNetwork
 
 REQUIRED_BOARDS = (

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from spikefly.controllers.export_c import CExport, export_c
-from spikefly.controllers.lif_kernels import LIFState, simulate
+from spikefly.controllers.lif_state import LIFState, simulate
 from spikefly.controllers.network import (
     DECAY_Q15,
     DECAY_SHIFT,

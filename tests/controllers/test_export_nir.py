@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from spikefly.controllers.export_nir import export_nir, from_nir, to_nir
-from spikefly.controllers.lif_kernels import LIFState, simulate
+from spikefly.controllers.lif_state import LIFState, simulate
 from spikefly.controllers.network import RESET_SUBTRACT, LIFNetwork, random_network
 
 DT = 1e-3

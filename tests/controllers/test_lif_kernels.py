@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from spikefly.controllers.lif_kernels import (
-    LIFBatchState,
-    LIFState,
-    lif_run,
-    lif_step,
-    pack_batch,
-    simulate,
-    simulate_batch,
-)
+from spikefly.controllers.lif_kernels import lif_run, lif_step
+from spikefly.controllers.lif_state import LIFBatchState, LIFState, pack_batch, simulate, simulate_batch
 from spikefly.controllers.network import (
     DECAY_Q15,
     DECAY_SHIFT,

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spikefly.controllers.lif_kernels import LIFState, simulate
+from spikefly.controllers.lif_state import LIFState, simulate
 from spikefly.controllers.lif_reference import dense_weights, reference_run, reference_run_int
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork, random_network
 from spikefly.controllers.quantize import quantize

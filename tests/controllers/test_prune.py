@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikefly.controllers.lif_kernels import simulate
+from spikefly.controllers.lif_state import simulate
 from spikefly.controllers.network import LIFNetwork, random_network
 from spikefly.controllers.prune import prune, prune_report
 

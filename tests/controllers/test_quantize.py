@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikefly.controllers.lif_kernels import simulate
+from spikefly.controllers.lif_state import simulate
 from spikefly.controllers.network import DECAY_Q15, DECAY_SHIFT, LIFNetwork, random_network
 from spikefly.controllers.quantize import dequantize, quantization_report, quantize, quantize_inputs
 

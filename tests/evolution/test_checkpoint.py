@@ -23,9 +23,9 @@ from spikefly.evolution.checkpoint import (
     checkpoint_state,
     read_checkpoint,
     restore_population,
-    run_generations,
     write_checkpoint,
 )
+from spikefly.evolution.generations import run_generations
 
 SEED = 20240601
 GENERATIONS = 24

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from neat.graphs import required_for_output
 
-from spikefly.controllers.lif_kernels import pack_batch, simulate, simulate_batch
+from spikefly.controllers.lif_state import pack_batch, simulate, simulate_batch
 from spikefly.controllers.network import RESET_ZERO
 from spikefly.evolution.compile import (
     compile_genome,

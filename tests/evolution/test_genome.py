@@ -15,7 +15,7 @@ from neat.reporting import BaseReporter, ReporterSet
 from neat.species import Species
 
 import spikefly.evolution.genome as genome_module
-from spikefly.controllers.lif_kernels import pack_batch, simulate, simulate_batch
+from spikefly.controllers.lif_state import pack_batch, simulate, simulate_batch
 from spikefly.evolution.compile import compile_genome, compile_population, genome_to_arrays
 from spikefly.evolution.genome import RELAY_THRESHOLD, RELAY_WEIGHT, LIFConnectionGene, LIFGenome, LIFNodeGene, seed_everything
 from spikefly.evolution.neat_config import load_neat_config
