@@ -221,6 +221,19 @@ class EvolveSettings:
                 raise SettingsError(f"{name}: {error}. Fix: correct the table, e.g. "
                                     f"{json.dumps(examples[name])}") from None
 
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Each field's docstring (the string under it in this class), read from the source."""
+        import ast
+        import inspect
+        import textwrap
+
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+        return {node.target.id: " ".join(after.value.value.split())
+                for node, after in zip(body, body[1:])
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)}
+
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["worlds"] = list(self.worlds)

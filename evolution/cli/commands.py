@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--nir-ready", action=argparse.BooleanOptionalAction, default=None,
                         help="evolve only what NIR expresses: no threshold adaptation or refractory period "
                              "(the default for the quadrotor; --no-nir-ready lifts it)")
+    _add_setting_flags(evolve)
     evolve.add_argument("--settings", metavar="FILE", help="a JSON file of run settings (see settings.json in a run directory)")
     evolve.add_argument("--neat-config", metavar="FILE", help="a neat-python config for LIFGenome (default: the bundled one)")
     evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
@@ -151,6 +152,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HAND_WRITTEN_SETTINGS = {
+    "env_id", "worlds", "population", "generations", "time_budget_s", "budget_steps", "episodes_per_world", "physics",
+    "evaluator", "workers", "ray_address", "seed", "early_stop_validations", "refine_every", "board", "energy_weight",
+    "latency_weight", "integer", "nir_ready", "neat_config",
+}
+"""EvolveSettings fields with a flag written above (often a shorter name); every other scalar field gets
+a generated flag, and the table-valued ones (env_settings, encoder, decoder) come from --settings."""
+
+
+def setting_flags() -> dict[str, str]:
+    """The generated ``evolve`` flag of every scalar setting without a hand-written one, by field name."""
+    from dataclasses import MISSING, fields
+
+    return {field.name: "--" + field.name.replace("_", "-") for field in fields(EvolveSettings)
+            if field.name not in HAND_WRITTEN_SETTINGS and field.default is not MISSING
+            and isinstance(field.default, (bool, int, float, str))}
+
+
+def _add_setting_flags(evolve: argparse.ArgumentParser) -> None:
+    docs = EvolveSettings.field_docs()
+    group = evolve.add_argument_group("every other setting", "the EvolveSettings fields without a flag above "
+                                      "(tables such as encoder and decoder: --settings FILE)")
+    for name, flag in setting_flags().items():
+        default = getattr(EvolveSettings, name)
+        first = docs.get(name, "").split(". ")[0].rstrip(".")
+        common = {"dest": name, "default": None, "help": f"{first} (default: {default})"}
+        if isinstance(default, bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
+        else:
+            group.add_argument(flag, type=type(default), metavar=type(default).__name__.upper(), **common)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
     from spikefly.evolution.review.demo import fly_demo
 
@@ -195,6 +228,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
             "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
             "nir_ready": args.nir_ready,
         }
+        flags.update({name: getattr(args, name) for name in setting_flags()})
         if args.env:
             flags["env_id"] = task_names()[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})

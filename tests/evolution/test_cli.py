@@ -78,3 +78,32 @@ def test_json_output_is_pure_json_for_other_programs():
     result = subprocess.run([exe, "demo", "--world", "empty", "--episodes", "1", "--json"], capture_output=True, text=True, check=True)
     report = json.loads(result.stdout)
     assert report["episodes"][0]["outcome"] == "goal"
+
+
+def test_every_setting_is_a_flag_or_a_settings_table():
+    from dataclasses import fields
+
+    from spikefly.evolution.cli.commands import HAND_WRITTEN_SETTINGS, setting_flags
+    from spikefly.evolution.settings import EvolveSettings
+
+    tables = {"env_settings", "encoder", "decoder"}
+    names = {field.name for field in fields(EvolveSettings)}
+    assert names == HAND_WRITTEN_SETTINGS | set(setting_flags()) | tables
+    assert not HAND_WRITTEN_SETTINGS & set(setting_flags())
+    docs = EvolveSettings.field_docs()
+    assert set(docs) == names and all(docs.values())  # every field documents itself
+
+
+def test_a_generated_setting_flag_reaches_the_run_and_a_bad_value_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["evolve", "--population", "8", "--generations", "1", "--episodes", "1", "--quiet",
+                 "--validation-episodes", "2", "--pybullet-episodes", "1", "--curriculum-start", "0.3",
+                 "--reinsert-champion", "--out", str(out)]) == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert (settings["validation_episodes"], settings["curriculum_start"], settings["reinsert_champion"]) == (2, 0.3, True)
+    with pytest.raises(SystemExit) as stop:
+        main(["evolve", "--validation-top", "two", "--out", str(tmp_path / "bad")])
+    assert stop.value.code == 2 and "--validation-top: invalid int value: 'two'" in capsys.readouterr().err
+    assert main(["evolve", "--curriculum-start", "2.5", "--out", str(tmp_path / "bad")]) == 2
+    assert "curriculum_start=2.5: must be a number in [0, 1]" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
