@@ -81,6 +81,8 @@ class RunSummary:
     seconds: float
     worlds: tuple[str, ...] = ()
     """The worlds the run trained on (validation drew other layouts of them)."""
+    env_id: str = EvolveSettings.env_id
+    """The task's env id (:func:`spikefly.evolution.tasks.task_for` says how its success is measured)."""
 
 
 class EvolutionRun:
@@ -399,7 +401,7 @@ class EvolutionRun:
         return RunSummary(
             run_dir=self.run_dir, champion=champion if champion.exists() else None, generations=self.generation,
             validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
-            seconds=seconds, worlds=self.settings.worlds,
+            seconds=seconds, worlds=self.settings.worlds, env_id=self.settings.env_id,
         )
 
 

@@ -45,8 +45,12 @@ class Task(Protocol):
     name: str
     env_id: str
 
+    metric: str
+
     @property
     def defaults(self) -> Mapping[str, Any]: ...
+
+    def next_steps(self, champion: str, worlds: tuple[str, ...]) -> list[str]: ...
 
     def check(self, settings: Any) -> None: ...
 
@@ -66,6 +70,17 @@ class TaskParts:
     """Loads one world by name or path (raising a SpikeflyError), or None to accept any name."""
     env_settings: Any | str | None = None
     """The env's settings class, with ``from_kwargs(**env_settings)``; None: no env settings."""
+    metric: str = "success rate"
+    """What a flyer's ``success`` measures, as the run's summary names it."""
+    hints: Callable[[str, tuple[str, ...]], list[str]] | None = None
+    """``hints(champion_path, worlds)``: the commands ``spikefly evolve`` prints after a run (None:
+    ``spikefly evaluate`` on the training worlds)."""
+
+    def next_steps(self, champion: str, worlds: tuple[str, ...]) -> list[str]:
+        """What to run on the champion next, one line each."""
+        if self.hints is not None:
+            return self.hints(champion, worlds)
+        return [f"evaluate it on new episodes: spikefly evaluate {champion} --world {' '.join(worlds)} --seed 0"]
 
     @property
     def defaults(self) -> Mapping[str, Any]:
@@ -131,10 +146,20 @@ def make_flyer(settings: Any) -> Any:
     return task_for(settings.env_id).make_flyer(settings)
 
 
+def _quadrotor_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
+    return [f"fly it on unseen layouts: spikefly evaluate {champion} --world {' '.join(worlds)} --episodes 50 --seed 0",
+            f"on held-out courses no run trains on: spikefly evaluate {champion} --suite heldout",
+            f"with noise, wind and model error: spikefly evaluate {champion} --suite heldout --randomise"]
+
+
+def _audio_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
+    return [f"hear it on unseen clips: spikefly evaluate {champion} --episodes 60 --seed 0"]
+
+
 register_task(TaskParts("quadrotor", QUADROTOR_AVOID_ID, flyer="spikefly.evolution.evaluators:Flyer",
                         load_world="spikefly.worlds:load_world",
-                        env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings"))
+                        env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints))
 register_task(TaskParts("audio", AUDIO_EVENT_ID, flyer="spikefly.evolution.audio_task:AudioFlyer",
                         defaults_of="spikefly.evolution.audio_task:AUDIO_DEFAULTS",
                         load_world="spikefly.worlds.soundscape:load_soundscape",
-                        env_settings="spikefly.envs.audio_env:AudioSettings"))
+                        env_settings="spikefly.envs.audio_env:AudioSettings", metric="event F1", hints=_audio_hints))

@@ -452,7 +452,7 @@ def add_baseline_parser(commands) -> None:
 
 
 def run_baseline(args) -> int:
-    from spikefly.evolution.tasks import task_names
+    from spikefly.evolution.tasks import task_for, task_names
 
     algorithm = args.algorithm.replace("-", "_")
     env_id = task_names()[args.env]
@@ -469,7 +469,7 @@ def run_baseline(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    metric = "event F1" if env_id == AUDIO_EVENT_ID else "success rate"
+    metric = task_for(env_id).metric
     print(f"{settings.algorithm}: {summary.training_steps} training steps, {summary.env_steps} env steps with validation, "
           f"{summary.seconds:.0f} s")
     print(f"selected policy (at {best['training_steps']} steps): validation {metric} {best['success_rate']:.2f}, "

@@ -12,7 +12,7 @@ from spikefly.core import SpikeflyError
 from spikefly.evolution.settings import EvolveSettings
 from spikefly.evolution.cli.args import positive_int, workers
 from spikefly.evolution.cli.evaluate import add_evaluate_parser
-from spikefly.evolution.tasks import task_names
+from spikefly.evolution.tasks import task_for, task_names
 
 DESCRIPTION = (
     "Evolve spiking neural network controllers for edge devices: NEAT-grown LIF networks that fly a "
@@ -257,15 +257,14 @@ def _run_evolve(args: argparse.Namespace) -> int:
         print("no champion yet: the run stopped before its first validation")
         return 0
     print(f"champion: {summary.champion}")
-    if summary.pybullet_success is None:  # audio: success is event F1
-        print(f"  validation event F1: {summary.validation_success:.2f}")
-        print(f"  hear it on unseen clips: spikefly evaluate {summary.champion} --episodes 60 --seed 0")
-        return 0
-    print(f"  validation success rate (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
-    worlds = " ".join(summary.worlds)
-    print(f"  fly it on unseen layouts: spikefly evaluate {summary.champion} --world {worlds} --episodes 50 --seed 0")
-    print(f"  on held-out courses no run trains on: spikefly evaluate {summary.champion} --suite heldout")
-    print(f"  with noise, wind and model error: spikefly evaluate {summary.champion} --suite heldout --randomise")
+    task = task_for(summary.env_id)
+    line = f"  validation {task.metric}"
+    if summary.pybullet_success is None:
+        print(f"{line}: {summary.validation_success:.2f}")
+    else:
+        print(f"{line} (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
+    for hint in task.next_steps(str(summary.champion), tuple(summary.worlds)):
+        print(f"  {hint}")
     return 0
 
 

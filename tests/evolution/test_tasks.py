@@ -65,6 +65,8 @@ def test_a_third_task_evolves_through_the_command_line_and_resumes(steer_task, t
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert f"champion: {out / 'champion.json'}" in printed
+    assert "validation success rate: " in printed and "PyBullet" not in printed  # the task's metric, no reference physics
+    assert f"evaluate it on new episodes: spikefly evaluate {out / 'champion.json'} --world line --seed 0" in printed
     settings = json.loads((out / "settings.json").read_text())
     assert settings["env_id"] == STEER_ID and settings["worlds"] == ["line"] and settings["episodes_per_world"] == 3
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
