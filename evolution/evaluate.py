@@ -18,7 +18,7 @@ from tqdm import tqdm
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
 from spikefly.core import SpikeflyError
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.sim import outcomes
 from spikefly.envs.audio_env import FRONT_END, hop_s
 from spikefly.envs.episode import run_episode
@@ -48,17 +48,28 @@ def evaluate_controller(
     noise, wind, model error, drawn from each episode's seed); the report's ``randomisation``
     names the source and every randomisation key's value in force.
     """
-    if spec.env_id == AUDIO_EVENT_ID:
-        if randomise is not None:
-            raise EvaluateError("--randomise applies to quadrotor controllers; for audio use --snr and --background")
-        if not isinstance(episodes, int):
-            raise EvaluateError("audio: give one episode count for every soundscape")
-        return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
-    if spec.env_id != QUADROTOR_AVOID_ID:
-        raise EvaluateError(
-            f"this controller was evolved for {spec.env_id!r}; spikefly evaluate runs {QUADROTOR_AVOID_ID!r} and "
-            f"{AUDIO_EVENT_ID!r} controllers"
-        )
+    from spikefly.evolution.tasks import TaskError, task_for
+
+    try:
+        task = task_for(spec.env_id)
+    except TaskError:
+        raise EvaluateError(f"this controller was evolved for {spec.env_id!r}, a task this spikefly does not know. "
+                            "Fix: register the task (spikefly.evolution.tasks.register_task) before evaluating") from None
+    if task.evaluator is None:
+        raise EvaluateError(f"this controller was evolved for the {task.name} task, which names no evaluation. "
+                            "Fix: give its TaskParts an evaluator")
+    return task.evaluate(spec, worlds, episodes, seed, physics=physics, progress=progress, audio_settings=audio_settings,
+                         randomise=randomise)
+
+
+def evaluate_flights(
+    spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int | Sequence[int], seed: int = 0, *,
+    physics: str = "pybullet", progress: bool = True, audio_settings: dict[str, Any] | None = None,
+    randomise: DomainRandomisation | None = None,
+) -> dict[str, Any]:
+    """The quadrotor task's evaluation (:func:`evaluate_controller` for ``spikefly/QuadrotorAvoid-v0``)."""
+    if audio_settings:
+        raise EvaluateError("--snr and --background apply to audio controllers; for the quadrotor use --randomise")
     source = "controller settings"
     if randomise is not None:
         spec = dataclasses.replace(spec, env_settings=randomise.applied_to(spec.env_settings))
@@ -262,6 +273,19 @@ def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, A
         outcome = outcomes.NAMES[int(results.outcomes[0, e])]
         rows.append(episode_row(world, seed, outcome, results.returns[0, e], results.steps[0, e], info, counts))
     return rows
+
+
+def evaluate_listening(
+    spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int | Sequence[int], seed: int = 0, *,
+    physics: str = "pybullet", progress: bool = True, audio_settings: dict[str, Any] | None = None,
+    randomise: DomainRandomisation | None = None,
+) -> dict[str, Any]:
+    """The audio task's evaluation (:func:`evaluate_controller` for ``spikefly/AudioEventDetection-v0``)."""
+    if randomise is not None:
+        raise EvaluateError("--randomise applies to quadrotor controllers; for audio use --snr and --background")
+    if not isinstance(episodes, int):
+        raise EvaluateError("audio: give one episode count for every soundscape")
+    return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
 
 
 def evaluate_audio(

@@ -52,6 +52,8 @@ class Task(Protocol):
 
     def next_steps(self, champion: str, worlds: tuple[str, ...]) -> list[str]: ...
 
+    def evaluate(self, spec: Any, worlds: Any, episodes: Any, seed: int, **options: Any) -> dict[str, Any]: ...
+
     def check(self, settings: Any) -> None: ...
 
     def make_flyer(self, settings: Any) -> Any: ...
@@ -70,6 +72,9 @@ class TaskParts:
     """Loads one world by name or path (raising a SpikeflyError), or None to accept any name."""
     env_settings: Any | str | None = None
     """The env's settings class, with ``from_kwargs(**env_settings)``; None: no env settings."""
+    evaluator: Callable[..., dict[str, Any]] | str | None = None
+    """``spikefly evaluate``'s work for this task: ``evaluator(spec, worlds, episodes, seed, *, physics,
+    progress, audio_settings, randomise)`` returns the JSON-ready report; None: the task has none."""
     metric: str = "success rate"
     """What a flyer's ``success`` measures, as the run's summary names it."""
     hints: Callable[[str, tuple[str, ...]], list[str]] | None = None
@@ -105,6 +110,9 @@ class TaskParts:
 
     def make_flyer(self, settings: Any) -> Any:
         return _resolve(self.flyer)(settings)
+
+    def evaluate(self, spec: Any, worlds: Any, episodes: Any, seed: int, **options: Any) -> dict[str, Any]:
+        return _resolve(self.evaluator)(spec, worlds, episodes, seed, **options)
 
 
 def _resolve(part: Any) -> Any:
@@ -158,8 +166,10 @@ def _audio_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
 
 register_task(TaskParts("quadrotor", QUADROTOR_AVOID_ID, flyer="spikefly.evolution.evaluators:Flyer",
                         load_world="spikefly.worlds:load_world",
-                        env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints))
+                        env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints,
+                        evaluator="spikefly.evolution.evaluate:evaluate_flights"))
 register_task(TaskParts("audio", AUDIO_EVENT_ID, flyer="spikefly.evolution.audio_task:AudioFlyer",
                         defaults_of="spikefly.evolution.audio_task:AUDIO_DEFAULTS",
                         load_world="spikefly.worlds.soundscape:load_soundscape",
-                        env_settings="spikefly.envs.audio_env:AudioSettings", metric="event F1", hints=_audio_hints))
+                        env_settings="spikefly.envs.audio_env:AudioSettings", metric="event F1", hints=_audio_hints,
+                        evaluator="spikefly.evolution.evaluate:evaluate_listening"))

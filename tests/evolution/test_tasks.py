@@ -76,6 +76,11 @@ def test_a_third_task_evolves_through_the_command_line_and_resumes(steer_task, t
     spec = load(out / "champion.json")
     assert spec.env_id == STEER_ID and spec.n_actions == 1
 
+    # spikefly evaluate goes through the task too: this one names no evaluation, and says so in one line
+    assert main(["evaluate", str(out / "champion.json"), "--world", "line"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "evolved for the steer task, which names no evaluation. Fix:" in error
+
     # stopped half way and resumed, it ends as the uninterrupted run did
     from spikefly.evolution.run import EvolutionRun
 
@@ -109,3 +114,19 @@ def test_a_tasks_own_settings_are_checked_before_anything_is_written(steer_task,
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "the steer task takes none" in error and "Fix:" in error
     assert not out.exists()
+
+
+def test_audio_flags_on_a_quadrotor_controller_are_refused(tmp_path, capsys):
+    from spikefly.controllers import ControllerSpec, random_network, save
+    from spikefly.controllers import encoder_from_dict as encoder_of
+    from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
+    from spikefly.evolution.settings import DEFAULT_ENCODER
+
+    space = observation_space(QuadrotorSettings.from_kwargs())
+    encoder, decoder = encoder_of(dict(DEFAULT_ENCODER)), decoder_from_dict({"kind": "rate", "signed_pairs": True})
+    network = random_network(np.random.default_rng(0), encoder.n_channels(space.shape[0]), 12, 8, 0.2)
+    path = tmp_path / "pilot.json"
+    save(ControllerSpec(network, encoder, decoder, 8, space.low, space.high, 4, env_id="spikefly/QuadrotorAvoid-v0"), path)
+    assert main(["evaluate", str(path), "--world", "empty", "--episodes", "1", "--snr", "0", "5"]) == 2
+    assert "--snr and --background apply to audio controllers" in capsys.readouterr().err
+
