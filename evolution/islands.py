@@ -231,7 +231,7 @@ class IslandActor:
 
     def finish(self) -> dict[str, Any]:
         run = self.run
-        summary = run._finish(run.elapsed_s)
+        summary = run.finish(run.elapsed_s)
         return {"island": run.index, "run_dir": str(summary.run_dir), "generations": summary.generations,
                 "champion": str(summary.champion) if summary.champion else None,
                 "score": run.champion["score"] if run.champion else None,

@@ -236,7 +236,7 @@ class EvolutionRun:
             evaluator.close()
         if until is not None:
             return None
-        return self._finish(time.perf_counter() - started)
+        return self.finish(time.perf_counter() - started)
 
     def _evaluate(self, evaluator, genomes: list, record: dict[str, Any]) -> None:
         settings, generation, members = self.settings, self.generation, dict(genomes)
@@ -389,7 +389,9 @@ class EvolutionRun:
         }
         write_checkpoint(self.run_dir / CHECKPOINT_FILE, checkpoint_state(self.population, generation=self.generation, extra=extra))
 
-    def _finish(self, seconds: float) -> RunSummary:
+    def finish(self, seconds: float) -> RunSummary:
+        """End the run: re-fly the champion on the reference physics, log the final line, summarise
+        (islands call it on each island once the archipelago is done)."""
         champion = self.run_dir / CHAMPION_FILE
         if self.champion is not None:
             final = {"generation": self.champion["generation"], "validation_success_rate": self.champion["score"][0]}
