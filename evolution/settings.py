@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spikefly.core import SpikeflyError
-from spikefly.envs import AUDIO_EVENT_ID as AUDIO_ENV_ID
-from spikefly.envs import QUADROTOR_AVOID_ID as QUADROTOR_ENV_ID
+from spikefly.envs import QUADROTOR_AVOID_ID
 from spikefly.evolution.tasks import TASKS, task_for
 
 PHYSICS = ("twin", "pybullet")
@@ -39,7 +38,7 @@ class SettingsError(SpikeflyError):
 class EvolveSettings:
     """Everything that shapes an evolution run except the NEAT config file."""
 
-    env_id: str = QUADROTOR_ENV_ID
+    env_id: str = QUADROTOR_AVOID_ID
     """Gymnasium id of the task."""
     worlds: tuple[str, ...] = ("mixed",)
     """Bundled world names or world files to train on (procedural ones draw new layouts each generation)."""

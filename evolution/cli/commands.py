@@ -205,7 +205,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.evolution.settings import DEFAULT_SENSING, QUADROTOR_ENV_ID, EvolveSettings
+    from spikefly.envs import QUADROTOR_AVOID_ID
+    from spikefly.evolution.settings import DEFAULT_SENSING, EvolveSettings
 
     from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
 
@@ -232,7 +233,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
         if args.env:
             flags["env_id"] = task_names()[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})
-        if values.get("env_id", QUADROTOR_ENV_ID) == QUADROTOR_ENV_ID and isinstance(values.get("env_settings"), dict):
+        if values.get("env_id", QUADROTOR_AVOID_ID) == QUADROTOR_AVOID_ID and isinstance(values.get("env_settings"), dict):
             values["env_settings"] = {**DEFAULT_SENSING, **values["env_settings"]}  # a file's keys change the default's
         settings = EvolveSettings.for_env(values, "command line")
         out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"

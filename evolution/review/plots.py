@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spikefly.evolution.settings import AUDIO_ENV_ID
+from spikefly.envs import AUDIO_EVENT_ID
 
 if TYPE_CHECKING:
     from spikefly.controllers import ControllerSpec
@@ -241,7 +241,7 @@ def _hidden_depth(source, target, n_in: int, hidden: list[int]) -> dict[int, int
 
 def _input_names(spec) -> dict[int, str]:
     """Readable input names for a direct encoder on the quadrotor observation (else channel numbers)."""
-    if spec.env_id == AUDIO_ENV_ID or getattr(spec.encoder, "kind", "") != "direct":
+    if spec.env_id == AUDIO_EVENT_ID or getattr(spec.encoder, "kind", "") != "direct":
         return {}
     from spikefly.envs.quadrotor_settings import QuadrotorSettings
     from spikefly.envs.sim.range_sensor import sensor_rays
@@ -258,7 +258,7 @@ def _input_names(spec) -> dict[int, str]:
 
 
 def _output_names(spec) -> list[str]:
-    if spec.env_id == AUDIO_ENV_ID:
+    if spec.env_id == AUDIO_EVENT_ID:
         return [f"class {i + 1}" for i in range(spec.network.n_outputs)]
     actions = ["forward", "left", "up", "yaw"]
     if spec.network.n_outputs == 2 * spec.n_actions:  # signed pairs: + and - neuron per action

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from spikefly.core import SpikeflyError
+from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.evolution.review.plots import (
-    AUDIO_ENV_ID,
     pyplot,
     plot_detections,
     plot_fitness,
@@ -62,7 +62,7 @@ class RunData:
 
     @property
     def audio(self) -> bool:
-        return self.settings.get("env_id") == AUDIO_ENV_ID
+        return self.settings.get("env_id") == AUDIO_EVENT_ID
 
     def series(self, *keys: str) -> np.ndarray:
         """A float per logged generation (NaN where missing), following nested ``keys``."""
