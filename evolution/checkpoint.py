@@ -19,7 +19,7 @@ writes everything ``neat.Population`` needs to continue as plain JSON:
 - Python's ``random`` state (neat 2.0.0 draws only from it; it never touches numpy).
 
 Call :func:`checkpoint_state` at a generation boundary (after reproduction and speciation,
-i.e. in the ``on_generation_end`` hook of :func:`spikefly.evolution.generations.run_generations`). Reporters are not saved:
+i.e. where :class:`spikefly.evolution.run.EvolutionRun` ends a generation). Reporters are not saved:
 add them again after :func:`restore_population`.
 """
 
