@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import math
 from dataclasses import dataclass, field, fields
 
@@ -153,6 +155,11 @@ class QuadrotorSettings:
                      if difflib.get_close_matches(name, known, 1) else repr(name) for name in unknown]
             raise TypeError(f"unknown QuadrotorAvoid setting(s): {', '.join(hints)}. Valid: {sorted(known)}")
         return cls(**values)  # type: ignore[arg-type]
+
+
+def control_rate(env_settings: Mapping[str, object]) -> tuple[float, int]:
+    """Control steps per second of a quadrotor controller with these env settings, and no fixed MACs."""
+    return QuadrotorSettings.from_kwargs(**env_settings).control_hz, 0
 
 
 def observation_layout(settings: QuadrotorSettings) -> dict[str, slice]:

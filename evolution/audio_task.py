@@ -13,6 +13,7 @@ draws from a fixed pool of clips per world (``EvolveSettings.training_pool``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spikefly.controllers import decoder_from_dict, encoder_from_dict
-from spikefly.envs.audio_env import AudioSettings, episode, hop_s
+from spikefly.envs.audio_env import FRONT_END, AudioSettings, episode, hop_s
 from spikefly.envs.audio.scoring import COUNT_NAMES, score_batch
 from spikefly.evolution.episodes import EpisodeSet
 from spikefly.evolution.stream_rollout import PopulationListener
@@ -78,6 +79,12 @@ class AudioResults:
     def behaviour(self) -> NDArray[np.float64]:
         """[G, 5E]: hit, miss, false-alarm, wrong-class and distractor counts of every episode."""
         return self.counts.reshape(self.counts.shape[0], -1).astype(np.float64)
+
+
+def listening_rate(env_settings: Mapping[str, Any]) -> tuple[float, int]:
+    """Frames per second, and the front end's multiply-accumulates per frame that an MCU computes before the
+    network (a neuromorphic audio chip such as Xylo Audio has its filterbank in silicon)."""
+    return 1.0 / hop_s(), FRONT_END.cost_per_frame()["macs"]
 
 
 def episode_f1(counts: NDArray[np.int64]) -> NDArray[np.float64]:

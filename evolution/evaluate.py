@@ -20,9 +20,8 @@ from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCou
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.sim import outcomes
-from spikefly.envs.audio_env import FRONT_END, hop_s
+from spikefly.envs.audio_env import hop_s
 from spikefly.envs.episode import run_episode
-from spikefly.envs.quadrotor_settings import QuadrotorSettings
 from spikefly.envs.quadrotor_env import QuadrotorAvoidEnv
 from spikefly.envs.sim.randomisation import DomainRandomisation, effective_randomisation
 from spikefly.envs.twin.batch import QuadrotorTwin
@@ -48,18 +47,23 @@ def evaluate_controller(
     noise, wind, model error, drawn from each episode's seed); the report's ``randomisation``
     names the source and every randomisation key's value in force.
     """
-    from spikefly.evolution.tasks import TaskError, task_for
-
-    try:
-        task = task_for(spec.env_id)
-    except TaskError:
-        raise EvaluateError(f"this controller was evolved for {spec.env_id!r}, a task this spikefly does not know. "
-                            "Fix: register the task (spikefly.evolution.tasks.register_task) before evaluating") from None
+    task = task_of(spec)
     if task.evaluator is None:
         raise EvaluateError(f"this controller was evolved for the {task.name} task, which names no evaluation. "
                             "Fix: give its TaskParts an evaluator")
     return task.evaluate(spec, worlds, episodes, seed, physics=physics, progress=progress, audio_settings=audio_settings,
                          randomise=randomise)
+
+
+def task_of(spec: ControllerSpec):
+    """The registered task ``spec`` was evolved for, or an EvaluateError with the fix."""
+    from spikefly.evolution.tasks import TaskError, task_for
+
+    try:
+        return task_for(spec.env_id)
+    except TaskError:
+        raise EvaluateError(f"this controller was evolved for {spec.env_id!r}, a task this spikefly does not know. "
+                            "Fix: register the task (spikefly.evolution.tasks.register_task) before evaluating") from None
 
 
 def evaluate_flights(
@@ -169,10 +173,10 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     """Cost per control step of ``spec`` on each board, from the op counts its episodes in ``report`` measured.
 
     Each board's entry also carries ``dense_ann``: the same figures for a dense ANN with the same
-    inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers. For the audio task an
-    MCU is also charged the front end's fixed multiply-accumulates per frame (a neuromorphic
-    audio chip such as Xylo Audio has its filterbank in silicon); ``per_hour_j`` is the energy
-    of an hour of listening. An RL policy card is priced from its MACs
+    inputs and outputs and :data:`DENSE_BASELINE_HIDDEN` hidden layers. An MCU is also charged the
+    fixed multiply-accumulates per step of the task's front end (:meth:`Task.control_rate
+    <spikefly.evolution.tasks.Task.control_rate>`: the audio filter bank; a neuromorphic chip has it in
+    silicon); ``per_hour_j`` is the energy of an hour of running (of listening, for the audio task). An RL policy card is priced from its MACs
     (:func:`spikefly.evolution.baselines.policy_card.policy_cost`) the same way.
     """
     from dataclasses import replace
@@ -180,9 +184,9 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
     from spikefly.controllers.boards import load_board
     from spikefly.controllers.cost_model import dense_ann_cost, spiking_cost
 
-    audio = spec.env_id == AUDIO_EVENT_ID
-    control_hz = 1.0 / hop_s() if audio else QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
-    front_end_macs = FRONT_END.cost_per_frame()["macs"] if audio else 0
+    from spikefly.evolution.tasks import task_for
+
+    control_hz, front_end_macs = task_for(spec.env_id).control_rate(spec.env_settings)
     n_obs = spec.observation_low.shape[0]
     if _is_policy(spec):
         from spikefly.evolution.baselines.policy_card import policy_cost
@@ -206,9 +210,8 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
         fixed = front_end_macs if board.kind == "mcu" else 0
         costs[name] = cost_on(board, fixed).to_dict()
         costs[name]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
-        if audio:
-            costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
-            costs[name]["front_end_macs_per_frame"] = fixed
+        costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
+        costs[name]["front_end_macs_per_frame"] = fixed
     return costs
 
 

@@ -247,6 +247,12 @@ class EvolveSettings:
         return cls.from_dict(values, source)
 
     @classmethod
+    def of_task(cls, env_id: str) -> EvolveSettings:
+        """The default run of ``env_id``'s task (its worlds, env settings, encoder, board, ...)."""
+        task_for(env_id)  # an unknown id is the registry's one-line error
+        return cls.for_env({"env_id": env_id})
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "settings") -> EvolveSettings:
         """Inverse of :meth:`to_dict`; an unknown key is an error naming the closest valid one."""
         cls._check_keys(values, source)

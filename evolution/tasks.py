@@ -19,6 +19,11 @@ evolve`` know a task only through :class:`Task`:
   ``ops`` (neuron updates, spikes, input events, synaptic ops) and ``success`` (all [G, E];
   ops [G, E, 4]), such as :class:`~spikefly.evolution.fused_rollout.RolloutResults`.
 
+Beyond evolution, ``spikefly evaluate`` uses ``evaluate``, ``print_reports`` and ``control_rate``
+(what the boards price per second), ``render`` and ``report`` use ``review`` (:class:`ReviewParts`),
+``baseline`` and ``bench`` use ``baseline`` (:class:`BaselineParts`); a task without a part is a
+one-line refusal from the commands that need it.
+
 :func:`register_task` adds a task; ``spikefly evolve --env NAME`` then evolves it through the
 same run, checkpoints, evaluators and board costs as the bundled two (``tests/evolution/
 test_tasks.py`` registers a third from the test file). The bundled tasks name their parts as
@@ -29,9 +34,10 @@ PyBullet nor the audio front end.
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Protocol
 
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
@@ -46,17 +52,75 @@ class Task(Protocol):
     env_id: str
 
     metric: str
+    episode_word: str
+    suites: bool
 
     @property
     def defaults(self) -> Mapping[str, Any]: ...
+
+    @property
+    def review(self) -> ReviewParts | None: ...
+
+    @property
+    def baseline(self) -> BaselineParts | None: ...
 
     def next_steps(self, champion: str, worlds: tuple[str, ...]) -> list[str]: ...
 
     def evaluate(self, spec: Any, worlds: Any, episodes: Any, seed: int, **options: Any) -> dict[str, Any]: ...
 
+    def print_reports(self, controller: str, reports: dict[str, dict[str, Any]], **options: Any) -> None: ...
+
+    def control_rate(self, env_settings: Mapping[str, Any]) -> tuple[float, int]: ...
+
     def check(self, settings: Any) -> None: ...
 
     def make_flyer(self, settings: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ReviewParts:
+    """What ``spikefly render`` and ``spikefly report`` need of a task; each a callable or ``"module:attribute"``."""
+
+    imported: ClassVar[tuple[str, ...]] = ("record", "plot_episodes", "io_names")
+
+    record: Callable[..., Any] | str
+    """``record(spec, world, seed)``: one episode as a recording :func:`spikefly.envs.render.render_recording`
+    draws (a FlightRecording, a ListeningRecording)."""
+    plot_episodes: Callable[..., Any] | str
+    """``plot(spec, worlds, n, folder) -> (title, png path, caption, table rows)``: the report's picture of
+    the champion's episodes (``n`` episode seeds per world, where the picture has room for them)."""
+    io_names: Callable[[Any], tuple[dict[int, str], list[str]]] | str | None = None
+    """``io_names(spec) -> (names of input channels by index, names of the outputs)`` for the topology
+    plot; None: channels and outputs are numbered."""
+
+
+@dataclass(frozen=True)
+class BaselineParts:
+    """What ``spikefly baseline`` (SB3 PPO) and ``spikefly bench`` need of a task (the callables and tables
+    may be ``"module:attribute"`` strings)."""
+
+    imported: ClassVar[tuple[str, ...]] = ("vec_env", "score", "test_figures", "columns", "energy_column")
+
+    worlds: tuple[str, ...]
+    """The worlds a baseline or a benchmark trains on by default."""
+    holdout_world: str | None
+    """The benchmark's default world that no method trains on (None: none)."""
+    vec_env: Callable[[Any], Any] | str
+    """``vec_env(baseline_settings)``: the SB3 VecEnv PPO trains in, counting every step in ``env_steps``."""
+    score: Callable[..., dict[str, Any]] | str
+    """``score(model, recurrent, episodes, env_settings)``: ``success_rate`` (the task's metric),
+    ``mean_return`` and ``steps`` of a policy on validation episodes."""
+    test_figures: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | str
+    """``test_figures(evaluation report, board cost)``: the benchmark's held-out figures of the task
+    (keys of ``columns``; ``holdout``: the metric on the held-out world)."""
+    columns: tuple[tuple[str, str, float], ...] | str
+    """The benchmark table's task columns: (header, key path in a result, scale)."""
+    energy_column: tuple[str, str, float] | str
+    """The benchmark table's energy column."""
+    episode_steps: int = 300
+    """Env steps of a typical episode (the benchmark spaces NEAT's validations by it)."""
+    one_world: bool = False
+    """The baseline trains on one world only (the quadrotor's twin vector env flies one)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +144,21 @@ class TaskParts:
     hints: Callable[[str, tuple[str, ...]], list[str]] | None = None
     """``hints(champion_path, worlds)``: the commands ``spikefly evolve`` prints after a run (None:
     ``spikefly evaluate`` on the training worlds)."""
+    printer: Callable[..., None] | str | None = None
+    """``printer(controller, reports, *, physics, suite)``: ``spikefly evaluate``'s lines for the reports
+    of each variant (float, int8, ...); None: their summaries as JSON."""
+    rate: Callable[[Mapping[str, Any]], tuple[float, int]] | str | None = None
+    """``rate(env_settings) -> (control steps per second, fixed MACs per step)``: what the boards price
+    per second (the fixed MACs are a front end the network needs, e.g. the audio filter bank); None:
+    50 Hz, nothing fixed."""
+    episode_word: str = "episode"
+    """What one episode is called in reports ("flight", "clip")."""
+    suites: bool = False
+    """Its worlds come in the bundled suites of :func:`spikefly.worlds.suite_courses` (``--suite``)."""
+    review_parts: ReviewParts | None = None
+    """Recording and report pictures; None: ``spikefly render`` and the report's episode picture refuse it."""
+    baseline_parts: BaselineParts | None = None
+    """RL baselines and the benchmark; None: ``spikefly baseline`` and ``spikefly bench`` refuse it."""
 
     def next_steps(self, champion: str, worlds: tuple[str, ...]) -> list[str]:
         """What to run on the champion next, one line each."""
@@ -114,12 +193,34 @@ class TaskParts:
     def evaluate(self, spec: Any, worlds: Any, episodes: Any, seed: int, **options: Any) -> dict[str, Any]:
         return _resolve(self.evaluator)(spec, worlds, episodes, seed, **options)
 
+    def print_reports(self, controller: str, reports: dict[str, dict[str, Any]], **options: Any) -> None:
+        if self.printer is None:
+            print(json.dumps({name: report["summary"] for name, report in reports.items()}, indent=2))
+        else:
+            _resolve(self.printer)(controller, reports, **options)
+
+    def control_rate(self, env_settings: Mapping[str, Any]) -> tuple[float, int]:
+        return (50.0, 0) if self.rate is None else _resolve(self.rate)(env_settings)
+
+    @property
+    def review(self) -> ReviewParts | None:
+        return None if self.review_parts is None else _resolved(self.review_parts)
+
+    @property
+    def baseline(self) -> BaselineParts | None:
+        return None if self.baseline_parts is None else _resolved(self.baseline_parts)
+
 
 def _resolve(part: Any) -> Any:
     if not isinstance(part, str):
         return part
     module, _, attribute = part.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def _resolved(parts: Any) -> Any:
+    """``parts`` (a dataclass) with every ``"module:attribute"`` field imported."""
+    return replace(parts, **{name: _resolve(getattr(parts, name)) for name in parts.imported})
 
 
 TASKS: dict[str, Task] = {}
@@ -164,12 +265,32 @@ def _audio_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
     return [f"hear it on unseen clips: spikefly evaluate {champion} --episodes 60 --seed 0"]
 
 
-register_task(TaskParts("quadrotor", QUADROTOR_AVOID_ID, flyer="spikefly.evolution.evaluators:Flyer",
-                        load_world="spikefly.worlds:load_world",
-                        env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints,
-                        evaluator="spikefly.evolution.evaluate:evaluate_flights"))
-register_task(TaskParts("audio", AUDIO_EVENT_ID, flyer="spikefly.evolution.audio_task:AudioFlyer",
-                        defaults_of="spikefly.evolution.audio_task:AUDIO_DEFAULTS",
-                        load_world="spikefly.worlds.soundscape:load_soundscape",
-                        env_settings="spikefly.envs.audio_env:AudioSettings", metric="event F1", hints=_audio_hints,
-                        evaluator="spikefly.evolution.evaluate:evaluate_listening"))
+_REVIEW = "spikefly.evolution.review"
+_BASELINES = "spikefly.evolution.baselines"
+
+register_task(TaskParts(
+    "quadrotor", QUADROTOR_AVOID_ID, flyer="spikefly.evolution.evaluators:Flyer", load_world="spikefly.worlds:load_world",
+    env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints,
+    evaluator="spikefly.evolution.evaluate:evaluate_flights", printer="spikefly.evolution.cli.evaluate:print_flights", rate="spikefly.envs.quadrotor_settings:control_rate",
+    episode_word="flight", suites=True,
+    review_parts=ReviewParts(record=f"{_REVIEW}.record:record_flight", plot_episodes=f"{_REVIEW}.plots:flights_section",
+                             io_names=f"{_REVIEW}.plots:quadrotor_io_names"),
+    baseline_parts=BaselineParts(
+        worlds=("forest",), holdout_world="corridor", vec_env=f"{_BASELINES}.rl:flight_vec_env",
+        score=f"{_BASELINES}.rl:flight_score", test_figures=f"{_BASELINES}.bench:flight_figures",
+        columns=f"{_BASELINES}.bench:FLIGHT_COLUMNS", energy_column=f"{_BASELINES}.bench:FLIGHT_ENERGY",
+        episode_steps=300, one_world=True)))
+register_task(TaskParts(
+    "audio", AUDIO_EVENT_ID, flyer="spikefly.evolution.audio_task:AudioFlyer",
+    defaults_of="spikefly.evolution.audio_task:AUDIO_DEFAULTS", load_world="spikefly.worlds.soundscape:load_soundscape",
+    env_settings="spikefly.envs.audio_env:AudioSettings", metric="event F1", hints=_audio_hints,
+    evaluator="spikefly.evolution.evaluate:evaluate_listening", printer="spikefly.evolution.cli.evaluate:print_listening",
+    rate="spikefly.evolution.audio_task:listening_rate",
+    episode_word="clip",
+    review_parts=ReviewParts(record=f"{_REVIEW}.record:record_listening", plot_episodes=f"{_REVIEW}.plots:detections_section",
+                             io_names=f"{_REVIEW}.plots:listening_io_names"),
+    baseline_parts=BaselineParts(
+        worlds=("kitchen", "street", "office"), holdout_world="office", vec_env=f"{_BASELINES}.rl:listening_vec_env",
+        score=f"{_BASELINES}.rl:listening_score", test_figures=f"{_BASELINES}.bench:listening_figures",
+        columns=f"{_BASELINES}.bench:LISTENING_COLUMNS", energy_column=f"{_BASELINES}.bench:LISTENING_ENERGY",
+        episode_steps=6000)))

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from spikefly.core import SpikeflyError
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs import QUADROTOR_AVOID_ID
 
 METHODS = ("neat", "ppo", "recurrent_ppo")
 LABELS = {"neat": "NEAT-LIF", "ppo": "PPO (MLP)", "recurrent_ppo": "RecurrentPPO (LSTM)"}
@@ -88,15 +88,26 @@ class BenchSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BenchError(f"{name}={value!r}: must be an integer >= 1")
-        if self.env_id == QUADROTOR_AVOID_ID and len(self.worlds) != 1:
-            raise BenchError(f"worlds={list(self.worlds)}: the quadrotor benchmark trains on one world (PPO's twin vector "
+        from spikefly.evolution.tasks import TaskError, task_for
+
+        try:
+            task = task_for(self.env_id)
+        except TaskError as error:
+            raise BenchError(str(error)) from None
+        if task.baseline is None:
+            raise BenchError(f"env_id={self.env_id!r}: the {task.name} task has no RL baseline to benchmark against")
+        if task.baseline.one_world and len(self.worlds) != 1:
+            raise BenchError(f"worlds={list(self.worlds)}: the {task.name} benchmark trains on one world (PPO's vector "
                              "env flies one). Fix: pass one --world")
         if self.neat_population < 4:
             raise BenchError(f"neat_population={self.neat_population}: NEAT needs at least 4 genomes")
 
     @property
-    def audio(self) -> bool:
-        return self.env_id == AUDIO_EVENT_ID
+    def task(self):
+        """The benchmarked task (:class:`spikefly.evolution.tasks.Task`)."""
+        from spikefly.evolution.tasks import task_for
+
+        return task_for(self.env_id)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -139,7 +150,7 @@ def run_neat(settings: BenchSettings, seed: int, out: Path) -> dict[str, Any]:
 
 def _episode_steps_guess(settings: BenchSettings) -> int:
     """Env steps of a typical training episode, to space NEAT's validations (a guess; the count itself is exact)."""
-    return 6000 if settings.audio else 300
+    return settings.task.baseline.episode_steps
 
 
 def run_rl(settings: BenchSettings, method: str, seed: int, out: Path) -> dict[str, Any]:
@@ -181,16 +192,7 @@ def test_controller(settings: BenchSettings, spec, method: str) -> dict[str, Any
     cost = board_costs(spec, report, [settings.board])[settings.board]
     summary = report["summary"]
     network = report["network"]
-    figures: dict[str, Any] = {"mean_return": summary["mean_return"]}
-    if settings.audio:
-        figures.update(f1=summary["f1"], false_alarms_per_hour=summary["false_alarms_per_hour"],
-                       energy_per_hour_j=cost["per_hour_j"])
-    else:
-        goals = [row["time_s"] for row in report["episodes"] if row["outcome"] == "goal"]
-        figures.update(success_rate=summary["success_rate"], collision_rate=summary["collision_rate"],
-                       timeout_rate=summary["timeout_rate"], out_of_bounds_rate=summary["out_of_bounds_rate"],
-                       time_to_goal_s=float(np.mean(goals)) if goals else None,
-                       energy_per_flight_s_j=cost["power_w"])  # J per second of flight = W
+    figures: dict[str, Any] = {"mean_return": summary["mean_return"], **settings.task.baseline.test_figures(report, cost)}
     if method == "neat":
         figures.update(neurons=network["neurons"], synapses=network["synapses"],
                        synaptic_ops_per_step=summary["mean_synaptic_ops_per_step"], macs_per_step=None)
@@ -199,8 +201,8 @@ def test_controller(settings: BenchSettings, spec, method: str) -> dict[str, Any
     figures["board"] = {key: cost[key] for key in ("energy_j", "latency_s", "power_w", "flash_bytes", "ram_bytes", "feasible")}
     if settings.holdout_world:
         holdout = evaluate_controller(spec, [settings.holdout_world], settings.holdout_episodes, seed=0, physics="pybullet",
-                                      progress=False)["summary"]
-        figures["holdout"] = holdout["f1"] if settings.audio else holdout["success_rate"]
+                                      progress=False)
+        figures["holdout"] = settings.task.baseline.test_figures(holdout, None)["metric"]
     return figures
 
 
@@ -236,22 +238,46 @@ def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float
     return float(data.mean()), float(half)
 
 
-def _columns(audio: bool) -> list[tuple[str, str, float]]:
-    """(header, key path in a result, scale) of the table's numeric columns."""
-    if audio:
-        head = [("F1", "test.f1", 1.0), ("false alarms / h", "test.false_alarms_per_hour", 1.0),
-                ("holdout F1", "test.holdout", 1.0), ("mean return", "test.mean_return", 1.0)]
-    else:
-        head = [("success", "test.success_rate", 1.0), ("collision", "test.collision_rate", 1.0),
-                ("time-out", "test.timeout_rate", 1.0), ("mean return", "test.mean_return", 1.0),
-                ("time to goal (s)", "test.time_to_goal_s", 1.0), ("holdout success", "test.holdout", 1.0)]
+FLIGHT_COLUMNS = (("success", "test.success_rate", 1.0), ("collision", "test.collision_rate", 1.0),
+                  ("time-out", "test.timeout_rate", 1.0), ("mean return", "test.mean_return", 1.0),
+                  ("time to goal (s)", "test.time_to_goal_s", 1.0), ("holdout success", "test.holdout", 1.0))
+"""The quadrotor task's columns of the table: (header, key path in a result, scale)."""
+FLIGHT_ENERGY = ("energy / s of flight (mJ)", "test.energy_per_flight_s_j", 1e3)
+LISTENING_COLUMNS = (("F1", "test.f1", 1.0), ("false alarms / h", "test.false_alarms_per_hour", 1.0),
+                     ("holdout F1", "test.holdout", 1.0), ("mean return", "test.mean_return", 1.0))
+"""The audio task's columns of the table."""
+LISTENING_ENERGY = ("energy / h (J)", "test.energy_per_hour_j", 1.0)
+
+
+def flight_figures(report: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
+    """The quadrotor task's test figures of one evaluation report (``metric``: its success rate)."""
+    summary = report["summary"]
+    goals = [row["time_s"] for row in report["episodes"] if row["outcome"] == "goal"]
+    figures = {"metric": summary["success_rate"], "success_rate": summary["success_rate"],
+               "collision_rate": summary["collision_rate"], "timeout_rate": summary["timeout_rate"],
+               "out_of_bounds_rate": summary["out_of_bounds_rate"], "time_to_goal_s": float(np.mean(goals)) if goals else None}
+    if cost is not None:
+        figures["energy_per_flight_s_j"] = cost["power_w"]  # J per second of flight = W
+    return figures
+
+
+def listening_figures(report: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
+    """The audio task's test figures of one evaluation report (``metric``: its event F1)."""
+    summary = report["summary"]
+    figures = {"metric": summary["f1"], "f1": summary["f1"], "false_alarms_per_hour": summary["false_alarms_per_hour"]}
+    if cost is not None:
+        figures["energy_per_hour_j"] = cost["per_hour_j"]
+    return figures
+
+
+def table_columns(task) -> list[tuple[str, str, float]]:
+    """(header, key path in a result, scale) of the table's numeric columns for ``task``."""
     tail = [("env steps to 50%", "to_50.env_steps", 1e-3), ("env steps to 90%", "to_90.env_steps", 1e-3),
             ("wall-clock to 50% (s)", "to_50.time_s", 1.0), ("wall-clock to 90% (s)", "to_90.time_s", 1.0),
             ("env steps used (k)", "env_steps", 1e-3), ("wall-clock (s)", "wall_clock_s", 1.0),
             ("neurons", "test.neurons", 1.0), ("synapses", "test.synapses", 1.0), ("parameters", "test.parameters", 1.0),
             ("synaptic ops / step", "test.synaptic_ops_per_step", 1.0), ("MACs / step", "test.macs_per_step", 1.0)]
-    energy = [("energy / h (J)", "test.energy_per_hour_j", 1.0)] if audio else [("energy / s of flight (mJ)", "test.energy_per_flight_s_j", 1e3)]
-    return head + tail + energy
+    return [*task.baseline.columns, *tail, task.baseline.energy_column]
 
 
 def _get(result: dict[str, Any], path: str) -> float | None:
@@ -263,13 +289,13 @@ def _get(result: dict[str, Any], path: str) -> float | None:
     return float(value)
 
 
-def aggregate(results: list[dict[str, Any]], audio: bool) -> dict[str, dict[str, Any]]:
+def aggregate(results: list[dict[str, Any]], task) -> dict[str, dict[str, Any]]:
     """Per method and column: mean, CI half-width, and how many seeds have a value (thresholds may not be reached)."""
     table: dict[str, dict[str, Any]] = {}
     for method in dict.fromkeys(r["method"] for r in results):
         mine = [r for r in results if r["method"] == method]
         row: dict[str, Any] = {"seeds": len(mine)}
-        for header, path, _ in _columns(audio):
+        for header, path, _ in table_columns(task):
             values = [v for v in (_get(r, path) for r in mine) if v is not None]
             mean, half = confidence_interval(values) if values else (None, None)
             row[header] = {"mean": mean, "ci95": half, "n": len(values)}
@@ -277,8 +303,8 @@ def aggregate(results: list[dict[str, Any]], audio: bool) -> dict[str, dict[str,
     return table
 
 
-def markdown_table(aggregates: dict[str, dict[str, Any]], audio: bool) -> str:
-    columns = _columns(audio)
+def markdown_table(aggregates: dict[str, dict[str, Any]], task) -> str:
+    columns = table_columns(task)
     threshold_headers = {"env steps to 50%", "env steps to 90%", "wall-clock to 50% (s)", "wall-clock to 90% (s)"}
     lines = ["| method | seeds | " + " | ".join(h.replace("env steps to", "env steps (k) to") for h, _, _ in columns) + " |",
              "|---|---|" + "---|" * len(columns)]
@@ -299,7 +325,7 @@ def markdown_table(aggregates: dict[str, dict[str, Any]], audio: bool) -> str:
     return "\n".join(lines)
 
 
-def plot_curves(results: list[dict[str, Any]], path: Path, audio: bool) -> None:
+def plot_curves(results: list[dict[str, Any]], path: Path, task) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -315,7 +341,7 @@ def plot_curves(results: list[dict[str, Any]], path: Path, audio: bool) -> None:
         scores = [p["success_rate"] for p in curve]
         axes[0].step(steps, scores, where="post", color=colours[result["method"]], alpha=0.8, label=label)
         axes[1].step(seconds, scores, where="post", color=colours[result["method"]], alpha=0.8, label=label)
-    metric = "best validation F1" if audio else "best validation success rate"
+    metric = f"best validation {task.metric}"
     for axis, xlabel in zip(axes, ("env steps", "wall-clock (s)")):
         axis.set_xlabel(xlabel)
         axis.set_ylabel(metric)
@@ -376,19 +402,21 @@ def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bo
     results = []
     for method, seed in tqdm(jobs, desc="bench", unit="run", disable=not progress):
         results.append(run_one(settings, method, seed, out / method / f"seed-{seed}"))
-    aggregates = aggregate(results, settings.audio)
-    table = markdown_table(aggregates, settings.audio)
+    aggregates = aggregate(results, settings.task)
+    table = markdown_table(aggregates, settings.task)
     note = overspend_note(results, settings.budget_steps)
     document = {"settings": settings.to_dict(), "hardware": hardware(), "results": results, "aggregates": aggregates,
                 "table": table, "note": note}
     (out / "bench.json").write_text(json.dumps(document, indent=1))
     (out / "bench.md").write_text(table + note + "\n")
-    plot_curves(results, out / "curves.png", settings.audio)
+    plot_curves(results, out / "curves.png", settings.task)
     return document
 
 
 # -- command line ----------------------------------------------------------------------------------
 def add_bench_parser(commands) -> None:
+    from spikefly.evolution.tasks import task_names
+
     parser = commands.add_parser(
         "bench",
         help="benchmark NEAT-LIF against PPO and RecurrentPPO with the same env-step budget over several seeds",
@@ -398,7 +426,7 @@ def add_bench_parser(commands) -> None:
         'OUT/bench.json and OUT/curves.png. A killed benchmark continues where it stopped; run it again with more '
         '--seeds to add seeds. Needs "spikefly[rl]".',
     )
-    parser.add_argument("--env", choices=["quadrotor", "audio"], default="quadrotor", help="task (default: quadrotor)")
+    parser.add_argument("--env", choices=list(task_names()), default="quadrotor", help="task (default: quadrotor)")
     parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
                         help="training world, repeatable (default: forest; audio: kitchen and street)")
     parser.add_argument("--holdout", metavar="NAME_OR_FILE",
@@ -419,15 +447,17 @@ def add_bench_parser(commands) -> None:
 
 def run_bench_command(args) -> int:
     from spikefly.controllers.boards import load_board
-    from spikefly.evolution.tasks import task_names
+    from spikefly.evolution.tasks import task_for, task_names
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     env_id = task_names()[args.env]
-    audio = env_id == AUDIO_EVENT_ID
-    holdout = args.holdout or ("office" if audio else "corridor")
+    baseline = task_for(env_id).baseline
+    if baseline is None:
+        raise BenchError(f"--env {args.env}: that task has no RL baseline to benchmark against")
+    holdout = args.holdout or baseline.holdout_world or "none"
     load_board(args.board)
     settings = BenchSettings(
-        env_id=env_id, worlds=tuple(args.worlds or (("kitchen", "street") if audio else ("forest",))),
+        env_id=env_id, worlds=tuple(args.worlds or (world for world in baseline.worlds if world != holdout)),
         holdout_world=None if holdout == "none" else holdout, budget_steps=args.budget_steps, seeds=args.seeds,
         methods=tuple(name.strip().replace("-", "_") for name in args.methods.split(",") if name.strip()),
         neat_population=args.neat_population, validations=args.validations, test_episodes=args.test_episodes, board=args.board, n_envs=args.n_envs,

@@ -109,8 +109,11 @@ class BaselineSettings:
         object.__setattr__(self, "worlds", (self.worlds,) if isinstance(self.worlds, str) else tuple(map(str, self.worlds)))
         if self.algorithm not in ALGORITHMS:
             raise BaselineError(f"algorithm={self.algorithm!r}: choose one of {ALGORITHMS}")
-        if self.env_id not in (QUADROTOR_AVOID_ID, AUDIO_EVENT_ID):
-            raise BaselineError(f"env_id={self.env_id!r}: choose {QUADROTOR_AVOID_ID!r} or {AUDIO_EVENT_ID!r}")
+        from spikefly.evolution.tasks import TASKS
+
+        with_baseline = [env_id for env_id, task in TASKS.items() if task.baseline is not None]
+        if self.env_id not in with_baseline:
+            raise BaselineError(f"env_id={self.env_id!r}: choose one of {with_baseline}")
         if not self.worlds:
             raise BaselineError("worlds: give at least one world")
         for name in ("total_steps", "n_envs", "n_steps", "n_epochs", "validation_every_steps",
@@ -215,7 +218,12 @@ class TwinVecEnvMethods:
         return [False] * len(list(self._get_indices(indices)))
 
 
-def _counting_audio_vec_env(settings: BaselineSettings):
+def flight_vec_env(settings: BaselineSettings):
+    """The quadrotor task's training env: the twin vector env on the one training world."""
+    return make_twin_vec_env(settings.n_envs, settings.worlds[0], settings.env_settings, settings.seed)
+
+
+def listening_vec_env(settings: BaselineSettings):
     """A DummyVecEnv of audio envs (env i listens to world i % W), wrapped to count every step in ``env_steps``."""
     import gymnasium
     from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
@@ -277,17 +285,27 @@ def listen_policy(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, e
     return scored, steps, audio_s
 
 
-def validation_score(model: BaseAlgorithm, recurrent: bool, settings: BaselineSettings, episodes: EpisodeSet) -> dict[str, Any]:
-    """Success rate (quadrotor) or event F1 (audio), mean return and env steps on ``episodes``."""
-    if settings.env_id == AUDIO_EVENT_ID:
-        from spikefly.envs.audio.scoring import event_metrics
-
-        scored, steps, audio_s = listen_policy(model, recurrent, episodes, settings.env_settings)
-        metrics = event_metrics(scored, audio_s)
-        return {"success_rate": float(metrics["f1"]), "mean_return": float(np.mean([s.total for s in scored])), "steps": steps,
-                "false_alarms_per_hour": float(metrics["false_alarms_per_hour"])}
-    results = fly_policy_twin(model, recurrent, episodes, settings.env_settings)
+def flight_score(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]) -> dict[str, Any]:
+    """Success rate, mean return and env steps of a policy's twin flights."""
+    results = fly_policy_twin(model, recurrent, episodes, env_settings)
     return {"success_rate": results.success_rate, "mean_return": float(results.returns.mean()), "steps": int(results.steps.sum())}
+
+
+def listening_score(model: BaseAlgorithm, recurrent: bool, episodes: EpisodeSet, env_settings: dict[str, Any]) -> dict[str, Any]:
+    """Event F1 (as ``success_rate``), mean return, env steps and false alarms per hour of a policy's clips."""
+    from spikefly.envs.audio.scoring import event_metrics
+
+    scored, steps, audio_s = listen_policy(model, recurrent, episodes, env_settings)
+    metrics = event_metrics(scored, audio_s)
+    return {"success_rate": float(metrics["f1"]), "mean_return": float(np.mean([s.total for s in scored])), "steps": steps,
+            "false_alarms_per_hour": float(metrics["false_alarms_per_hour"])}
+
+
+def validation_score(model: BaseAlgorithm, recurrent: bool, settings: BaselineSettings, episodes: EpisodeSet) -> dict[str, Any]:
+    """The task's metric (as ``success_rate``: success rate, event F1), mean return and env steps on ``episodes``."""
+    from spikefly.evolution.tasks import task_for
+
+    return task_for(settings.env_id).baseline.score(model, recurrent, episodes, settings.env_settings)
 
 
 def write_card(out: Path, model: BaseAlgorithm, settings: BaselineSettings, summary: dict[str, Any]) -> Path:
@@ -328,21 +346,13 @@ class TrainSummary:
 
 def _check_task(settings: BaselineSettings) -> None:
     """Worlds load as the task's kind of world and the env settings are valid, or a one-line error."""
-    from spikefly.envs.audio_env import AudioSettings
-    from spikefly.envs.quadrotor_settings import QuadrotorSettings
-    from spikefly.worlds import load_world
-    from spikefly.worlds.soundscape import load_soundscape
+    from spikefly.evolution.tasks import task_for
 
-    audio = settings.env_id == AUDIO_EVENT_ID
-    if not audio and len(settings.worlds) > 1:
-        raise BaselineError(f"worlds={list(settings.worlds)}: the quadrotor baseline trains on one world's twin vector env. "
-                            "Fix: pass one --world")
-    for world in settings.worlds:
-        (load_soundscape if audio else load_world)(world)
-    try:
-        (AudioSettings if audio else QuadrotorSettings).from_kwargs(**settings.env_settings)
-    except (TypeError, ValueError) as error:
-        raise BaselineError(f"env_settings: {error}") from error
+    task = task_for(settings.env_id)
+    if task.baseline.one_world and len(settings.worlds) > 1:
+        raise BaselineError(f"worlds={list(settings.worlds)}: the {task.name} baseline trains on one world (its vector env "
+                            "flies one). Fix: pass one --world")
+    task.check(settings)
 
 
 def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], progress: bool = False,
@@ -353,6 +363,7 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
     benchmark's equal budget); by default training runs ``total_steps`` training steps.
     """
     _, torch = import_sb3()
+    from spikefly.evolution.tasks import task_for
     from stable_baselines3.common.callbacks import BaseCallback
     from tqdm import tqdm
 
@@ -364,10 +375,7 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
     torch.set_num_threads(settings.torch_threads)
     algorithm = algorithm_class(settings.algorithm)
     recurrent = settings.algorithm == "recurrent_ppo"
-    if settings.env_id == QUADROTOR_AVOID_ID:
-        env = make_twin_vec_env(settings.n_envs, settings.worlds[0], settings.env_settings, settings.seed)
-    else:
-        env = _counting_audio_vec_env(settings)
+    env = task_for(settings.env_id).baseline.vec_env(settings)
     validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
     extra = {"policy_kwargs": {"lstm_hidden_size": settings.lstm_hidden_size, "enable_critic_lstm": False}} if recurrent else {}
     model = algorithm(
@@ -426,6 +434,8 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
 # -- command line ----------------------------------------------------------------------------------
 def add_baseline_parser(commands) -> None:
     """``spikefly baseline ppo|recurrent-ppo ...``."""
+    from spikefly.evolution.tasks import task_names
+
     parser = commands.add_parser(
         "baseline",
         help="train an RL baseline (Stable-Baselines3 PPO or RecurrentPPO) on the same task and write a controller card",
@@ -435,7 +445,7 @@ def add_baseline_parser(commands) -> None:
         'OUT/log.jsonl. Needs pip install torch==2.13.0 "spikefly[rl]".',
     )
     parser.add_argument("algorithm", choices=["ppo", "recurrent-ppo"], help="ppo or recurrent-ppo")
-    parser.add_argument("--env", choices=["quadrotor", "audio"], default="quadrotor", help="task (default: quadrotor)")
+    parser.add_argument("--env", choices=list(task_names()), default="quadrotor", help="task (default: quadrotor)")
     parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
                         help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")
     parser.add_argument("--steps", type=int, default=200_000, help="training env steps (default: 200000)")
@@ -456,7 +466,11 @@ def run_baseline(args) -> int:
 
     algorithm = args.algorithm.replace("-", "_")
     env_id = task_names()[args.env]
-    worlds = tuple(args.worlds or (("kitchen", "street", "office") if env_id == AUDIO_EVENT_ID else ("forest",)))
+    baseline = task_for(env_id).baseline
+    if baseline is None:
+        raise BaselineError(f"--env {args.env}: that task has no RL baseline. Fix: choose one of "
+                            f"{[name for name, id_ in task_names().items() if task_for(id_).baseline is not None]}")
+    worlds = tuple(args.worlds or baseline.worlds)
     settings = BaselineSettings(
         algorithm=algorithm, env_id=env_id, worlds=worlds, total_steps=args.steps, seed=args.seed, n_envs=args.n_envs,
         validation_every_steps=args.validate_every, validation_episodes=args.validation_episodes, torch_threads=args.torch_threads,

@@ -205,8 +205,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.envs import QUADROTOR_AVOID_ID
-    from spikefly.evolution.settings import DEFAULT_SENSING, EvolveSettings
+    from spikefly.evolution.settings import EvolveSettings
 
     from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
 
@@ -233,8 +232,9 @@ def _run_evolve(args: argparse.Namespace) -> int:
         if args.env:
             flags["env_id"] = task_names()[args.env]
         values.update({key: value for key, value in flags.items() if value is not None})
-        if values.get("env_id", QUADROTOR_AVOID_ID) == QUADROTOR_AVOID_ID and isinstance(values.get("env_settings"), dict):
-            values["env_settings"] = {**DEFAULT_SENSING, **values["env_settings"]}  # a file's keys change the default's
+        if isinstance(values.get("env_settings"), dict):  # a file's keys change the task's default env settings
+            default = EvolveSettings.of_task(values.get("env_id", EvolveSettings.env_id)).env_settings
+            values["env_settings"] = {**default, **values["env_settings"]}
         settings = EvolveSettings.for_env(values, "command line")
         out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
         if args.islands or args.migrate_every or args.migrants or args.split_worlds:

@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.evolution.cli.args import fraction, positive_int
 
 
@@ -57,7 +56,7 @@ def add_evaluate_parser(commands) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from spikefly.controllers.boards import bundled_boards, load_board
-    from spikefly.envs.sim.randomisation import describe_randomisation, load_randomisation
+    from spikefly.envs.sim.randomisation import load_randomisation
     from spikefly.evolution.evaluate import (
         EvaluateError,
         board_costs,
@@ -65,16 +64,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
         evaluate_controller,
         load_controller_or_card,
         suite_results,
+        task_of,
     )
+    from spikefly.evolution.settings import EvolveSettings
     from spikefly.worlds import suite_courses
 
     controller, named = _evaluate_targets(args, EvaluateError)
     spec = load_controller_or_card(controller)
     suite = [str(path) for path in suite_courses(args.suite)] if args.suite else []
-    if suite and spec.env_id == AUDIO_EVENT_ID:
-        raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller listens for sound "
-                            "events (evaluate it on soundscapes with --world)")
-    worlds = named if named else ([] if suite else list(spec.metadata.get("worlds", ["forest"])))
+    task = task_of(spec)
+    if suite and not task.suites:
+        raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller is a {task.name} "
+                            "controller (evaluate it on its own worlds with --world)")
+    default_worlds = spec.metadata.get("worlds") or EvolveSettings.of_task(spec.env_id).worlds
+    worlds = named if named else ([] if suite else [str(world) for world in default_worlds])
     randomised = args.randomise not in (None, "off")
     episodes = [args.episodes or 10] * len(worlds) + [args.episodes or (10 if randomised else 1)] * len(suite)
     boards = args.boards or ([spec.board["board"]] if spec.board else [])
@@ -97,10 +100,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else next(iter(reports.values())), indent=2))
         return 0
+    task.print_reports(controller, reports, physics=args.physics, suite=suite)
+    return 0
+
+
+def print_flights(controller: str, reports: dict, *, physics: str, suite: list[str]) -> None:
+    """``spikefly evaluate``'s lines for a quadrotor controller (each report one variant: float, int8, ...)."""
+    from spikefly.envs.sim.randomisation import describe_randomisation
+
     first = next(iter(reports.values()))
-    if first.get("env") == AUDIO_EVENT_ID:
-        return _print_audio(controller, reports)
-    print(f"{controller}: {_size_text(first['network'])}; {args.physics}")
+    print(f"{controller}: {_size_text(first['network'])}; {physics}")
     print(f"randomisation: {describe_randomisation(first['randomisation']['source'], first['randomisation']['settings'])}")
     in_suite = set(suite)
     if len(reports) == 1:
@@ -119,7 +128,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             if world not in in_suite:
                 print(f"{label}{Path(world).stem}: success rate {figures['success_rate']:.2f} over {figures['episodes']} episodes")
         if "suite" in report:
-            _print_suite(label, report["suite"], args.physics)
+            _print_suite(label, report["suite"], physics)
         print(f"{label}success rate {summary['success_rate']:.2f}, collision rate {summary['collision_rate']:.2f}, "
               f"out of bounds {summary['out_of_bounds_rate']:.2f}, timeout {summary['timeout_rate']:.2f}, "
               f"synaptic ops per step {summary['mean_synaptic_ops_per_step']:.1f}")
@@ -134,7 +143,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
                       f"{cost['dense_ann']['energy_j'] * 1e6:>8.3f} uJ  {verdict}{bound}")
             print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
                   "MlpPolicy, energy per step on the same board)")
-    return 0
 
 
 def _evaluate_targets(args: argparse.Namespace, error: type[Exception]) -> tuple[str, list[str]]:
@@ -183,7 +191,8 @@ def _size_text(network: dict) -> str:
     return f"{network['neurons']} neurons, {network['synapses']} synapses"
 
 
-def _print_audio(controller: str, reports: dict) -> int:
+def print_listening(controller: str, reports: dict, **_: object) -> None:
+    """``spikefly evaluate``'s lines for an audio controller."""
     first = next(iter(reports.values()))
     summary = first["summary"]
     print(f"{controller}: {_size_text(first['network'])}; "
@@ -201,4 +210,3 @@ def _print_audio(controller: str, reports: dict) -> int:
             verdict = "feasible" if cost["feasible"] else "NOT feasible: " + "; ".join(cost["reasons"])
             print(f"{label}{board}: {cost['per_hour_j']:.3f} J per hour ({cost['power_w'] * 1e6:.1f} uW), "
                   f"latency {cost['latency_s'] * 1e6:.1f} us per frame; {verdict}")
-    return 0

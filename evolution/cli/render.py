@@ -15,8 +15,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spikefly.envs import AUDIO_EVENT_ID
-
 
 def add_render_parser(commands) -> None:
     render = commands.add_parser(
@@ -54,11 +52,8 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def run_render(args: argparse.Namespace) -> int:
     from spikefly.envs.render.recording import FlightRecording, load_recording, save_recording
-    from spikefly.envs.render.flight import (
-        render_flight,
-        require_render_dependencies,
-        video_kind,
-    )
+    from spikefly.envs.render.draw import render_recording
+    from spikefly.envs.render.flight import require_render_dependencies, video_kind
 
     require_render_dependencies()
     width, height = parse_size(args.size)
@@ -72,13 +67,11 @@ def run_render(args: argparse.Namespace) -> int:
     video_kind(out)  # a bad name fails before any work
     if args.save_recording:
         save_recording(recording, args.save_recording)
+    stats = render_recording(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer,
+                             audio=not args.no_audio)
     if isinstance(recording, FlightRecording):
-        stats = render_flight(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer)
         result: dict[str, Any] = {"outcome": recording.outcome, "flight_s": float(recording.time_s[-1])}
     else:
-        from spikefly.envs.render.clip import render_listening
-
-        stats = render_listening(recording, out, width, height, progress=not (args.quiet or args.json), audio=not args.no_audio)
         result = {"counts": recording.counts, "clip_s": recording.steps * recording.frame_s}
     result.update({"video": str(stats.path), "frames": stats.frames, "fps": stats.fps, "render_s": round(stats.seconds, 2),
                    "world": recording.world, "seed": recording.seed, "return": round(recording.total_return, 6)})
@@ -98,16 +91,17 @@ def run_render(args: argparse.Namespace) -> int:
 
 def _record(args: argparse.Namespace):
     from spikefly.controllers import load
-    from spikefly.evolution.review.record import record_flight, record_listening
+    from spikefly.envs.render.video import RenderError
+    from spikefly.evolution.settings import EvolveSettings
+    from spikefly.evolution.tasks import task_for
 
     spec = load(args.controller)
-    audio = spec.env_id == AUDIO_EVENT_ID
-    worlds = spec.metadata.get("worlds") or (["kitchen"] if audio else ["forest"])
-    world = args.world or str(worlds[0])
+    task = task_for(spec.env_id)
+    if task.review is None:
+        raise RenderError(f"{args.controller}: the {task.name} task records no episodes to render")
+    world = args.world or str((spec.metadata.get("worlds") or EvolveSettings.of_task(spec.env_id).worlds)[0])
     stem = f"{Path(args.controller).stem}-{Path(os.fspath(world)).stem}-seed{args.seed}"
-    if audio:
-        return record_listening(spec, world, args.seed, with_audio=not args.no_audio), stem
-    return record_flight(spec, world, args.seed), stem
+    return task.review.record(spec, world, args.seed), stem
 
 
 __all__ = ["add_render_parser", "run_render"]

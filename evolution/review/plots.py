@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spikefly.envs import AUDIO_EVENT_ID
 
 if TYPE_CHECKING:
     from spikefly.controllers import ControllerSpec
@@ -100,11 +99,12 @@ def plot_validation(run: RunData, path: Path) -> Path:
     plt = pyplot()
     rows = [(line["generation"], line["validation"]) for line in run.generations if isinstance(line.get("validation"), dict)]
     figure, axis = plt.subplots(figsize=(8, 3.2), layout="constrained")
-    label = "event F1 on validation clips" if run.audio else "success rate on validation seeds"
+    label = f"{run.task.metric} on validation {run.task.episode_word}s"
     if rows:
         x = np.array([g for g, _ in rows])
-        axis.plot(x, [v.get("success_rate", math.nan) for _, v in rows], marker=".", label="best candidate" + ("" if run.audio else " (twin)"))
         pybullet = [(g, v["pybullet_success_rate"]) for g, v in rows if "pybullet_success_rate" in v]
+        twin = " (twin)" if pybullet else ""  # validated on the twin, the champion re-flown in PyBullet
+        axis.plot(x, [v.get("success_rate", math.nan) for _, v in rows], marker=".", label="best candidate" + twin)
         if pybullet:
             axis.plot(*zip(*pybullet), marker="s", linestyle="--", label="champion in PyBullet")
         new = [(g, v["success_rate"]) for g, v in rows if v.get("new_champion")]
@@ -150,7 +150,7 @@ def plot_front(run: RunData, path: Path) -> Path | None:
     axis.step(energy[front], reward[front], where="post", color="tab:red", label="front (no genome better on both)")
     axis.scatter(energy[front], reward[front], s=30, color="tab:red", zorder=3)
     axis.set(title=f"reward vs energy, generation {population['generation']}", xlabel=unit,
-             ylabel="mean episode return" if not run.audio else "mean clip return")
+             ylabel=f"mean {run.task.episode_word} return")
     axis.legend(fontsize=8)
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -194,7 +194,7 @@ def plot_topology(spec: ControllerSpec, path: Path) -> Path:
     axis.add_collection(LineCollection(segments, colors=colours, linewidths=1.0))
     if loops:
         axis.scatter(*zip(*loops), s=260, facecolors="none", edgecolors="grey", linewidths=0.8)
-    names = _input_names(spec)
+    names, labels = _io_names(spec)
     for channel in used_inputs:
         x, y = position[("in", channel)]
         axis.scatter(x, y, s=30, color="tab:blue", zorder=3)
@@ -202,7 +202,6 @@ def plot_topology(spec: ControllerSpec, path: Path) -> Path:
     for j in hidden:
         if ("n", j) in position:
             axis.scatter(*position[("n", j)], s=60, color="tab:orange", zorder=3)
-    labels = _output_names(spec)
     for rank, j in enumerate(outputs):
         x, y = position[("n", j)]
         axis.scatter(x, y, s=60, color="tab:red", zorder=3)
@@ -239,31 +238,43 @@ def _hidden_depth(source, target, n_in: int, hidden: list[int]) -> dict[int, int
     return depth
 
 
-def _input_names(spec) -> dict[int, str]:
-    """Readable input names for a direct encoder on the quadrotor observation (else channel numbers)."""
-    if spec.env_id == AUDIO_EVENT_ID or getattr(spec.encoder, "kind", "") != "direct":
-        return {}
+def _io_names(spec) -> tuple[dict[int, str], list[str]]:
+    """The task's names of the input channels and the outputs (numbered when the task has none)."""
+    from spikefly.evolution.tasks import TaskError, task_for
+
+    try:
+        review = task_for(spec.env_id).review
+    except TaskError:  # a controller of a task not registered in this process: numbered
+        return {}, []
+    return review.io_names(spec) if review is not None and review.io_names is not None else ({}, [])
+
+
+def quadrotor_io_names(spec) -> tuple[dict[int, str], list[str]]:
+    """Rays and the state vector by name for a direct encoder (spike encoders: channel numbers); the four actions."""
     from spikefly.envs.quadrotor_settings import QuadrotorSettings
     from spikefly.envs.sim.range_sensor import sensor_rays
 
+    actions = ["forward", "left", "up", "yaw"]
+    if spec.network.n_outputs == 2 * spec.n_actions:  # signed pairs: + and - neuron per action
+        outputs = [f"{a} {sign}" for a in actions[: spec.n_actions] for sign in ("+", "-")]
+    else:
+        outputs = actions[: spec.network.n_outputs]
+    if getattr(spec.encoder, "kind", "") != "direct":
+        return {}, outputs
     try:
         settings = QuadrotorSettings.from_kwargs(**spec.env_settings)
     except (TypeError, ValueError):
-        return {}
+        return {}, outputs
     rays = len(sensor_rays(settings))
     tail = ["goal sin", "goal cos", "goal dist", "goal height", "v fwd", "v left", "v up", "roll", "pitch", "altitude"]
     names = {i: f"ray {i}" for i in range(rays)}
     names.update({rays + i: name for i, name in enumerate(tail)})
-    return names
+    return names, outputs
 
 
-def _output_names(spec) -> list[str]:
-    if spec.env_id == AUDIO_EVENT_ID:
-        return [f"class {i + 1}" for i in range(spec.network.n_outputs)]
-    actions = ["forward", "left", "up", "yaw"]
-    if spec.network.n_outputs == 2 * spec.n_actions:  # signed pairs: + and - neuron per action
-        return [f"{a} {sign}" for a in actions[: spec.n_actions] for sign in ("+", "-")]
-    return actions[: spec.network.n_outputs]
+def listening_io_names(spec) -> tuple[dict[int, str], list[str]]:
+    """Mel channels are numbered; an output per target class."""
+    return {}, [f"class {i + 1}" for i in range(spec.network.n_outputs)]
 
 
 def plot_trajectories(spec: ControllerSpec, worlds: list[str], seeds: list[int], path: Path) -> tuple[Path, list[dict[str, Any]]]:
@@ -332,3 +343,17 @@ def plot_detections(spec: ControllerSpec, worlds: list[str], seed: int, path: Pa
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path, summary
+
+
+def flights_section(spec: ControllerSpec, worlds: list[str], n: int, folder: Path) -> tuple[str, Path, str, list[dict[str, Any]]]:
+    """The report's section of the champion's flights: ``n`` seeds per world from above (``folder``/trajectories.png)."""
+    path, table = plot_trajectories(spec, worlds, list(range(n)), folder / "trajectories.png")
+    return ("Champion flights from above", path,
+            f"The champion flown in PyBullet on each world with episode seeds 0..{n - 1} (layouts no run trained or selected "
+            "on); green path: reached the goal, red: collision, orange: out of bounds, yellow: timeout.", table)
+
+
+def detections_section(spec: ControllerSpec, worlds: list[str], n: int, folder: Path) -> tuple[str, Path, str, list[dict[str, Any]]]:
+    """The report's section of the champion's detections: one clip (seed 0) per soundscape (``folder``/detections.png)."""
+    path, table = plot_detections(spec, worlds, 0, folder / "detections.png")
+    return "Champion on unseen clips", path, "One clip (seed 0, never trained on) of each soundscape.", table

@@ -28,17 +28,15 @@ from typing import Any
 import numpy as np
 
 from spikefly.core import SpikeflyError
-from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.evolution.review.plots import (
     pyplot,
-    plot_detections,
     plot_fitness,
     plot_front,
     plot_species_and_size,
     plot_topology,
-    plot_trajectories,
     plot_validation,
 )
+from spikefly.evolution.tasks import Task, task_for
 
 SETTINGS_FILE, LOG_FILE, CHAMPION_FILE, POPULATION_FILE = "settings.json", "log.jsonl", "champion.json", "population.json"
 
@@ -61,8 +59,14 @@ class RunData:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def audio(self) -> bool:
-        return self.settings.get("env_id") == AUDIO_EVENT_ID
+    def task(self) -> Task:
+        """The run's task (a ReportError when this process has no such task registered)."""
+        from spikefly.evolution.tasks import TaskError
+
+        try:
+            return task_for(self.settings.get("env_id"))
+        except TaskError as error:
+            raise ReportError(f"{self.run_dir / SETTINGS_FILE}: {error}") from None
 
     def series(self, *keys: str) -> np.ndarray:
         """A float per logged generation (NaN where missing), following nested ``keys``."""
@@ -188,22 +192,17 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
         sections.append(("Champion topology", plot_topology(spec, out / "topology.png"),
                          f"The champion (generation {spec.generation}) as a graph: inputs left, hidden neurons by depth, outputs right."))
         worlds = [str(w) for w in run.settings.get("worlds", [])]
-        if flights > 0 and run.audio:
-            path, table = plot_detections(spec, worlds, 0, out / "detections.png")
-            sections.append(("Champion on unseen clips", path, "One clip (seed 0, never trained on) of each soundscape."))
-        elif flights > 0:
-            path, table = plot_trajectories(spec, worlds, list(range(flights)), out / "trajectories.png")
-            sections.append(("Champion flights from above", path,
-                             (f"The champion flown in PyBullet on each world with episode seeds 0..{flights - 1} (layouts "
-                              "no run trained or selected on); green path: reached the goal, red: collision, orange: out of "
-                              "bounds, yellow: timeout.")))
+        review = run.task.review
+        if flights > 0 and review is not None:
+            title, path, caption, table = review.plot_episodes(spec, worlds, flights, out)
+            sections.append((title, path, caption))
         if videos:
             video_paths.append(_render_champion_video(spec, run, worlds[0] if worlds else None, out, progress))
     else:
         notes.append("no champion yet (it is saved at the first validation): topology and flights are left out")
     video_paths += sorted({p.resolve() for folder in {run.run_dir, out} for pattern in ("*.mp4", "*.gif") for p in folder.glob(pattern)}
                           - {p.resolve() for p in video_paths})
-    page = _html(run, sections, table, video_paths, notes)
+    page = _html(run, sections, table, video_paths, notes, sections[-1][0] if table else None)
     html_path = out / "report.html"
     temporary = out / ".report.html.tmp"
     temporary.write_text(page)
@@ -212,17 +211,16 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
 
 
 def _render_champion_video(spec, run: RunData, world: str | None, out: Path, progress: bool) -> Path:
-    if run.audio:
-        from spikefly.envs.render.clip import render_listening
-        from spikefly.evolution.review.record import record_listening
+    from spikefly.envs.render.draw import render_recording
 
-        world = world or "kitchen"
-        return render_listening(record_listening(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path
-    from spikefly.envs.render.flight import render_flight
-    from spikefly.evolution.review.record import record_flight
+    review = run.task.review
+    if review is None:
+        raise ReportError(f"--videos: the {run.task.name} task records no episodes. Fix: leave out --videos")
+    if world is None:
+        from spikefly.evolution.settings import EvolveSettings
 
-    world = world or "forest"
-    return render_flight(record_flight(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path
+        world = EvolveSettings.of_task(run.task.env_id).worlds[0]
+    return render_recording(review.record(spec, world, 0), out / f"champion-{Path(world).stem}-seed0.mp4", progress=progress).path
 
 
 def _data_uri(path: Path, kind: str) -> str:
@@ -238,7 +236,8 @@ def _status(run: RunData) -> str:
             "resume with spikefly evolve --resume)")
 
 
-def _html(run: RunData, sections, table: list[dict[str, Any]], videos: list[Path], notes: list[str]) -> str:
+def _html(run: RunData, sections, table: list[dict[str, Any]], videos: list[Path], notes: list[str],
+          table_title: str | None = None) -> str:
     e = html.escape
     last = run.generations[-1]
     facts = [
@@ -262,7 +261,7 @@ def _html(run: RunData, sections, table: list[dict[str, Any]], videos: list[Path
     ]
     for title, path, caption in sections:
         parts.append(f"<h2>{e(title)}</h2><p>{e(caption)}</p><img src='{_data_uri(path, 'image/png')}' alt='{e(title)}'>")
-        if path.name in ("trajectories.png", "detections.png") and table:
+        if title == table_title and table:
             keys = list(table[0])
             parts.append("<table><tr>" + "".join(f"<th>{e(k)}</th>" for k in keys) + "</tr>")
             parts += ["<tr>" + "".join(f"<td>{e(str(row.get(k, '')))}</td>" for k in keys) + "</tr>" for row in table]

@@ -13,7 +13,7 @@ from spikefly.evolution import evaluators
 from spikefly.evolution.baselines.bench import (
     BenchError,
     BenchSettings,
-    _columns,
+    table_columns,
     confidence_interval,
     overspend_note,
     run_bench,
@@ -21,6 +21,8 @@ from spikefly.evolution.baselines.bench import (
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.run import EvolutionRun
 from spikefly.evolution.settings import EvolveSettings
+from spikefly.evolution.tasks import task_for
+from spikefly.envs import QUADROTOR_AVOID_ID
 
 BUDGET = 3000
 
@@ -37,7 +39,7 @@ def tiny_bench(tmp_path_factory):
 def test_a_tiny_budget_runs_both_methods_end_to_end_and_the_table_has_every_column(tiny_bench):
     document, out = tiny_bench
     header = document["table"].splitlines()[0]
-    for name, _, _ in _columns(audio=False):
+    for name, _, _ in table_columns(task_for(QUADROTOR_AVOID_ID)):
         assert name.replace("env steps to", "env steps (k) to") in header
     for column in ("success", "collision", "time-out", "mean return", "time to goal (s)", "wall-clock to 90% (s)",
                    "neurons", "synapses", "parameters", "synaptic ops / step", "MACs / step", "energy / s of flight (mJ)"):

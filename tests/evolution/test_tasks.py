@@ -130,3 +130,57 @@ def test_audio_flags_on_a_quadrotor_controller_are_refused(tmp_path, capsys):
     assert main(["evaluate", str(path), "--world", "empty", "--episodes", "1", "--snr", "0", "5"]) == 2
     assert "--snr and --background apply to audio controllers" in capsys.readouterr().err
 
+
+
+def evaluate_steer(spec, worlds, episodes, seed, **options):
+    """The steer task's evaluation: the flyer's returns on ``episodes`` episodes per world."""
+    from spikefly.evolution.episodes import VALIDATION, episodes_for
+
+    network = spec.network
+    settings = EvolveSettings.of_task(STEER_ID)
+    results = SteerFlyer(settings).fly([network], episodes_for(tuple(worlds), episodes, seed, VALIDATION))
+    ops = results.ops[0].sum(axis=0)
+    rows = [{"steps": STEPS, **dict(zip(("neuron_updates", "spikes", "input_events", "synaptic_ops"), map(int, ops)))}]
+    return {"env": STEER_ID, "summary": {"mean_return": float(results.returns.mean())}, "episodes": rows,
+            "network": {"neurons": network.n_neurons}}
+
+
+def print_steer(controller, reports, **options):
+    for name, report in reports.items():
+        print(f"{controller} [{name}]: mean return {report['summary']['mean_return']:.3f}, "
+              f"{report['boards']['stm32f405']['power_w'] * 1e6:.3f} uW at {STEER_RATE_HZ:g} Hz")
+
+
+STEER_RATE_HZ = 10.0
+
+
+def test_evaluation_review_and_baselines_go_through_the_task(tmp_path, capsys):
+    """spikefly evaluate uses the task's evaluation, printer and control rate; the commands a task does not
+    provide parts for (render, report's flights, baseline, bench) refuse it in one line."""
+    task = register_task(TaskParts("steer", STEER_ID, flyer=SteerFlyer, evaluator=evaluate_steer, printer=print_steer,
+                                   rate=lambda env_settings: (STEER_RATE_HZ, 100), defaults_of={
+                                       "worlds": ("line",), "env_settings": {}, "curriculum_start": 0.0,
+                                       "validation_episodes": 4, "validation_every": 2, "validation_top": 2}))
+    try:
+        out = tmp_path / "steer"
+        assert main(["evolve", "--env", "steer", "--population", "8", "--generations", "2", "--quiet", "--out", str(out)]) == 0
+        capsys.readouterr()
+        champion = str(out / "champion.json")
+        assert main(["evaluate", champion, "--episodes", "3", "--board", "stm32f405"]) == 0
+        printed = capsys.readouterr().out
+        assert printed.startswith(f"{champion} [integer (as given)]: mean return ") and f"uW at {STEER_RATE_HZ:g} Hz" in printed
+        assert main(["evaluate", champion, "--episodes", "3", "--board", "stm32f405", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        cost = report["boards"]["stm32f405"]
+        assert cost["front_end_macs_per_frame"] == 100  # the task's fixed MACs per step, charged on an MCU
+        assert cost["power_w"] == pytest.approx(cost["energy_j"] * STEER_RATE_HZ)  # at the task's control rate
+        for command in (["render", champion, "--quiet"], ["baseline", "ppo", "--env", "steer"], ["bench", "--env", "steer"],
+                        ["evaluate", champion, "--suite", "heldout"]):
+            assert main(command) == 2, command
+            error = capsys.readouterr().err
+            assert error.count("\n") == 1 and "steer" in error, (command, error)
+        assert task.review is None and task.baseline is None
+        assert main(["report", str(out)]) == 0  # the run's plots; no episode picture for a task without review parts
+        assert (out / "report" / "report.html").exists() and not (out / "report" / "trajectories.png").exists()
+    finally:
+        TASKS.pop(STEER_ID)
