@@ -21,6 +21,7 @@ too, but Numba never finds such kernels in its on-disk cache: every process woul
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit, prange, types
@@ -39,19 +40,48 @@ from spikefly.envs.sim import outcomes
 from spikefly.envs.sim.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.sim.randomisation import draw_randomisation, flight_records, gust_coefficients
 from spikefly.envs.sim.reward import TERM_NAMES as REWARD_TERM_NAMES
-from spikefly.envs.twin.batch import QuadrotorTwin, max_control_steps
+from spikefly.envs.twin.batch import QuadrotorTwin, courses_of, max_control_steps
 from spikefly.envs.twin.kernels import (
     COUNTER_OUTCOME,
     N_SCALARS,
     SCALAR_MIN_CLEARANCE_M,
     SCALAR_ROTOR_ENERGY_J,
     SCALAR_TIME_S,
+    Disturbance,
+    Drone,
     drone_advance,
     drone_observe,
     drone_reset,
+    noise_row,
     update_wind,
 )
 from spikefly.envs.twin.worlds import TwinWorlds
+
+class Coding(NamedTuple):
+    """How observations become input spikes and output spikes actions (shared by every genome)."""
+
+    encoder_code: int
+    encoder_params: Any
+    encoder_state_size: int
+    low: Any
+    high: Any
+    episode_keys: Any
+    """uint64[E]: each episode's counter-RNG key (the encoder's randomness)."""
+    decoder_code: int
+    decoder_params: Any
+    steps_per_action: int
+
+
+class Outputs(NamedTuple):
+    """What the kernels write per genome and episode ([G, E, ...]; one genome's rows: [E, ...])."""
+
+    results: Any
+    """float64[..., N_RESULTS]: the RESULT_* columns."""
+    outcomes: Any
+    steps: Any
+    ops: Any
+    """int64[..., 4]: neuron updates, spikes, input events, synaptic ops."""
+
 
 # Per-episode float results, in this order.
 RESULT_RETURN = 0
@@ -203,37 +233,20 @@ def pack_population(networks: list[LIFNetwork] | list[IntegerLIFNetwork], caller
 
 
 @njit(cache=True)
-def fly_genome(
-    # one network (the tuple genome_network returns), its state and its output count
-    network, membrane, adaptation, refractory, ring, step, counters, spiked, n_outputs,
-    # coding
-    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
-    # twin
-    velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
-    max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
-    # episodes
-    shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
-    path_values, path_low, path_step, path_dims,
-    mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
-    # outputs [E, ...] of this genome
-    results, episode_outcomes, episode_steps, episode_ops,
-):
+def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, courses, disturbances, outputs):
     """Every episode of one genome, one after another, each from a fresh network state.
 
-    ``params`` [E, 2]: each episode's flight records, the nominal drone and the drone flown.
+    ``network``: the tuple :func:`genome_network` returns; ``state``: its LIF state arrays
+    (membrane, adaptation, refractory, ring, step, counters, spiked); episode ``e`` flies
+    ``courses`` row e with ``disturbances`` row e and flight records ``params[e]`` (the nominal
+    drone and the drone flown); ``outputs``: this genome's rows.
     """
-    n_ranges = ray_directions.shape[0]
+    membrane, adaptation, refractory, ring, step, counters, spiked = state
+    steps_per_action = coding.steps_per_action
+    n_ranges = sensing.ray_directions.shape[0]
     n_inputs = network[0].shape[0] - membrane.shape[0] - 1  # row_ptr has n_inputs + n_neurons + 1 entries
-    position = np.zeros(3)
-    quaternion = np.zeros(4)
-    velocity = np.zeros(3)
-    angular_velocity = np.zeros(3)
-    motor_rpm = np.zeros(4)
-    integral = np.zeros(3)
-    gust = np.zeros(3)
-    wind = np.zeros(3)
-    drone_counters = np.zeros(2, np.int64)
-    scalars = np.zeros(N_SCALARS)
+    drone = Drone(np.zeros(3), np.zeros(4), np.zeros(3), np.zeros(3), np.zeros(4), np.zeros(3), np.zeros(3), np.zeros(3),
+                  np.zeros(2, np.int64), np.zeros(N_SCALARS))
     ranges = np.zeros(n_ranges)
     observation = np.zeros(n_ranges + N_STATE_OBSERVATIONS, np.float32)
     terms = np.zeros(N_REWARD_TERMS)
@@ -242,51 +255,33 @@ def fly_genome(
     out_spikes = np.zeros((steps_per_action, n_outputs), np.uint8)
     out_membrane_q = np.zeros((steps_per_action, n_outputs), np.int32)
     out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
-    encoder_state = np.zeros(encoder_state_size, np.float32)
+    encoder_state = np.zeros(coding.encoder_state_size, np.float32)
     action32 = np.zeros(4, np.float32)
     action = np.zeros(4)
-    no_noise = np.zeros(0)
-    for e in range(count.shape[0]):
+    results = outputs.results
+    position, gust, wind, scalars, drone_counters = drone.position, drone.gust, drone.wind, drone.scalars, drone.counters
+    for e in range(courses.count.shape[0]):  # the drone flies course e with episode e's disturbance
         fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state)
-        drone_reset(
-            position, quaternion, velocity, angular_velocity, motor_rpm, integral, gust, drone_counters, scalars,
-            start[e], start_yaw[e], goal[e], hover_rpm, radius_m, max_range_m, shape[e], obstacle_position[e],
-            half_extents[e], yaw[e], count[e], (path_values[e], path_low[e], path_step[e], path_dims[e]),
-        )
-        wind[:] = mean_wind[e]
-        noisy = range_noise.shape[1] > 0
-        drone_observe(
-            position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, geofence, shape[e],
-            obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
-            velocity_scale_mps, range_noise[e, 0] if noisy else no_noise, ranges, observation,
-        )
+        drone_reset(drone, courses, e, airframe, sensing)
+        wind[:] = disturbances.mean_wind[e]
+        drone_observe(drone, courses, e, sensing, noise_row(disturbances, e, 0), ranges, observation)
         total = 0.0
         control_step = 0
         while drone_counters[COUNTER_OUTCOME] == outcomes.NONE:
-            encode_into(encoder_code, encoder_params, observation, low, high, episode_keys[e], np.uint64(control_step),
-                        encoder_state, inputs)
+            encode_into(coding.encoder_code, coding.encoder_params, observation, coding.low, coding.high,
+                        coding.episode_keys[e], np.uint64(control_step), encoder_state, inputs)
             network_run(
                 network, membrane, adaptation, refractory, ring, step, counters, spiked,
                 inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
             )
-            decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action32)
+            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, action32)
             for i in range(4):
                 action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
-            update_wind(mean_wind[e], gust, gust_decay, gust_scale, gust_noise[e], control_step, wind)
-            total += drone_advance(
-                action, velocity_mode, physics_steps, params[e], position, quaternion, velocity, angular_velocity, motor_rpm,
-                integral, wind, drone_counters, scalars, radius_m, thrust_to_weight, max_range_m, shape[e],
-                obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e],
-                goal_radius[e], max_steps[e], (path_values[e], path_low[e], path_step[e], path_dims[e]), reward_weights,
-                terms,
-            )
+            update_wind(disturbances.mean_wind[e], gust, disturbances.gust_decay, disturbances.gust_scale,
+                        disturbances.gust_noise[e], control_step, wind)
+            total += drone_advance(action, airframe, params[e], drone, courses, e, sensing, terms)
             control_step += 1
-            drone_observe(
-                position, quaternion, velocity, scalars, ray_directions, start_m, max_range_m, geofence, shape[e],
-                obstacle_position[e], half_extents[e], yaw[e], count[e], bounds_min[e], bounds_max[e], goal[e], goal_distance_scale_m,
-                velocity_scale_mps, range_noise[e, min(control_step, range_noise.shape[1] - 1)] if noisy else no_noise,
-                ranges, observation,
-            )
+            drone_observe(drone, courses, e, sensing, noise_row(disturbances, e, control_step), ranges, observation)
         results[e, RESULT_RETURN] = total
         results[e, RESULT_TIME_S] = scalars[SCALAR_TIME_S]
         results[e, RESULT_MIN_CLEARANCE_M] = scalars[SCALAR_MIN_CLEARANCE_M]
@@ -294,46 +289,33 @@ def fly_genome(
         results[e, RESULT_FINAL_X] = position[0]
         results[e, RESULT_FINAL_Y] = position[1]
         results[e, RESULT_FINAL_Z] = position[2]
-        episode_outcomes[e] = drone_counters[COUNTER_OUTCOME]
-        episode_steps[e] = control_step
+        outputs.outcomes[e] = drone_counters[COUNTER_OUTCOME]
+        outputs.steps[e] = control_step
         for i in range(4):
-            episode_ops[e, i] = counters[i]
+            outputs.ops[e, i] = counters[i]
 
 
 @njit(cache=True, parallel=True)
-def rollout_population(
-    neuron_offset, row_ptr_offset, synapse_offset, output_offset, network_arrays,
-    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
-    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
-    velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights, ray_directions, start_m,
-    max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
-    shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius, max_steps,
-    path_values, path_low, path_step, path_dims,
-    mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
-    results, episode_outcomes, episode_steps, episode_ops,
-):
+def rollout_population(offsets, network_arrays, state, coding, airframe, sensing, params, courses, disturbances, outputs):
     """Fly every genome of a :class:`LIFBatch` on every episode, genomes in parallel.
 
-    ``network_arrays``: the batch's ``arrays`` (integer batches: followed by ``fractional_bits``
-    int64[G]); the state arrays are a :class:`LIFBatchState`'s. Outputs: ``results``
-    float64[G, E, N_RESULTS], ``episode_outcomes`` int64[G, E], ``episode_steps`` int64[G, E]
-    (control steps), ``episode_ops`` int64[G, E, 4] (neuron updates, spikes, input events,
-    synaptic ops). ``params`` [E, 2]: each episode's flight records, the nominal drone and the
-    drone flown (model error).
+    ``offsets``: the batch's (neuron, row_ptr, synapse, output) offsets; ``network_arrays``: its
+    ``arrays`` (integer batches: followed by ``fractional_bits`` int64[G]); ``state``: a
+    :class:`LIFBatchState`'s arrays (membrane, adaptation, refractory, ring, ring_offset, step,
+    counters, spiked). Episode e flies ``courses`` row e with ``disturbances`` row e and flight
+    records ``params[e]`` (the nominal drone and the drone flown: model error). ``outputs``
+    [G, E, ...]: see :class:`Outputs`.
     """
+    neuron_offset, row_ptr_offset, synapse_offset, output_offset = offsets
+    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked = state
     for g in prange(neuron_offset.shape[0] - 1):
         n0, n1 = neuron_offset[g], neuron_offset[g + 1]
         ring_g = ring[ring_offset[g]:ring_offset[g + 1]].reshape(((ring_offset[g + 1] - ring_offset[g]) // (n1 - n0), n1 - n0))
         fly_genome(
             genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset),
-            membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_g, step[g:g + 1], counters[g], spiked[n0:n1],
-            output_offset[g + 1] - output_offset[g],
-            encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params,
-            steps_per_action, velocity_mode, physics_steps, params, hover_rpm, radius_m, thrust_to_weight, reward_weights,
-            ray_directions, start_m, max_range_m, geofence, goal_distance_scale_m, velocity_scale_mps,
-            shape, obstacle_position, half_extents, yaw, count, bounds_min, bounds_max, start, start_yaw, goal, goal_radius,
-            max_steps, path_values, path_low, path_step, path_dims, mean_wind, gust_decay, gust_scale, gust_noise, range_noise,
-            results[g], episode_outcomes[g], episode_steps[g], episode_ops[g],
+            (membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_g, step[g:g + 1], counters[g], spiked[n0:n1]),
+            output_offset[g + 1] - output_offset[g], coding, airframe, sensing, params, courses, disturbances,
+            Outputs(outputs.results[g], outputs.outcomes[g], outputs.steps[g], outputs.ops[g]),
         )
 
 
@@ -410,24 +392,16 @@ class PopulationRollout:
         params = flight_records(twin.drone, twin.flight, noise.model_scale)
         keys = np.array([derive_key(seed) for seed in episode_seeds], dtype=np.uint64)
         count = len(networks)
-        results = np.zeros((count, episodes, N_RESULTS))
-        episode_outcomes = np.zeros((count, episodes), np.int64)
-        episode_steps = np.zeros((count, episodes), np.int64)
-        episode_ops = np.zeros((count, episodes, 4), np.int64)
+        out = Outputs(np.zeros((count, episodes, N_RESULTS)), np.zeros((count, episodes), np.int64),
+                      np.zeros((count, episodes), np.int64), np.zeros((count, episodes, 4), np.int64))
+        coding = Coding(self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high,
+                        keys, self._decoder_code, self._decoder_params, self.steps_per_action)
         rollout_population(
-            batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset, network_arrays,
-            *state.kernel_arrays(),
-            self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high, keys,
-            self._decoder_code, self._decoder_params, self.steps_per_action,
-            s.action_mode == "velocity", s.physics_steps_per_control, params, twin.drone.hover_rpm,
-            twin.drone.collision_radius_m, twin.contact_thrust_to_weight, twin.reward_weights, twin.ray_directions,
-            twin.ray_start_m, s.max_range_m, s.geofence_rays, s.goal_distance_scale_m, s.velocity_scale_mps,
-            worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
-            worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,
-            worlds.path_values, worlds.path_low, worlds.path_step, worlds.path_dims,
-            noise.mean_wind, gust_decay, gust_scale, noise.gust_noise, noise.range_noise,
-            results, episode_outcomes, episode_steps, episode_ops,
+            (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
+            state.kernel_arrays(), coding, twin.airframe, twin.sensing, params, courses_of(worlds, max_steps),
+            Disturbance(noise.mean_wind, float(gust_decay), float(gust_scale), noise.gust_noise, noise.range_noise), out,
         )
+        results, episode_outcomes, episode_steps, episode_ops = out
         return RolloutResults(
             returns=results[:, :, RESULT_RETURN], outcomes=episode_outcomes, steps=episode_steps,
             time_s=results[:, :, RESULT_TIME_S], min_clearance_m=results[:, :, RESULT_MIN_CLEARANCE_M],

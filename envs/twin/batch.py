@@ -41,6 +41,11 @@ from spikefly.envs.twin.kernels import (
     SCALAR_MIN_CLEARANCE_M,
     SCALAR_ROTOR_ENERGY_J,
     SCALAR_TIME_S,
+    Airframe,
+    Course,
+    Disturbance,
+    Drone,
+    Sensing,
     twin_reset_batch,
     twin_step_batch,
 )
@@ -53,6 +58,13 @@ _RAY_START_MARGIN_M = 1e-3
 def max_control_steps(worlds: TwinWorlds, settings: QuadrotorSettings) -> NDArray[np.int64]:
     """Control steps each world's time limit allows (as the PyBullet env rounds it), int64[W]."""
     return np.maximum(1, np.round(worlds.time_limit_s * settings.control_hz)).astype(np.int64)
+
+
+def courses_of(worlds: TwinWorlds, max_steps: NDArray[np.int64]) -> Course:
+    """The kernels' view of ``worlds`` (arrays [W, ...]), with each world's control-step limit."""
+    return Course(worlds.shape, worlds.position, worlds.half_extents, worlds.yaw, worlds.count, worlds.bounds_min,
+                  worlds.bounds_max, worlds.start, worlds.start_yaw, worlds.goal, worlds.goal_radius, max_steps,
+                  worlds.path_values, worlds.path_low, worlds.path_step, worlds.path_dims)
 
 
 class QuadrotorTwin:
@@ -99,6 +111,26 @@ class QuadrotorTwin:
         self._gust_noise = np.zeros((n_drones, 0, 3))
         self._range_noise = np.zeros((n_drones, 0, n_ranges))
         self._gust_decay, self._gust_scale = gust_coefficients(s)
+        self._kernel_arguments()
+        self._courses: Course | None = None
+        self._disturbances: Disturbance | None = None
+
+    # -- what the kernels take (built once; the arrays in them are updated in place) ---------------
+    def _kernel_arguments(self) -> None:
+        s = self.settings
+        self.airframe = Airframe(s.action_mode == "velocity", s.physics_steps_per_control, float(self.drone.hover_rpm),
+                                 float(self.drone.collision_radius_m), float(self.contact_thrust_to_weight), self.reward_weights)
+        """What every drone shares (:class:`~spikefly.envs.twin.kernels.Airframe`)."""
+        self.sensing = Sensing(self.ray_directions, float(self.ray_start_m), float(s.max_range_m), bool(s.geofence_rays),
+                               float(s.goal_distance_scale_m), float(s.velocity_scale_mps))
+        """The rays and the observation's scales (:class:`~spikefly.envs.twin.kernels.Sensing`)."""
+        self._drones = Drone(self.position, self.quaternion, self.velocity, self.angular_velocity, self.motor_rpm,
+                             self.integral, self.gust, self.wind, self.counters, self.scalars)
+
+    def _plain(self) -> tuple:
+        """The batch kernels' arguments, the named tuples as plain ones (see :func:`twin_step_batch`)."""
+        return (tuple(self.airframe), tuple(self._drones), self.world_index, tuple(self._courses), tuple(self._disturbances),
+                tuple(self.sensing))
 
     # -- episodes ----------------------------------------------------------------------------
     def prepare(self, worlds: TwinWorlds) -> TwinWorlds:
@@ -147,16 +179,11 @@ class QuadrotorTwin:
         self.mean_wind[mask] = drawn.mean_wind[mask]
         self.flight_records[mask] = flight_records(self.drone, self.flight, drawn.model_scale)[mask]
         self._gust_noise, self._range_noise = drawn.gust_noise, drawn.range_noise
-        w = self.worlds
-        twin_reset_batch(
-            mask, self.drone.hover_rpm, self.drone.collision_radius_m, self.position, self.quaternion, self.velocity,
-            self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind, self.counters,
-            self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count, w.bounds_min, w.bounds_max,
-            w.start, w.start_yaw, w.goal, w.path_values, w.path_low, w.path_step, w.path_dims, self._range_noise, self.ray_directions, self.ray_start_m,
-            self.settings.max_range_m, self.settings.geofence_rays, self.settings.goal_distance_scale_m,
-            self.settings.velocity_scale_mps, self.ranges,
-            self.observations,
-        )
+        if worlds is not None:
+            self._courses = courses_of(self.worlds, self._max_steps)
+        self._disturbances = Disturbance(self.mean_wind, float(self._gust_decay), float(self._gust_scale), self._gust_noise,
+                                         self._range_noise)
+        twin_reset_batch(mask, *self._plain(), self.ranges, self.observations)
         return self.observations.copy()
 
     def step(self, actions: ArrayLike) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
@@ -177,18 +204,9 @@ class QuadrotorTwin:
         active = self.counters[:, COUNTER_OUTCOME] == outcomes.NONE
         self.rewards[:] = 0.0
         self.terms[~active] = 0.0
-        w = self.worlds
-        s = self.settings
-        twin_step_batch(
-            commands, active, s.action_mode == "velocity", s.physics_steps_per_control, self.flight_records,
-            self.drone.collision_radius_m, self.contact_thrust_to_weight, self.reward_weights, self.position, self.quaternion,
-            self.velocity, self.angular_velocity, self.motor_rpm, self.integral, self.gust, self.wind, self.mean_wind,
-            self.counters, self.scalars, self.world_index, w.shape, w.position, w.half_extents, w.yaw, w.count,
-            w.bounds_min, w.bounds_max, w.goal, w.goal_radius, self._max_steps, w.path_values, w.path_low, w.path_step,
-            w.path_dims, self._gust_decay, self._gust_scale,
-            self._gust_noise, self._range_noise, self.ray_directions, self.ray_start_m, s.max_range_m, s.geofence_rays,
-            s.goal_distance_scale_m, s.velocity_scale_mps, self.ranges, self.observations, self.rewards, self.terms,
-        )
+        airframe, drones, world_index, courses, disturbances, sensing = self._plain()
+        twin_step_batch(commands, active, airframe, self.flight_records, drones, world_index, courses, disturbances, sensing,
+                        self.ranges, self.observations, self.rewards, self.terms)
         outcome = self.counters[:, COUNTER_OUTCOME]
         truncated = outcome == outcomes.TIMEOUT
         terminated = (outcome != outcomes.NONE) & ~truncated
