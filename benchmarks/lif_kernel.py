@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def numba_one() -> None:
         state.reset()
-        lif_run(*network.kernel_arrays(), *state.kernel_arrays(), single)
+        lif_run(network.kernel_arrays(), state.kernel_arrays(), single)
 
     numba_seconds = best_of(5, numba_one)
     print(f"one network, {peer_steps} steps: numba {1e3 * numba_seconds:.2f} ms")

@@ -8,6 +8,8 @@ code to the encoder's own kernel; likewise :func:`decoder_kernel_args` / :func:`
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
@@ -79,6 +81,31 @@ def decoder_kernel_args(decoder: Decoder) -> tuple[int, NDArray[np.float64]]:
     if isinstance(decoder, PopulationDecoder):
         return DECODE_POPULATION, np.array([decoder.group_size], dtype=np.float64)
     raise TypeError(f"no compiled kernel for decoder {type(decoder).__name__}")
+
+
+class Coding(NamedTuple):
+    """A population kernel's coding (shared by every genome): how observations become input spikes, and
+    output spikes an action. Build it with :func:`coding_for`."""
+
+    encoder_code: int
+    encoder_params: Any
+    encoder_state_size: int
+    low: Any
+    high: Any
+    episode_keys: Any
+    """uint64[E]: each episode's counter-RNG key (the encoder's randomness)."""
+    decoder_code: int
+    decoder_params: Any
+    steps_per_action: int
+
+
+def coding_for(encoder: Encoder, decoder: Decoder, steps_per_action: int, low: NDArray[np.float32],
+               high: NDArray[np.float32], episode_keys: NDArray[np.uint64]) -> Coding:
+    """The :class:`Coding` of these coders, observation bounds and episode keys."""
+    encoder_code, encoder_params = encoder_kernel_args(encoder)
+    decoder_code, decoder_params = decoder_kernel_args(decoder)
+    return Coding(encoder_code, encoder_params, encoder.state_size(len(low)), low, high, episode_keys, decoder_code,
+                  decoder_params, steps_per_action)
 
 
 @njit(cache=True)

@@ -6,7 +6,8 @@ them. Kernels are pure functions over plain arrays and ints (``@njit(cache=True)
 compiled code (the fused physics + encoder + network + decoder loop) can call ``lif_step`` and
 ``lif_step_int`` directly. Pass C-contiguous arrays only: any other layout compiles anew.
 
-Argument order (the ``kernel_arrays()`` of networks, batches and states):
+Every kernel takes a network and its state as two tuples (the ``kernel_arrays()`` of networks,
+batches and states), in this order:
 
 - float network: ``row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment,
   adaptation_decay, refractory_steps, reset_mode, spiking, output_index``
@@ -25,8 +26,9 @@ are compiled without the Numba runtime (``_nrt=False``: they allocate nothing, a
 no reference counting runs on every call) and ``lif_step`` is inlined into its callers
 (``inline="always"``), so the vectorised neuron loop's alias checks are hoisted out of the time
 loop (without inlining, code loaded from the cache ran 25% slower than freshly compiled code).
-Together they make one network ~2.8x and the batch ~1.7x faster. Numba cannot inline a call
-written with ``*args``: call ``lif_step`` with its arguments spelled out.
+Together they make one network ~2.8x and the batch ~1.7x faster. Passing the arrays as two
+tuples instead of 20 arguments changed none of it (measured side by side,
+``benchmarks/compare_revisions.py``).
 
 The thin shells over them (:class:`~spikefly.controllers.lif_state.LIFState`,
 :func:`~spikefly.controllers.lif_state.pack_batch`, :func:`~spikefly.controllers.lif_state.simulate`,
@@ -51,6 +53,12 @@ from spikefly.controllers.network import (
 )
 
 _ZERO = np.float32(0.0)
+OUTPUT_INDEX = 12
+"""Where ``output_index`` is in a float network's tuple."""
+OUTPUT_INDEX_INT = 15
+"""Where ``output_index`` is in an integer network's tuple."""
+INPUT_FRACTIONAL_BITS = 16
+"""Where ``input_fractional_bits`` is in an integer network's tuple (its last entry)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,18 +67,17 @@ _ZERO = np.float32(0.0)
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def lif_step(
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, out_spikes, out_membrane,
-):
+def lif_step(network, state, inputs, out_spikes, out_membrane):
     """Advance one network one step (float32). ``inputs`` float32[n_inputs] (spikes as 1.0).
 
     Writes ``out_spikes`` uint8[>= n_out] and ``out_membrane`` float32[>= n_out] (membrane after
     reset) for the outputs; updates the state arrays in place. In a hot loop of your own, compile
     that loop with ``_nrt=False`` too (as :func:`lif_run_into` is), or call :func:`lif_run_into`.
+    ``network`` and ``state``: the tuples of the module docstring.
     """
+    (row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+     refractory_steps, reset_mode, spiking, output_index) = network
+    membrane, adaptation, refractory, ring, step, counters, spiked = state
     n_neurons = threshold.shape[0]
     n_inputs = row_ptr.shape[0] - 1 - n_neurons
     ring_length = ring.shape[0]
@@ -131,60 +138,41 @@ def lif_step(
 
 
 @njit(cache=True, _nrt=False)
-def lif_run_into(
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, out_spikes, out_membrane,
-):
+def lif_run_into(network, state, inputs, out_spikes, out_membrane):
     """``T`` steps: ``inputs`` float32[T, n_inputs] into ``out_spikes`` uint8[T, >= n_out] and
     ``out_membrane`` float32[T, >= n_out]."""
     for t in range(inputs.shape[0]):
-        lif_step(
-            row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-            refractory_steps, reset_mode, spiking, output_index,
-            membrane, adaptation, refractory, ring, step, counters, spiked,
-            inputs[t], out_spikes[t], out_membrane[t],
-        )
+        lif_step(network, state, inputs[t], out_spikes[t], out_membrane[t])
 
 
 @njit(cache=True)
-def lif_run(
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs,
-):
+def lif_run(network, state, inputs):
     """Run one network over ``inputs`` float32[T, n_inputs].
 
     Returns (out_spikes uint8[T, n_out], out_membrane float32[T, n_out]); state updated in place.
     """
     n_steps = inputs.shape[0]
-    out_spikes = np.zeros((n_steps, output_index.shape[0]), np.uint8)
-    out_membrane = np.zeros((n_steps, output_index.shape[0]), np.float32)
-    lif_run_into(
-        row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-        refractory_steps, reset_mode, spiking, output_index,
-        membrane, adaptation, refractory, ring, step, counters, spiked,
-        inputs, out_spikes, out_membrane,
-    )
+    n_out = network[OUTPUT_INDEX].shape[0]
+    out_spikes = np.zeros((n_steps, n_out), np.uint8)
+    out_membrane = np.zeros((n_steps, n_out), np.float32)
+    lif_run_into(network, state, inputs, out_spikes, out_membrane)
     return out_spikes, out_membrane
 
 
 @njit(cache=True, parallel=True)
-def lif_run_batch(
-    neuron_offset, row_ptr_offset, synapse_offset, output_offset,
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
-    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
-    inputs,
-):
+def lif_run_batch(batch, state, inputs):
     """Run B networks in parallel over ``inputs`` float32[B, T, n_inputs].
 
     Offsets are int64[B + 1]; ``ring`` is flat (network b: ``ring_offset[b]:ring_offset[b+1]``,
     laid out [L_b, N_b]); ``step`` int64[B]; ``counters`` int64[B, 4]. Returns (spikes
     uint8[B, T, n_out_max], membrane float32[B, T, n_out_max]), zero-padded past each n_out.
+    ``batch``: :meth:`LIFBatch.kernel_arrays` (the offsets, then the networks' arrays); ``state``:
+    :meth:`LIFBatchState.kernel_arrays`.
     """
+    (neuron_offset, row_ptr_offset, synapse_offset, output_offset,
+     row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
+     refractory_steps, reset_mode, spiking, output_index) = batch
+    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked = state
     n_networks = neuron_offset.shape[0] - 1
     n_steps = inputs.shape[1]
     n_out_max = 0
@@ -197,10 +185,10 @@ def lif_run_batch(
         s0, s1 = synapse_offset[b], synapse_offset[b + 1]
         ring_b = ring[ring_offset[b]:ring_offset[b + 1]].reshape(((ring_offset[b + 1] - ring_offset[b]) // (n1 - n0), n1 - n0))
         lif_run_into(
-            row_ptr[row_ptr_offset[b]:row_ptr_offset[b + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1],
-            threshold[n0:n1], beta[n0:n1], bias[n0:n1], adaptation_increment[n0:n1], adaptation_decay[n0:n1],
-            refractory_steps[n0:n1], reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[b]:output_offset[b + 1]],
-            membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_b, step[b:b + 1], counters[b], spiked[n0:n1],
+            (row_ptr[row_ptr_offset[b]:row_ptr_offset[b + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1],
+             threshold[n0:n1], beta[n0:n1], bias[n0:n1], adaptation_increment[n0:n1], adaptation_decay[n0:n1],
+             refractory_steps[n0:n1], reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[b]:output_offset[b + 1]]),
+            (membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_b, step[b:b + 1], counters[b], spiked[n0:n1]),
             inputs[b], out_spikes[b], out_membrane[b],
         )
     return out_spikes, out_membrane
@@ -218,18 +206,16 @@ def saturate_int32(value):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def lif_step_int(
-    row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-    adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-    input_fractional_bits,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, out_spikes, out_membrane,
-):
+def lif_step_int(network, state, inputs, out_spikes, out_membrane):
     """Advance one integer network one step. ``inputs`` int32[n_inputs] (1 per spike, or Q currents).
 
     Writes ``out_spikes`` uint8[>= n_out] and ``out_membrane`` int32[>= n_out] (Q.F). Arithmetic
-    rules: :mod:`spikefly.controllers.network`.
+    rules: :mod:`spikefly.controllers.network`. ``network`` and ``state``: the tuples of the module docstring.
     """
+    (row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
+     adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
+     input_fractional_bits) = network
+    membrane, adaptation, refractory, ring, step, counters, spiked = state
     n_neurons = threshold.shape[0]
     n_inputs = row_ptr.shape[0] - 1 - n_neurons
     ring_length = ring.shape[0]
@@ -296,60 +282,35 @@ def lif_step_int(
 
 
 @njit(cache=True, _nrt=False)
-def lif_run_into_int(
-    row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-    adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-    input_fractional_bits,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, out_spikes, out_membrane,
-):
+def lif_run_into_int(network, state, inputs, out_spikes, out_membrane):
     """``T`` integer steps: ``inputs`` int32[T, n_inputs] into uint8 / int32 [T, >= n_out]."""
     for t in range(inputs.shape[0]):
-        lif_step_int(
-            row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-            adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-            input_fractional_bits,
-            membrane, adaptation, refractory, ring, step, counters, spiked,
-            inputs[t], out_spikes[t], out_membrane[t],
-        )
+        lif_step_int(network, state, inputs[t], out_spikes[t], out_membrane[t])
 
 
 @njit(cache=True)
-def lif_run_int(
-    row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-    adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-    input_fractional_bits,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs,
-):
+def lif_run_int(network, state, inputs):
     """Run one integer network over ``inputs`` int32[T, n_inputs].
 
     Returns (out_spikes uint8[T, n_out], out_membrane int32[T, n_out] in Q.F).
     """
     n_steps = inputs.shape[0]
-    out_spikes = np.zeros((n_steps, output_index.shape[0]), np.uint8)
-    out_membrane = np.zeros((n_steps, output_index.shape[0]), np.int32)
-    lif_run_into_int(
-        row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-        adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-        input_fractional_bits,
-        membrane, adaptation, refractory, ring, step, counters, spiked,
-        inputs, out_spikes, out_membrane,
-    )
+    n_out = network[OUTPUT_INDEX_INT].shape[0]
+    out_spikes = np.zeros((n_steps, n_out), np.uint8)
+    out_membrane = np.zeros((n_steps, n_out), np.int32)
+    lif_run_into_int(network, state, inputs, out_spikes, out_membrane)
     return out_spikes, out_membrane
 
 
 @njit(cache=True, parallel=True)
-def lif_run_batch_int(
-    neuron_offset, row_ptr_offset, synapse_offset, output_offset,
-    row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-    adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-    input_fractional_bits,
-    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
-    inputs,
-):
+def lif_run_batch_int(batch, state, inputs):
     """Integer twin of :func:`lif_run_batch`: ``inputs`` int32[B, T, n_inputs]; returns
     (spikes uint8[B, T, n_out_max], membrane int32[B, T, n_out_max])."""
+    (neuron_offset, row_ptr_offset, synapse_offset, output_offset,
+     row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
+     adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
+     input_fractional_bits) = batch
+    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked = state
     n_networks = neuron_offset.shape[0] - 1
     n_steps = inputs.shape[1]
     n_out_max = 0
@@ -362,16 +323,15 @@ def lif_run_batch_int(
         s0, s1 = synapse_offset[b], synapse_offset[b + 1]
         ring_b = ring[ring_offset[b]:ring_offset[b + 1]].reshape(((ring_offset[b + 1] - ring_offset[b]) // (n1 - n0), n1 - n0))
         lif_run_into_int(
-            row_ptr[row_ptr_offset[b]:row_ptr_offset[b + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1],
-            weight_multiplier[n0:n1], threshold[n0:n1], bias[n0:n1], decay_mode[n0:n1], decay_shift[n0:n1],
-            beta_q15[n0:n1], adaptation_increment[n0:n1], adaptation_decay_q15[n0:n1], refractory_steps[n0:n1],
-            reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[b]:output_offset[b + 1]],
-            input_fractional_bits,
-            membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_b, step[b:b + 1], counters[b], spiked[n0:n1],
+            (row_ptr[row_ptr_offset[b]:row_ptr_offset[b + 1]], target[s0:s1], weight[s0:s1], delay[s0:s1],
+             weight_multiplier[n0:n1], threshold[n0:n1], bias[n0:n1], decay_mode[n0:n1], decay_shift[n0:n1],
+             beta_q15[n0:n1], adaptation_increment[n0:n1], adaptation_decay_q15[n0:n1], refractory_steps[n0:n1],
+             reset_mode[n0:n1], spiking[n0:n1], output_index[output_offset[b]:output_offset[b + 1]], input_fractional_bits),
+            (membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_b, step[b:b + 1], counters[b], spiked[n0:n1]),
             inputs[b], out_spikes[b], out_membrane[b],
         )
     return out_spikes, out_membrane
 
 
-__all__ = ["lif_run", "lif_run_batch", "lif_run_batch_int", "lif_run_int", "lif_run_into", "lif_run_into_int",
+__all__ = ["INPUT_FRACTIONAL_BITS", "OUTPUT_INDEX", "OUTPUT_INDEX_INT", "lif_run", "lif_run_batch", "lif_run_batch_int", "lif_run_int", "lif_run_into", "lif_run_into_int",
            "lif_step", "lif_step_int", "saturate_int32"]

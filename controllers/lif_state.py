@@ -198,7 +198,7 @@ def simulate(
         raise ValueError("simulate: state does not belong to this network; make it with LIFState.zeros(network)")
     x = _inputs(inputs, integer, (network.n_inputs,), "simulate")
     kernel = lif_run_int if integer else lif_run
-    return kernel(*network.kernel_arrays(), *state.kernel_arrays(), x)
+    return kernel(network.kernel_arrays(), state.kernel_arrays(), x)
 
 
 def simulate_batch(
@@ -217,7 +217,7 @@ def simulate_batch(
         raise ValueError(f"simulate_batch: inputs must have shape ({batch.n_networks}, T, {batch.n_inputs}), got {array.shape}")
     x = _inputs(array, batch.integer, array.shape[1:], "simulate_batch")
     kernel = lif_run_batch_int if batch.integer else lif_run_batch
-    return kernel(*batch.kernel_arrays(), *state.kernel_arrays(), x)
+    return kernel(batch.kernel_arrays(), state.kernel_arrays(), x)
 
 
 __all__ = ["LIFBatch", "LIFBatchState", "LIFState", "OperationCounts", "pack_batch", "simulate", "simulate_batch"]

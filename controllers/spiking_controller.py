@@ -19,7 +19,13 @@ from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import lif_run_batch, lif_run_batch_int, lif_run_into, lif_run_into_int
+from spikefly.controllers.lif_kernels import (
+    INPUT_FRACTIONAL_BITS,
+    lif_run_batch,
+    lif_run_batch_int,
+    lif_run_into,
+    lif_run_into_int,
+)
 from spikefly.controllers.lif_state import LIFBatchState, LIFState, OperationCounts, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 
@@ -38,41 +44,23 @@ def quantize_channels(inputs, input_fractional_bits, out):
 @njit(cache=True)
 def control_step(
     encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs,
-    row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-    refractory_steps, reset_mode, spiking, output_index,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    out_spikes, out_membrane, decoder_code, decoder_params, action,
+    network, state, out_spikes, out_membrane, decoder_code, decoder_params, action,
 ):
     """One control step of one float network: encode, K network steps, decode into ``action``."""
     encode_into(encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs)
-    lif_run_into(
-        row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-        refractory_steps, reset_mode, spiking, output_index,
-        membrane, adaptation, refractory, ring, step, counters, spiked,
-        inputs, out_spikes, out_membrane,
-    )
+    lif_run_into(network, state, inputs, out_spikes, out_membrane)
     decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action)
 
 
 @njit(cache=True)
 def control_step_int(
     encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs, inputs_q,
-    row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-    adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-    input_fractional_bits, fractional_bits,
-    membrane, adaptation, refractory, ring, step, counters, spiked,
-    out_spikes, out_membrane_q, out_membrane, decoder_code, decoder_params, action,
+    network, fractional_bits, state, out_spikes, out_membrane_q, out_membrane, decoder_code, decoder_params, action,
 ):
     """One control step of one integer network (inputs quantised, membranes read as Q.F)."""
     encode_into(encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs)
-    quantize_channels(inputs, input_fractional_bits, inputs_q)
-    lif_run_into_int(
-        row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-        adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-        input_fractional_bits,
-        membrane, adaptation, refractory, ring, step, counters, spiked,
-        inputs_q, out_spikes, out_membrane_q,
-    )
+    quantize_channels(inputs, network[INPUT_FRACTIONAL_BITS], inputs_q)
+    lif_run_into_int(network, state, inputs_q, out_spikes, out_membrane_q)
     scale = 1.0 / float(1 << fractional_bits)
     for k in range(out_membrane_q.shape[0]):
         for j in range(out_membrane_q.shape[1]):
@@ -171,13 +159,13 @@ class SpikingController:
                   self._encoder_state, self._inputs)
         if self.integer:
             control_step_int(
-                *common, self._inputs_q, *self.network.kernel_arrays(), self.network.fractional_bits,
-                *self.state.kernel_arrays(), self.out_spikes, self._out_membrane_q, self.out_membrane,
+                *common, self._inputs_q, self.network.kernel_arrays(), self.network.fractional_bits,
+                self.state.kernel_arrays(), self.out_spikes, self._out_membrane_q, self.out_membrane,
                 c.decoder_code, c.decoder_params, self._action,
             )
         else:
             control_step(
-                *common, *self.network.kernel_arrays(), *self.state.kernel_arrays(), self.out_spikes, self.out_membrane,
+                *common, self.network.kernel_arrays(), self.state.kernel_arrays(), self.out_spikes, self.out_membrane,
                 c.decoder_code, c.decoder_params, self._action,
             )
         self._counter += 1
@@ -261,9 +249,9 @@ class SpikingPopulation:
         )
         if self.batch.integer:
             quantize_population(self._inputs, self.networks[0].input_fractional_bits, self._inputs_q)
-            out_spikes, out_membrane = lif_run_batch_int(*self.batch.kernel_arrays(), *self.state.kernel_arrays(), self._inputs_q)
+            out_spikes, out_membrane = lif_run_batch_int(self.batch.kernel_arrays(), self.state.kernel_arrays(), self._inputs_q)
         else:
-            out_spikes, out_membrane = lif_run_batch(*self.batch.kernel_arrays(), *self.state.kernel_arrays(), self._inputs)
+            out_spikes, out_membrane = lif_run_batch(self.batch.kernel_arrays(), self.state.kernel_arrays(), self._inputs)
         decode_population_actions(c.decoder_code, c.decoder_params, out_spikes, out_membrane, self._membrane_scale, self._actions)
         self._counter += 1
         return self._actions.copy()

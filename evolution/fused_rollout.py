@@ -28,11 +28,11 @@ from numba import njit, prange, types
 from numba.extending import overload
 from numpy.typing import NDArray
 
-from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_into, encoder_kernel_args
+from spikefly.controllers.codec import coding_for, decode_into, encode_into
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
-from spikefly.controllers.lif_kernels import lif_run_into, lif_run_into_int
+from spikefly.controllers.lif_kernels import INPUT_FRACTIONAL_BITS, lif_run_into, lif_run_into_int
 from spikefly.controllers.lif_state import LIFBatchState, pack_batch
 from spikefly.controllers.network import IntegerLIFNetwork, LIFNetwork
 from spikefly.controllers.spiking_controller import quantize_channels
@@ -56,21 +56,6 @@ from spikefly.envs.twin.kernels import (
     update_wind,
 )
 from spikefly.envs.twin.worlds import TwinWorlds
-
-class Coding(NamedTuple):
-    """How observations become input spikes and output spikes actions (shared by every genome)."""
-
-    encoder_code: int
-    encoder_params: Any
-    encoder_state_size: int
-    low: Any
-    high: Any
-    episode_keys: Any
-    """uint64[E]: each episode's counter-RNG key (the encoder's randomness)."""
-    decoder_code: int
-    decoder_params: Any
-    steps_per_action: int
-
 
 class Outputs(NamedTuple):
     """What the kernels write per genome and episode ([G, E, ...]; one genome's rows: [E, ...])."""
@@ -110,12 +95,10 @@ def genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_off
     raise TypeError("genome_network is compiled into the rollout kernels; call PopulationRollout.run")
 
 
-def network_run(
-    network, membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-):
+def network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane):
     """K steps of one network on the encoder's ``inputs`` float32[K, C] (compiled code only).
 
+    ``network``: the tuple :func:`genome_network` returns; ``state``: its LIF state arrays.
     Writes ``out_spikes`` uint8[K, n_out] and ``out_membrane`` float32[K, n_out] for the decoder
     and updates the state arrays, as :class:`~spikefly.controllers.SpikingController` does:
     float networks run :func:`lif_run_into` on ``inputs``; integer networks run
@@ -158,34 +141,18 @@ def _integer_genome_network(network_arrays, g, neuron_offset, row_ptr_offset, sy
     )
 
 
-def _float_network_run(
-    network, membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-):
-    (row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-     refractory_steps, reset_mode, spiking, output_index) = network
-    lif_run_into(
-        row_ptr, target, weight, delay, threshold, beta, bias, adaptation_increment, adaptation_decay,
-        refractory_steps, reset_mode, spiking, output_index, membrane, adaptation, refractory, ring, step, counters,
-        spiked, inputs, out_spikes, out_membrane,
-    )
+def _float_network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane):
+    lif_run_into(network, state, inputs, out_spikes, out_membrane)
 
 
-def _integer_network_run(
-    network, membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-):
-    (row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-     adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-     input_fractional_bits, fractional_bits) = network
-    quantize_channels(inputs, input_fractional_bits, inputs_q)
-    lif_run_into_int(
-        row_ptr, target, weight, delay, weight_multiplier, threshold, bias, decay_mode, decay_shift, beta_q15,
-        adaptation_increment, adaptation_decay_q15, refractory_steps, reset_mode, spiking, output_index,
-        input_fractional_bits, membrane, adaptation, refractory, ring, step, counters, spiked,
-        inputs_q, out_spikes, out_membrane_q,
-    )
-    scale = 1.0 / float(1 << fractional_bits)
+_FRACTIONAL_BITS = INPUT_FRACTIONAL_BITS + 1
+"""An integer genome's tuple: the network's kernel arrays, then its ``fractional_bits``."""
+
+
+def _integer_network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane):
+    quantize_channels(inputs, network[INPUT_FRACTIONAL_BITS], inputs_q)
+    lif_run_into_int(network[:_FRACTIONAL_BITS], state, inputs_q, out_spikes, out_membrane_q)
+    scale = 1.0 / float(1 << network[_FRACTIONAL_BITS])
     for k in range(out_membrane_q.shape[0]):
         for j in range(out_membrane_q.shape[1]):
             out_membrane[k, j] = np.float32(out_membrane_q[k, j] * scale)
@@ -197,16 +164,14 @@ def _genome_network_for(network_arrays, g, neuron_offset, row_ptr_offset, synaps
 
 
 @overload(network_run)
-def _network_run_for(
-    network, membrane, adaptation, refractory, ring, step, counters, spiked,
-    inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-):
+def _network_run_for(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane):
     return _integer_network_run if _is_integer(network) else _float_network_run
 
 
 @njit(cache=True)
-def fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state):
+def fresh_state(state, encoder_state):
     """A network's and its encoder's state at the start of an episode."""
+    membrane, adaptation, refractory, ring, step, counters, spiked = state
     membrane[:] = 0
     adaptation[:] = 0
     refractory[:] = 0
@@ -261,7 +226,7 @@ def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, cou
     results = outputs.results
     position, gust, wind, scalars, drone_counters = drone.position, drone.gust, drone.wind, drone.scalars, drone.counters
     for e in range(courses.count.shape[0]):  # the drone flies course e with episode e's disturbance
-        fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state)
+        fresh_state(state, encoder_state)
         drone_reset(drone, courses, e, airframe, sensing)
         wind[:] = disturbances.mean_wind[e]
         drone_observe(drone, courses, e, sensing, noise_row(disturbances, e, 0), ranges, observation)
@@ -270,10 +235,7 @@ def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, cou
         while drone_counters[COUNTER_OUTCOME] == outcomes.NONE:
             encode_into(coding.encoder_code, coding.encoder_params, observation, coding.low, coding.high,
                         coding.episode_keys[e], np.uint64(control_step), encoder_state, inputs)
-            network_run(
-                network, membrane, adaptation, refractory, ring, step, counters, spiked,
-                inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-            )
+            network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane)
             decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, action32)
             for i in range(4):
                 action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
@@ -364,8 +326,6 @@ class PopulationRollout:
         self.steps_per_action = steps_per_action
         self.low = np.ascontiguousarray(observation_low, dtype=np.float32)
         self.high = np.ascontiguousarray(observation_high, dtype=np.float32)
-        self._encoder_code, self._encoder_params = encoder_kernel_args(encoder)
-        self._decoder_code, self._decoder_params = decoder_kernel_args(decoder)
 
     def run(
         self, networks: list[LIFNetwork] | list[IntegerLIFNetwork], worlds: TwinWorlds, episode_seeds: list[int]
@@ -394,8 +354,7 @@ class PopulationRollout:
         count = len(networks)
         out = Outputs(np.zeros((count, episodes, N_RESULTS)), np.zeros((count, episodes), np.int64),
                       np.zeros((count, episodes), np.int64), np.zeros((count, episodes, 4), np.int64))
-        coding = Coding(self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high,
-                        keys, self._decoder_code, self._decoder_params, self.steps_per_action)
+        coding = coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys)
         rollout_population(
             (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
             state.kernel_arrays(), coding, twin.airframe, twin.sensing, params, courses_of(worlds, max_steps),

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from spikefly.controllers.codec import decode_into, decoder_kernel_args, encode_into, encoder_kernel_args
+from spikefly.controllers.codec import coding_for, decode_into, encode_into
 from spikefly.controllers.counter_rng import derive_key
 from spikefly.controllers.decoders import Decoder
 from spikefly.controllers.encoders import Encoder
@@ -24,52 +24,48 @@ from spikefly.evolution.fused_rollout import fresh_state, genome_network, networ
 
 
 @njit(cache=True)
-def listen_genome(
-    network, membrane, adaptation, refractory, ring, step, counters, spiked, n_outputs,
-    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
-    n_classes, features, lengths, actions, episode_ops,
-):
-    """Every episode of one genome: ``actions`` int8[E, T] and ``episode_ops`` int64[E, 4]."""
-    n_inputs = network[0].shape[0] - membrane.shape[0] - 1
+def listen_genome(network, state, n_outputs, coding, n_classes, features, lengths, actions, episode_ops):
+    """Every episode of one genome: ``actions`` int8[E, T] and ``episode_ops`` int64[E, 4].
+
+    ``network``, ``state`` and ``coding`` as :func:`spikefly.evolution.fused_rollout.fly_genome` takes them.
+    """
+    membrane, adaptation, refractory, ring, step, counters, spiked = state
+    steps_per_action = coding.steps_per_action
+    n_inputs = network[0].shape[0] - membrane.shape[0] - 1  # row_ptr has n_inputs + n_neurons + 1 entries
     inputs = np.zeros((steps_per_action, n_inputs), np.float32)
     inputs_q = np.zeros((steps_per_action, n_inputs), np.int32)
     out_spikes = np.zeros((steps_per_action, n_outputs), np.uint8)
     out_membrane_q = np.zeros((steps_per_action, n_outputs), np.int32)
     out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
-    encoder_state = np.zeros(encoder_state_size, np.float32)
+    encoder_state = np.zeros(coding.encoder_state_size, np.float32)
     values = np.zeros(n_classes, np.float32)
     for e in range(features.shape[0]):
-        fresh_state(membrane, adaptation, refractory, ring, spiked, step, counters, encoder_state)
+        fresh_state(state, encoder_state)
         for t in range(lengths[e]):
-            encode_into(encoder_code, encoder_params, features[e, t], low, high, episode_keys[e], np.uint64(t),
-                        encoder_state, inputs)
-            network_run(
-                network, membrane, adaptation, refractory, ring, step, counters, spiked,
-                inputs, inputs_q, out_spikes, out_membrane_q, out_membrane,
-            )
-            decode_into(decoder_code, decoder_params, out_spikes, out_membrane, values)
+            encode_into(coding.encoder_code, coding.encoder_params, features[e, t], coding.low, coding.high,
+                        coding.episode_keys[e], np.uint64(t), encoder_state, inputs)
+            network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane)
+            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, values)
             actions[e, t] = detected_class(values)
         for i in range(4):
             episode_ops[e, i] = counters[i]
 
 
 @njit(cache=True, parallel=True)
-def listen_population(
-    neuron_offset, row_ptr_offset, synapse_offset, output_offset, network_arrays,
-    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked,
-    encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params, steps_per_action,
-    n_classes, features, lengths, actions, episode_ops,
-):
-    """Every genome on every episode, genomes in parallel: ``actions`` int8[G, E, T], ``episode_ops`` int64[G, E, 4]."""
+def listen_population(offsets, network_arrays, state, coding, n_classes, features, lengths, actions, episode_ops):
+    """Every genome on every episode, genomes in parallel: ``actions`` int8[G, E, T], ``episode_ops`` int64[G, E, 4].
+
+    ``offsets``, ``network_arrays`` and ``state`` as :func:`spikefly.evolution.fused_rollout.rollout_population` takes them.
+    """
+    neuron_offset, row_ptr_offset, synapse_offset, output_offset = offsets
+    membrane, adaptation, refractory, ring, ring_offset, step, counters, spiked = state
     for g in prange(neuron_offset.shape[0] - 1):
         n0, n1 = neuron_offset[g], neuron_offset[g + 1]
         ring_g = ring[ring_offset[g]:ring_offset[g + 1]].reshape(((ring_offset[g + 1] - ring_offset[g]) // (n1 - n0), n1 - n0))
         listen_genome(
             genome_network(network_arrays, g, neuron_offset, row_ptr_offset, synapse_offset, output_offset),
-            membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_g, step[g:g + 1], counters[g], spiked[n0:n1],
-            output_offset[g + 1] - output_offset[g],
-            encoder_code, encoder_params, encoder_state_size, low, high, episode_keys, decoder_code, decoder_params,
-            steps_per_action, n_classes, features, lengths, actions[g], episode_ops[g],
+            (membrane[n0:n1], adaptation[n0:n1], refractory[n0:n1], ring_g, step[g:g + 1], counters[g], spiked[n0:n1]),
+            output_offset[g + 1] - output_offset[g], coding, n_classes, features, lengths, actions[g], episode_ops[g],
         )
 
 
@@ -83,8 +79,6 @@ class PopulationListener:
         self.n_classes = n_classes
         self.low = np.ascontiguousarray(observation_low, dtype=np.float32)
         self.high = np.ascontiguousarray(observation_high, dtype=np.float32)
-        self._encoder_code, self._encoder_params = encoder_kernel_args(encoder)
-        self._decoder_code, self._decoder_params = decoder_kernel_args(decoder)
 
     def run(self, networks: list[LIFNetwork] | list[IntegerLIFNetwork], features: list[NDArray[np.float32]],
             episode_seeds: list[int]) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]:
@@ -100,9 +94,8 @@ class PopulationListener:
         actions = np.zeros((len(networks), len(features), stacked.shape[1]), np.int8)
         ops = np.zeros((len(networks), len(features), 4), np.int64)
         listen_population(
-            batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset, network_arrays,
-            *state.kernel_arrays(),
-            self._encoder_code, self._encoder_params, self.encoder.state_size(len(self.low)), self.low, self.high, keys,
-            self._decoder_code, self._decoder_params, self.steps_per_action, self.n_classes, stacked, lengths, actions, ops,
+            (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
+            state.kernel_arrays(), coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys),
+            self.n_classes, stacked, lengths, actions, ops,
         )
         return actions, ops, lengths

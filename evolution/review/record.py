@@ -53,10 +53,10 @@ class RecordingController(SpikingController):
         for k in range(c.steps_per_action):  # one substep per call, as the one-call control step loops
             if self.integer:
                 quantize_channels(self._inputs[k:k + 1], network.input_fractional_bits, self._inputs_q[k:k + 1])
-                lif_run_into_int(*network.kernel_arrays(), *state.kernel_arrays(), self._inputs_q[k:k + 1],
+                lif_run_into_int(network.kernel_arrays(), state.kernel_arrays(), self._inputs_q[k:k + 1],
                                  self.out_spikes[k:k + 1], self._out_membrane_q[k:k + 1])
             else:
-                lif_run_into(*network.kernel_arrays(), *state.kernel_arrays(), self._inputs[k:k + 1],
+                lif_run_into(network.kernel_arrays(), state.kernel_arrays(), self._inputs[k:k + 1],
                              self.out_spikes[k:k + 1], self.out_membrane[k:k + 1])
             spikes[k] = state.spiked
         if self.integer:

@@ -168,13 +168,8 @@ def test_run_continues_from_state_and_reset_restarts():
 def test_lif_step_is_callable_from_other_compiled_code():
     @njit
     def fused_loop(network, state, inputs, out_spikes, out_membrane):
-        row_ptr, target, weight, delay, threshold, beta, bias, increment, decay, refractory_steps, reset, spiking, outputs = network
-        membrane, adaptation, refractory, ring, step, counters, spiked = state
         for t in range(inputs.shape[0]):
-            lif_step(
-                row_ptr, target, weight, delay, threshold, beta, bias, increment, decay, refractory_steps, reset, spiking,
-                outputs, membrane, adaptation, refractory, ring, step, counters, spiked, inputs[t], out_spikes[t], out_membrane[t],
-            )
+            lif_step(network, state, inputs[t], out_spikes[t], out_membrane[t])
 
     rng = np.random.default_rng(5)
     network = random_network(rng, 3, 8, 2, 0.4, max_delay=1)
@@ -182,7 +177,7 @@ def test_lif_step_is_callable_from_other_compiled_code():
     spikes = np.zeros((50, 2), np.uint8)
     membrane = np.zeros((50, 2), np.float32)
     fused_loop(network.kernel_arrays(), LIFState.zeros(network).kernel_arrays(), inputs, spikes, membrane)
-    expected = lif_run(*network.kernel_arrays(), *LIFState.zeros(network).kernel_arrays(), inputs)
+    expected = lif_run(network.kernel_arrays(), LIFState.zeros(network).kernel_arrays(), inputs)
     assert np.array_equal(spikes, expected[0]) and np.array_equal(membrane, expected[1])
 
 
