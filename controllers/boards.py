@@ -47,6 +47,8 @@ CONFIDENCES = ("A", "B", "C")
 DECAY_GRIDS = ("any", "shift")
 """``any``: every decay is allowed; ``shift``: only ``beta = 1 - 2**-k`` (k = 0..30, and 1)."""
 
+MAX_BOARD_VALUE = 1e13
+"""No board figure is larger, in SI units (10 THz, 10 TB, 10 Tcycles; energies and times are tiny)."""
 _ENTRY_EXAMPLE = '{ value = 168e6, source = "datasheet DS8626", confidence = "A" }'
 
 
@@ -289,6 +291,8 @@ def load_boards(path: str | os.PathLike[str], label: str | None = None) -> dict[
             source, f"line {found.group(1)}" if found else None, f"TOML syntax error: {error}",
             'correct the TOML there: strings in double quotes, numbers like 168e6, entries like ' + _ENTRY_EXAMPLE,
         ) from None
+    except RecursionError:
+        raise BoardError(source, None, "nested too deeply to read", "write boards as [boards.<name>] tables") from None
     unknown = sorted(set(data) - {"boards"})
     if unknown:
         raise BoardError(source, unknown[0], "unknown top-level key", "put every board under [boards.<name>]")
@@ -376,6 +380,9 @@ def _read_entry(source: str, key: str, entry: object, rule: Mapping[str, object]
         wanted = "a positive number" if rule["rule"] == "positive" else "a number >= 0"
         fix = "give the magnitude in SI units (joules, hertz, bytes, seconds)"
         raise BoardError(source, f"{key}.value", f"expected {wanted}, got {value!r}", fix)
+    if value > MAX_BOARD_VALUE:
+        raise BoardError(source, f"{key}.value", f"{value!r} is beyond any board (at most {MAX_BOARD_VALUE:g})",
+                         "give the magnitude in SI units (joules, hertz, bytes, seconds)")
     if rule["integer"]:
         if value != int(value):
             raise BoardError(source, f"{key}.value", f"expected a whole number, got {value!r}", "write a whole count")

@@ -89,10 +89,12 @@ class CodingSettings(ABC):
             raise CodingSettingsError(f"{self.kind} {self.role}: {name}={value!r} must be in {bracket}{low}, {high}]")
         object.__setattr__(self, name, float(value))
 
-    def _integer(self, name: str, minimum: int) -> None:
+    def _integer(self, name: str, minimum: int, maximum: int = 256) -> None:
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise CodingSettingsError(f"{self.kind} {self.role}: {name}={value!r} must be an integer >= {minimum}")
+        if value > maximum:  # channels or outputs per element: more makes networks too wide to build
+            raise CodingSettingsError(f"{self.kind} {self.role}: {name}={value!r} must be at most {maximum}")
 
     def _choice(self, name: str, choices: tuple[object, ...]) -> None:
         value = getattr(self, name)

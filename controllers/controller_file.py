@@ -21,6 +21,7 @@ Layout (``format_version`` 1)::
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -233,6 +234,9 @@ def _network_from_dict(reader: _Reader, table: dict[str, Any]) -> LIFNetwork | I
         raise reader.fail("network.arithmetic", f"unknown value {arithmetic!r}", 'use "float32" or "integer"')
     n_inputs = reader.get(table, "n_inputs", where, int, "give the number of input channels")
     n_neurons = reader.get(table, "n_neurons", where, int, "give the number of neurons")
+    for key, value, low in (("n_inputs", n_inputs, 1), ("n_neurons", n_neurons, 1)):
+        if not low <= value <= MAX_UNITS:
+            raise reader.fail(f"network.{key}", f"{value} is outside [{low}, {MAX_UNITS:,}]", "re-export the file")
     output_index = reader.array(table, "output_index", where, np.int32, None)
     neuron_table = reader.get(table, "neurons", where, dict, "give the per-neuron arrays")
     synapse_table = reader.get(table, "synapses", where, dict, "give the synapse lists")
@@ -247,6 +251,8 @@ def _network_from_dict(reader: _Reader, table: dict[str, Any]) -> LIFNetwork | I
     target = reader.array(synapse_table, "target", "network.synapses", np.int32, count)
     weight = reader.array(synapse_table, "weight", "network.synapses", np.int8 if integer else np.float32, count)
     delay = reader.array(synapse_table, "delay", "network.synapses", np.int32, count)
+    if count and (delay.min() < 0 or delay.max() > MAX_DELAY):
+        raise reader.fail("network.synapses.delay", f"delays must lie in [0, {MAX_DELAY}] steps", "re-export the file")
     if count and (source.min() < 0 or source.max() >= n_inputs + n_neurons):
         raise reader.fail("network.synapses.source", f"values must lie in [0, {n_inputs + n_neurons})", "re-export the file")
     if np.any(np.diff(source) < 0):
@@ -268,6 +274,45 @@ def _network_from_dict(reader: _Reader, table: dict[str, Any]) -> LIFNetwork | I
         raise ControllerFileError(f"{reader.source}: network: {error}") from error
 
 
+TOP_KEYS = ("format", "format_version", "spikefly_version", "env", "network", "encoder", "decoder", "steps_per_action",
+            "board", "fitness", "generation", "metadata")
+ENV_KEYS = ("id", "settings", "observation_low", "observation_high", "n_actions")
+MAX_UNITS = 1_000_000
+"""The most input channels, neurons or actions a controller file may declare."""
+MAX_DELAY = 1_000
+"""The longest synaptic delay, in steps (a delay sizes every neuron's ring buffer)."""
+MAX_STEPS_PER_ACTION = 1_000
+MAX_BOUND = 1e6
+"""The largest magnitude of an observation bound."""
+
+
+def _check_extras(reader: _Reader, extras: dict[str, Any]) -> None:
+    """What spikefly reads back from the optional tables has the right shape (other keys are the user's)."""
+    generation = extras.get("generation")
+    if generation is not None and not 0 <= generation <= 10**9:
+        raise reader.fail("generation", f"{generation} is outside [0, 10^9]", "give the generation the champion came from, or null")
+    board = extras.get("board")
+    if board is not None and "board" in board and not (isinstance(board["board"], str) and board["board"]):
+        raise reader.fail("board.board", "missing or not a board name", "give the board's name, e.g. \"stm32f405\", or set board to null")
+    bits = (board or {}).get("weight_bits", 8)
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 8:
+        raise reader.fail("board.weight_bits", f"expected a whole number from 2 to 8, got {bits!r}", "re-export the file")
+    if board is not None and "feasible" in board and not isinstance(board["feasible"], bool):
+        raise reader.fail("board.feasible", f"expected true or false, got {board['feasible']!r}", "re-export the file")
+    for key, value in (extras.get("fitness") or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or abs(value) > MAX_BOUND:
+            raise reader.fail(f"fitness.{key}", f"expected a finite number, got {value!r}", "re-export the file, or remove fitness")
+    metadata = extras.get("metadata") or {}
+    worlds = metadata.get("worlds")
+    if "worlds" in metadata and not (isinstance(worlds, list) and 0 < len(worlds) <= 1_000
+                                     and all(isinstance(world, str) and world for world in worlds)):
+        raise reader.fail("metadata.worlds", f"expected a list of world names or files, got {str(worlds)[:60]}",
+                          "give the worlds the controller was trained on, e.g. [\"forest\"], or remove the key")
+    seed = metadata.get("run_seed")
+    if "run_seed" in metadata and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64):
+        raise reader.fail("metadata.run_seed", f"expected a whole number >= 0, got {seed!r}", "re-export the file")
+
+
 def from_dict(document: Any, source: str = "<dict>") -> ControllerSpec:
     """Rebuild a controller from its JSON document (``source`` names it in errors)."""
     reader = _Reader(source)
@@ -276,6 +321,14 @@ def from_dict(document: Any, source: str = "<dict>") -> ControllerSpec:
     kind = document.get("format")
     if kind != FORMAT:
         raise reader.fail("format", f"is {kind!r}, not {FORMAT!r}", "pass a controller file written by spikefly")
+    for table, keys, where in ((document, TOP_KEYS, ""), (document.get("env"), ENV_KEYS, "env.")):
+        unknown = sorted(set(table) - set(keys)) if isinstance(table, dict) else []
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], keys, 1)
+            hint = f"did you mean {close[0]!r}?" if close else f"the keys are {', '.join(keys)}"
+            raise reader.fail(f"{where}{unknown[0]}", "unknown key", hint)
+    if "spikefly_version" in document:
+        reader.get(document, "spikefly_version", "", str, "give the version as text, or remove it")
     format_version = reader.get(document, "format_version", "", int, "re-export the file")
     if format_version > FORMAT_VERSION:
         raise reader.fail(
@@ -287,6 +340,12 @@ def from_dict(document: Any, source: str = "<dict>") -> ControllerSpec:
     low = reader.array(env, "observation_low", "env", np.float32, None)
     high = reader.array(env, "observation_high", "env", np.float32, len(low))
     n_actions = reader.get(env, "n_actions", "env", int, "give the action count")
+    if len(low) and (np.abs(low).max() > MAX_BOUND or np.abs(high).max() > MAX_BOUND):
+        raise reader.fail("env.observation_low/high", f"bounds beyond +-{MAX_BOUND:g}", "re-export the file")
+    if np.any(high < low):
+        raise reader.fail("env.observation_high", "is below observation_low somewhere", "re-export the file")
+    if not 1 <= n_actions <= MAX_UNITS:
+        raise reader.fail("env.n_actions", f"{n_actions} is outside [1, {MAX_UNITS:,}]", "re-export the file")
     network = _network_from_dict(reader, reader.get(document, "network", "", dict, "add the network table"))
     try:
         encoder = encoder_from_dict(reader.get(document, "encoder", "", dict, "add the encoder settings"))
@@ -294,10 +353,13 @@ def from_dict(document: Any, source: str = "<dict>") -> ControllerSpec:
     except CodingSettingsError as error:
         raise ControllerFileError(f"{source}: {error}") from error
     steps = reader.get(document, "steps_per_action", "", int, "give the LIF substeps per control step")
+    if steps > MAX_STEPS_PER_ACTION:
+        raise reader.fail(f"steps_per_action={steps}", f"at most {MAX_STEPS_PER_ACTION}", "re-export the file")
     optional = {
         "board": (dict, type(None)), "fitness": (dict, type(None)), "generation": (int, type(None)), "metadata": dict,
     }
     extras = {key: reader.get(document, key, "", kinds, f"set {key} to null or remove it") for key, kinds in optional.items() if key in document}
+    _check_extras(reader, extras)
     spec = ControllerSpec(
         network=network, encoder=encoder, decoder=decoder, steps_per_action=steps, observation_low=low,
         observation_high=high, n_actions=n_actions, env_id=env_id,
@@ -328,4 +390,7 @@ def load(path: str | os.PathLike[str]) -> ControllerSpec:
             f"{path}: line {error.lineno} column {error.colno}: not valid JSON{truncated}: {error.msg}. "
             "Fix: re-export the controller; controller files are JSON written by spikefly"
         ) from error
+    except RecursionError:
+        raise ControllerFileError(f"{path}: nested too deeply to read (not a controller file). "
+                                  "Fix: pass a controller .json file written by spikefly") from None
     return from_dict(document, str(path))

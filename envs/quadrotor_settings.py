@@ -17,6 +17,12 @@ MAX_VARIATION = 0.5
 PROGRESS_METRICS = ("euclidean", "path")
 
 
+MAX_SCALE = 1e6
+"""No rate, speed, range or time constant of the quadrotor env goes beyond this (in SI units)."""
+MAX_RAYS = 1_024
+MAX_RAY_ROWS = 32
+
+
 @dataclass(frozen=True)
 class QuadrotorSettings:
     """Everything that shapes ``spikefly/QuadrotorAvoid-v0`` apart from the world."""
@@ -98,12 +104,14 @@ class QuadrotorSettings:
         for name in ("path_cell_m", "physics_hz", "control_hz", "max_range_m", "max_speed_xy_mps", "max_speed_z_mps",
                      "max_yaw_rate_rps", "wind_gust_time_constant_s", "goal_distance_scale_m", "velocity_scale_mps"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name}={value!r}: must be a positive finite number")
+            if value > MAX_SCALE:
+                raise ValueError(f"{name}={value!r}: at most {MAX_SCALE:g}")
         for name in ("range_noise_std_m", "wind_speed_mps", "wind_gust_std_mps"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= MAX_SCALE):
+                raise ValueError(f"{name}={value!r}: must be a finite number from 0 to {MAX_SCALE:g}")
         for name in MODEL_VARIATIONS:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < MAX_VARIATION):
@@ -120,24 +128,24 @@ class QuadrotorSettings:
                 f"of physics steps per control step. Fix: pick control_hz dividing physics_hz, e.g. 240 / 30."
             )
         elevations = self.ray_elevations_deg
-        if isinstance(elevations, (int, float)):
-            elevations = (elevations,)
-        try:
-            elevations = tuple(float(value) for value in elevations)
-        except (TypeError, ValueError):
-            raise ValueError(f"ray_elevations_deg={self.ray_elevations_deg!r}: must be a list of angles in degrees") from None
+        if not isinstance(elevations, (list, tuple)) or not all(
+                isinstance(value, (int, float)) and not isinstance(value, bool) for value in elevations):
+            raise ValueError(f"ray_elevations_deg={self.ray_elevations_deg!r}: must be a list of angles in degrees")
+        elevations = tuple(float(value) for value in elevations)
+        if len(elevations) > MAX_RAY_ROWS:
+            raise ValueError(f"ray_elevations_deg: {len(elevations)} rows of rays, at most {MAX_RAY_ROWS}")
         if not elevations or not all(-90.0 < value < 90.0 for value in elevations):
             raise ValueError(f"ray_elevations_deg={self.ray_elevations_deg!r}: give at least one angle, each in (-90, 90) degrees")
         object.__setattr__(self, "ray_elevations_deg", elevations)
-        if not (isinstance(self.n_rays, int) and self.n_rays >= 1):
-            raise ValueError(f"n_rays={self.n_rays!r}: must be an integer >= 1")
+        if not (isinstance(self.n_rays, int) and not isinstance(self.n_rays, bool) and 1 <= self.n_rays <= MAX_RAYS):
+            raise ValueError(f"n_rays={self.n_rays!r}: must be an integer from 1 to {MAX_RAYS}")
         if not 0.0 < self.fov_deg <= 360.0:
             raise ValueError(f"fov_deg={self.fov_deg!r}: must be in (0, 360]")
         if not isinstance(self.geofence_rays, bool):
             raise ValueError(f"geofence_rays={self.geofence_rays!r}: must be true or false")
         for name in ("render_width", "render_height"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 16):
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be an integer >= 16")
+            if not (isinstance(getattr(self, name), int) and 16 <= getattr(self, name) <= 4096):
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be an integer from 16 to 4096")
 
     @property
     def physics_steps_per_control(self) -> int:

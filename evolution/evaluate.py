@@ -62,7 +62,7 @@ def task_of(spec: ControllerSpec):
     try:
         return task_for(spec.env_id)
     except TaskError:
-        raise EvaluateError(f"this controller was evolved for {spec.env_id!r}, a task this spikefly does not know. "
+        raise EvaluateError(f"this controller was evolved for {spec.env_id!r} (its env.id), a task this spikefly does not know. "
                             "Fix: register the task (spikefly.evolution.tasks.register_task) before evaluating") from None
 
 

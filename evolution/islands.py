@@ -129,8 +129,9 @@ def numbered_population(config, index: int):
 class IslandRun(EvolutionRun):
     """One island: an evolution run in ``ARCHIPELAGO/island-K`` that keeps its emigrants and migrations."""
 
-    def __init__(self, run_dir: Path, settings: EvolveSettings, *, progress: bool = True) -> None:
-        super().__init__(run_dir, settings, progress=progress)
+    def __init__(self, run_dir: Path, settings: EvolveSettings, *, progress: bool = True,
+                 neat_config: Path | None = None) -> None:
+        super().__init__(run_dir, settings, progress=progress, neat_config=neat_config)
         archipelago, _ = read_archipelago(run_dir.parent)
         self.index = int(run_dir.name.removeprefix("island-"))
         self.islands, self.migrants = archipelago.islands, archipelago.migrants

@@ -106,6 +106,11 @@ def load_neat_config(
     for section in SECTIONS:  # unknown keys first: a misspelled key is also a missing one
         for key in parser[section]:
             _check_known(section, key, known, str(path))
+    if parser["NEAT"].get("seed", "").strip().lower() == "none":  # what neat's Config.save writes
+        parser.remove_option("NEAT", "seed")
+    for section in SECTIONS:  # the file's own values, even those the overrides replace
+        for key in parser[section]:
+            _typed(known[section][key], parser[section][key], section, origin[section, key])
     for section, entries in (overrides or {}).items():
         if section not in known:
             raise NeatConfigError(f"overrides: unknown section [{section}]. Fix: {_suggest(section, SECTIONS, 'section')}")
@@ -120,8 +125,6 @@ def load_neat_config(
             raise NeatConfigError(f"load_neat_config: {key} must be an int >= 1, got {value!r}")
         parser["LIFGenome"][key] = str(value)
         origin["LIFGenome", key] = "load_neat_config arguments"
-    if parser["NEAT"].get("seed", "").strip().lower() == "none":  # what neat's Config.save writes
-        parser.remove_option("NEAT", "seed")
 
     values = {section: {key: _typed(known[section][key], parser[section][key], section, origin[section, key])
                         for key in parser[section]} for section in SECTIONS}
@@ -144,8 +147,12 @@ def _read(path: Path) -> configparser.ConfigParser:
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
     except configparser.Error as error:
-        raise NeatConfigError(f"{path}: not a valid INI file: {error}. Fix: one 'key = value' per line, "
+        raise NeatConfigError(f"{path}: not a valid INI file: {str(error).splitlines()[0]}. Fix: one 'key = value' per line, "
                               "comments on their own lines, each key once per section") from None
+    except UnicodeDecodeError as error:
+        raise NeatConfigError(f"{path}: not UTF-8 text (byte {error.start}). Fix: save the NEAT config as UTF-8") from None
+    except OSError as error:
+        raise NeatConfigError(f"{path}: cannot read it ({error.strerror}). Fix: pass a readable NEAT config file") from None
     return parser
 
 
@@ -187,6 +194,14 @@ def _ini_text(value: object) -> str:
     return str(value)
 
 
+MAX_FLOAT = 1e9
+"""No NEAT setting of LIF genomes means anything beyond this magnitude (weights, powers, thresholds)."""
+MAX_INT = 10**9
+"""Nor any count (generations of stagnation, ...) beyond this."""
+MAX_POPULATION = 100_000
+"""The largest population (as ``spikefly evolve --population`` allows)."""
+
+
 def _typed(parameter: ConfigParameter, text: str, section: str, source: str) -> object:
     """The value of ``text`` as ``parameter``'s type; NeatConfigError naming the key otherwise."""
     text = text.strip()
@@ -198,9 +213,12 @@ def _typed(parameter: ConfigParameter, text: str, section: str, source: str) -> 
         return text.lower() == "true"
     if kind is int:
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise NeatConfigError(f"{where}: expected a whole number. Fix: write an integer such as 3") from None
+        if abs(value) > MAX_INT:
+            raise NeatConfigError(f"{where}: out of range. Fix: write a whole number within +-{MAX_INT:,}")
+        return value
     if kind is float:
         try:
             value = float(text)
@@ -208,6 +226,8 @@ def _typed(parameter: ConfigParameter, text: str, section: str, source: str) -> 
             raise NeatConfigError(f"{where}: expected a number. Fix: write a number such as 0.5") from None
         if not math.isfinite(value):
             raise NeatConfigError(f"{where}: expected a finite number. Fix: write a number such as 0.5")
+        if abs(value) > MAX_FLOAT:
+            raise NeatConfigError(f"{where}: out of range. Fix: write a number within +-{MAX_FLOAT:g}")
         return value
     if kind is list:
         return text.split()
@@ -245,6 +265,8 @@ def _value_problems(values: dict[str, dict[str, object]]):
     problems += check("NEAT", "fitness_criterion", neat_values["fitness_criterion"] in ("max", "min", "mean"),
                       "unknown fitness criterion", "write max, min or mean")
     problems += check("NEAT", "pop_size", neat_values["pop_size"] >= 1, "must be >= 1", "write a population size such as 150")
+    problems += check("NEAT", "pop_size", neat_values["pop_size"] <= MAX_POPULATION, f"at most {MAX_POPULATION:,}",
+                      "write a population size such as 150")
     for key, value in genome.items():
         if key.endswith(("_rate", "_prob", "_add")):
             problems += check("LIFGenome", key, 0.0 <= value <= 1.0, "a probability must be in [0, 1]", "write a value between 0 and 1")

@@ -27,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, quantize, save
+from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, load, quantize, save
 from spikefly.controllers.boards import load_board
 from spikefly.core import SpikeflyError
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
+    create_run_dir,
     read_checkpoint,
     restore_population,
     write_checkpoint,
@@ -42,7 +43,6 @@ from spikefly.evolution.compile import arrays_from_json, arrays_to_json, compile
 from spikefly.evolution.episodes import TRAINING, VALIDATION, episodes_for
 from spikefly.evolution.evaluators import make_evaluator
 from spikefly.evolution.fitness import (
-    OP_SYNAPTIC_OPS,
     TERM_NAMES,
     NoveltyArchive,
     behaviours,
@@ -53,6 +53,7 @@ from spikefly.evolution.fitness import (
 from spikefly.evolution.genome import seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
 from spikefly.evolution.refine import refine_genome
+from spikefly.evolution.run_records import board_summary, population_record, progress_bar, progress_text
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 from spikefly.evolution.tasks import make_flyer, task_for
 
@@ -88,7 +89,10 @@ class RunSummary:
 class EvolutionRun:
     """Start with :meth:`start`, continue an interrupted one with :meth:`resume`, then :meth:`run`."""
 
-    def __init__(self, run_dir: Path, settings: EvolveSettings, *, progress: bool = True) -> None:
+    def __init__(self, run_dir: Path, settings: EvolveSettings, *, progress: bool = True,
+                 neat_config: Path | None = None) -> None:
+        """Everything but the population, from ``settings``; writes nothing. ``neat_config``: the NEAT
+        config to read (default: the run directory's copy)."""
         self.run_dir = run_dir
         self.settings = settings
         self.progress = progress
@@ -103,7 +107,7 @@ class EvolutionRun:
         # integer mode: analog encoders feed Q.F currents, spiking ones whole spikes
         self._input_fractional_bits = 16 if self.encoder.cost(n_obs, settings.steps_per_action).analog_inputs else 0
         self.config = load_neat_config(
-            run_dir / NEAT_FILE, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
+            run_dir / NEAT_FILE if neat_config is None else neat_config, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
             overrides=_neat_overrides(settings, self._flyer),
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
@@ -121,21 +125,30 @@ class EvolutionRun:
 
     # -- creation ----------------------------------------------------------------------------
     @classmethod
-    def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
-        """A new run in ``run_dir`` (created; it must not hold another run)."""
-        run_dir = Path(run_dir)
+    def prepare(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
+        """Everything :meth:`start` checks, with nothing written: the board, the worlds, the task's env
+        settings, the encoder and decoder and the NEAT config (named as the user gave it)."""
         if settings.board is not None:
-            load_board(settings.board)  # a bad board or world is an error before anything is written
+            load_board(settings.board)
         check_task(settings)
-        if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
-            raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
-        run_dir.mkdir(parents=True, exist_ok=True)
         source = Path(settings.neat_config) if settings.neat_config else BUNDLED_CONFIG
         if not source.is_file():
             raise RunError(f"{source}: no such NEAT config file. Fix: pass an existing file to --neat-config")
-        shutil.copyfile(source, run_dir / NEAT_FILE)
+        run = cls(Path(run_dir), settings, progress=progress, neat_config=source)
+        run.neat_source = source
+        return run
+
+    @classmethod
+    def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
+        """A new run in ``run_dir`` (created; it must not hold another run). Every input is checked
+        (:meth:`prepare`) before anything is written."""
+        run_dir = Path(run_dir)
+        if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
+            raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
+        run = cls.prepare(run_dir, settings, progress=progress)
+        create_run_dir(run_dir)
+        shutil.copyfile(run.neat_source, run_dir / NEAT_FILE)
         write_text_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
-        run = cls(run_dir, settings, progress=progress)
         seed_everything(settings.seed)
         run.population = run._new_population()
         return run
@@ -156,6 +169,11 @@ class EvolutionRun:
         state = read_checkpoint(checkpoint)
         run.population, run.generation, extra = restore_population(state, run.config)
         run._restore_extra(extra)
+        if run.champion is not None:  # a damaged or missing champion file is rebuilt from the checkpoint's genome
+            try:
+                load(run_dir / CHAMPION_FILE)
+            except SpikeflyError:
+                run._save_champion()
         return run
 
     def _new_population(self):
@@ -191,11 +209,14 @@ class EvolutionRun:
         if not path.exists():
             return []
         lines = []
-        for text in path.read_text().splitlines():
+        for raw in path.read_bytes().splitlines():
             try:
-                lines.append(json.loads(text))
-            except json.JSONDecodeError:
-                break  # a line cut short by a kill: everything after it is redone
+                line = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                break  # a line cut short by a kill (or damaged): the log keeps the lines before it
+            if not isinstance(line, dict):
+                break
+            lines.append(line)
         return lines
 
     # -- the loop ----------------------------------------------------------------------------
@@ -206,7 +227,7 @@ class EvolutionRun:
         last = settings.generations if until is None else min(until, settings.generations)
         evaluator = make_evaluator(settings)
         started = time.perf_counter() - self.elapsed_s
-        bar = _progress_bar(settings.generations, self.generation, self.progress)
+        bar = progress_bar(settings.generations, self.generation, self.progress)
         try:
             while self.generation < last:
                 if settings.time_budget_s and time.perf_counter() - started >= settings.time_budget_s:
@@ -228,7 +249,7 @@ class EvolutionRun:
                 with open(self.run_dir / LOG_FILE, "a") as log:
                     log.write(json.dumps(record) + "\n")
                 bar.update(1)
-                bar.set_postfix_str(_postfix(record))
+                bar.set_postfix_str(progress_text(record))
                 if settings.early_stop_validations and self.validations_without_gain >= settings.early_stop_validations:
                     break
         finally:
@@ -271,9 +292,9 @@ class EvolutionRun:
             "env_steps": int(results.steps.sum()),
         })
         if reports:
-            record["best_board"] = _board_summary(reports[best])
+            record["best_board"] = board_summary(reports[best])
             record["infeasible"] = sum(not report.feasible for report in reports)
-        write_text_atomic(self.run_dir / POPULATION_FILE, json.dumps(_population_record(generation, terms, successes, results, networks, reports)))
+        write_text_atomic(self.run_dir / POPULATION_FILE, json.dumps(population_record(generation, terms, successes, results, networks, reports)))
         self.env_steps += int(results.steps.sum())
         last = generation + 1 >= settings.generations or 0 < settings.budget_steps <= self.env_steps
         if (generation + 1) % settings.validation_every == 0 or last:
@@ -440,48 +461,6 @@ def insert_genomes(population, config, documents: list[dict[str, Any]]) -> tuple
         keys.append(genome.key)
     population.species.speciate(config, members, population.generation)
     return keys, replaced
-
-
-def _population_record(generation: int, terms, successes, results, networks: list, reports) -> dict[str, Any]:
-    """Per-genome columns of one generation (population order): what ``spikefly report`` draws the reward-energy front from."""
-    steps = np.maximum(results.steps.sum(axis=1), 1)
-    record: dict[str, Any] = {
-        "generation": generation,
-        "terms": {name: terms[:, i].round(6).tolist() for i, name in enumerate(TERM_NAMES)},
-        "success_rate": np.round(successes, 6).tolist(),
-        "synaptic_ops_per_step": np.round(results.ops[:, :, OP_SYNAPTIC_OPS].sum(axis=1) / steps, 3).tolist(),
-        "neurons": [network.n_neurons for network in networks],
-        "synapses": [network.n_synapses for network in networks],
-    }
-    if reports:
-        record["energy_uj_per_step"] = [round(report.energy_j * 1e6, 6) for report in reports]
-        record["feasible"] = [bool(report.feasible) for report in reports]
-    return record
-
-
-def _board_summary(report) -> dict[str, Any]:
-    """The log's compact board figures of one network."""
-    return {
-        "board": report.board, "energy_uj_per_step": round(report.energy_j * 1e6, 4),
-        "latency_us_per_step": round(report.latency_s * 1e6, 3), "power_mw": round(report.power_w * 1e3, 5),
-        "flash_bytes": report.flash_bytes, "ram_bytes": report.ram_bytes, "feasible": report.feasible,
-    }
-
-
-def _postfix(record: dict[str, Any]) -> str:
-    text = f"best {record['best_fitness']:.2f} mean {record['mean_fitness']:.2f} species {record['species']}"
-    text += f" size {record['best_size']['neurons']}n/{record['best_size']['synapses']}s success {record['best_success_rate']:.2f}"
-    if "best_board" in record:
-        text += f" {record['best_board']['energy_uj_per_step']:.2f} uJ/step"
-    if "validation" in record:
-        text += f" val {record['validation']['success_rate']:.2f}"
-    return text
-
-
-def _progress_bar(total: int, done: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, desc="evolving", unit="gen", disable=not enabled, dynamic_ncols=True)
 
 
 __all__ = ["EvolutionRun", "RunError", "RunSummary", "SettingsError", "check_task", "insert_genomes"]

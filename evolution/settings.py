@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -32,6 +33,20 @@ _RAY_ADDRESS = re.compile(r"(ray://)?[A-Za-z0-9.\-_\[\]:]+:(\d{1,5})")
 
 class SettingsError(SpikeflyError):
     """A bad setting: the message names it and the fix."""
+
+
+MAX_WORLDS = 1_000
+INT_LIMITS = {
+    "population": 100_000, "generations": 10**9, "episodes_per_world": 10_000, "validation_episodes": 100_000,
+    "validation_every": 1_000_000, "validation_top": 10_000, "pybullet_episodes": 10_000, "steps_per_action": 1_000,
+    "novelty_neighbours": 10_000, "refine_iterations": 100_000, "refine_population": 100_000, "pybullet_every": 1_000_000,
+    "workers": 4_096, "early_stop_validations": 1_000_000, "seed": 2**32 - 1, "training_pool": 1_000_000,
+    "budget_steps": 10**13, "refine_every": 1_000_000,
+}
+"""Upper bounds of the integer settings: far beyond any run that finishes, well short of one that
+exhausts memory or never starts."""
+FLOAT_LIMITS = {"time_budget_s": 1e8, "refine_sigma": 1e3}
+"""Upper bounds of the float settings that are not weights or costs (those are at most 1e6)."""
 
 
 @dataclass(frozen=True)
@@ -147,9 +162,13 @@ class EvolveSettings:
     def __post_init__(self) -> None:
         if isinstance(self.worlds, str):
             object.__setattr__(self, "worlds", (self.worlds,))
+        if not isinstance(self.worlds, (list, tuple)) or not all(isinstance(w, (str, os.PathLike)) and str(w) for w in self.worlds):
+            raise SettingsError(f"worlds={self.worlds!r}: give a list of world names or files, e.g. [\"forest\", \"my.toml\"]")
         object.__setattr__(self, "worlds", tuple(str(world) for world in self.worlds))
         if not self.worlds:
             raise SettingsError("worlds: give at least one world (a bundled name or a world file)")
+        if len(self.worlds) > MAX_WORLDS:
+            raise SettingsError(f"worlds: {len(self.worlds)} worlds, at most {MAX_WORLDS}. Fix: train on fewer worlds")
         if self.env_id not in TASKS:
             raise SettingsError(f"env_id={self.env_id!r}: choose one of {sorted(TASKS)}")
         if self.physics not in PHYSICS:
@@ -170,6 +189,10 @@ class EvolveSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 1")
+        for name, limit in INT_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                raise SettingsError(f"{name}={value}: at most {limit:,}. Fix: give a smaller value")
         if self.population < 4:
             raise SettingsError(f"population={self.population}: NEAT needs at least 4 genomes")
         if isinstance(self.refine_population, bool) or not isinstance(self.refine_population, int) or self.refine_population < 4:
@@ -179,6 +202,8 @@ class EvolveSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")
+        if self.neat_config is not None and (not isinstance(self.neat_config, (str, os.PathLike)) or not str(self.neat_config)):
+            raise SettingsError(f"neat_config={self.neat_config!r}: give the path of a NEAT config file, or null for the bundled one")
         if self.board is not None and (not isinstance(self.board, str) or not self.board):
             raise SettingsError(f"board={self.board!r}: give a bundled board name (spikefly boards) or a board TOML file")
         if isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int) or not 2 <= self.weight_bits <= 8:
@@ -199,6 +224,9 @@ class EvolveSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")
+            limit = FLOAT_LIMITS.get(name, 1e6)
+            if value > limit:
+                raise SettingsError(f"{name}={value!r}: at most {limit:g}. Fix: give a smaller value")
         if self.refine_sigma == 0:
             raise SettingsError("refine_sigma=0: CMA-ES needs a step size > 0. Fix: give e.g. 0.3, or refine_every 0 to turn refinement off")
 
@@ -276,9 +304,12 @@ class EvolveSettings:
         """The settings a JSON file gives (only those; others keep their defaults), keys checked."""
         path = Path(path)
         try:
-            values = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise SettingsError(f"{path}: cannot read the run settings ({error}). Fix: is this a spikefly run directory?") from error
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise SettingsError(f"{path}: cannot read the settings ({error}). Fix: give a UTF-8 JSON object of settings, "
+                                "e.g. {\"population\": 50} (a run directory holds one as settings.json)") from None
+        except RecursionError:
+            raise SettingsError(f"{path}: nested too deeply to read. Fix: give a flat JSON object of settings") from None
         if not isinstance(values, dict):
             raise SettingsError(f"{path}: expected a JSON object of settings, got {type(values).__name__}")
         cls._check_keys(values, str(path))

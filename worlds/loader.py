@@ -132,8 +132,16 @@ def loads_world(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise syntax_error(error, text, source) from None
+    except RecursionError:
+        raise too_deep(source) from None
     folder = Path(base_dir) if base_dir is not None else None
     return read_course(TableReader(data, source, base_dir=folder))
+
+
+def too_deep(source: str) -> WorldError:
+    """A :class:`WorldError` for a file nested beyond what the TOML reader can follow."""
+    return WorldError(source, None, "nested too deeply to read (arrays or tables inside each other thousands deep)",
+                      "write the world as docs/formats.md shows")
 
 
 def syntax_error(error: tomllib.TOMLDecodeError, text: str, source: str) -> WorldError:

@@ -67,6 +67,11 @@ BACKGROUND_SOURCE_NAMES = ("white_noise", "pink_noise", "brown_noise", "mains_hu
 BUNDLED_DIR = Path(__file__).resolve().parent
 """Folder holding the bundled ``*.toml`` worlds."""
 
+MIN_DURATION_S, MAX_DURATION_S = 1.0, 3_600.0
+"""A clip is at least a second (events last up to a few) and at most an hour (it is rendered in memory)."""
+MAX_RATE_PER_MIN = 60.0
+MAX_SNR_DB = 60.0
+MIN_LEVEL_DBFS = -120.0
 SOUNDSCAPE_KEYS = ("name", "kind", "duration_s", "target", "min_gap_s", "backgrounds", "events")
 BUILTIN_BACKGROUND_KEYS = ("source", "level_dbfs")
 WAV_DIR_BACKGROUND_KEYS = ("source", "path", "level_dbfs")
@@ -194,6 +199,9 @@ def read_soundscape(table: TableReader) -> Soundscape:
     table.string("kind", 'kind = "soundscape"', "the world kind", choices=("soundscape",))
     name = table.string("name", 'name = "kitchen"', "the world's name", non_empty=True)
     duration_s = table.number("duration_s", "duration_s = 60.0", "the clip length in seconds", positive=True)
+    if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:
+        raise table.error("duration_s", f"{duration_s:g} s is outside [{MIN_DURATION_S:g}, {MAX_DURATION_S:g}] s",
+                          "give the clip length in seconds, e.g. duration_s = 60.0")
     min_gap_s = table.number(
         "min_gap_s",
         "min_gap_s = 1.0",
@@ -266,6 +274,9 @@ def _read_level(entry: TableReader, default: tuple[float, float] | None) -> tupl
     if not entry.has("level_dbfs"):
         return default
     level = entry.number_range("level_dbfs", example, "the RMS level range [lo, hi] in dB re full scale")
+    if level[0] < MIN_LEVEL_DBFS:
+        raise entry.error("level_dbfs", f"{level[0]:g} dBFS is below {MIN_LEVEL_DBFS:g} (silence)",
+                          f"give levels from {MIN_LEVEL_DBFS:g} to 0 dBFS, e.g. {example}")
     if level[1] > 0:
         raise entry.error(
             "level_dbfs",
@@ -339,9 +350,15 @@ def _read_event(entry: TableReader, names: tuple[str, ...]) -> EventSpec:
             f"a rate cannot be negative, got {rate[0]:g}",
             f"give rates of 0 or more, e.g. {rate_example}",
         )
+    if rate[1] > MAX_RATE_PER_MIN:
+        raise entry.error("rate_per_min", f"{rate[1]:g} events per minute is more than {MAX_RATE_PER_MIN:g}",
+                          f"give a rate an event of a few seconds can keep, e.g. {rate_example}")
     snr_db = entry.number_range(
         "snr_db", "snr_db = [0.0, 15.0]", "the SNR range [lo, hi] in dB", DEFAULT_SNR_DB
     )
+    if not (-MAX_SNR_DB <= snr_db[0] and snr_db[1] <= MAX_SNR_DB):
+        raise entry.error("snr_db", f"[{snr_db[0]:g}, {snr_db[1]:g}] dB is outside +-{MAX_SNR_DB:g} dB",
+                          "give an SNR range such as snr_db = [0.0, 15.0]")
     return EventSpec(source, label, rate, snr_db, path)
 
 
@@ -390,6 +407,10 @@ def loads_soundscape(
         from .loader import syntax_error  # late: the loader imports this module
 
         raise syntax_error(error, text, source) from None
+    except RecursionError:
+        from .loader import too_deep  # late: the loader imports this module
+
+        raise too_deep(source) from None
     return read_soundscape(
         TableReader(data, source, base_dir=Path(base_dir) if base_dir is not None else None)
     )

@@ -206,7 +206,7 @@ def is_card(path: str | os.PathLike[str]) -> bool:
     try:
         with open(path) as handle:
             document = json.load(handle)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and document.get("kind") == CARD_KIND
 
@@ -216,8 +216,9 @@ def load_card(path: str | os.PathLike[str]) -> PolicyCard:
     path = Path(path)
     try:
         document = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise BaselineError(f"{path}: cannot read the policy card ({error}). Fix: pass the card.json spikefly baseline wrote") from error
+    except (OSError, ValueError, RecursionError) as error:
+        raise BaselineError(f"{path}: cannot read the policy card ({str(error)[:80]}). "
+                            "Fix: pass the card.json spikefly baseline wrote") from None
     if not isinstance(document, dict) or document.get("kind") != CARD_KIND:
         raise BaselineError(f"{path}: not a policy card (no \"kind\": \"{CARD_KIND}\")")
     try:

@@ -434,6 +434,7 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
 # -- command line ----------------------------------------------------------------------------------
 def add_baseline_parser(commands) -> None:
     """``spikefly baseline ppo|recurrent-ppo ...``."""
+    from spikefly.evolution.cli.args import seed
     from spikefly.evolution.tasks import task_names
 
     parser = commands.add_parser(
@@ -449,7 +450,7 @@ def add_baseline_parser(commands) -> None:
     parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
                         help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")
     parser.add_argument("--steps", type=int, default=200_000, help="training env steps (default: 200000)")
-    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed (default: 0)")
     parser.add_argument("--n-envs", type=int, default=8, help="parallel environments (default: 8)")
     parser.add_argument("--validate-every", type=int, default=20_000, metavar="STEPS",
                         help="validate the policy every this many training steps (default: 20000)")

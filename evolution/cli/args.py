@@ -30,3 +30,28 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+MAX_SEED = 2**32 - 1
+"""The largest seed a command takes (episode seeds count up from it and must stay below 2**64)."""
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a whole number from 0 to {MAX_SEED}, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+MAX_EPISODES = 100_000
+"""The most episodes one command flies per world (a million would run for days and fill the memory)."""
+
+
+def episode_count(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_EPISODES:
+        raise argparse.ArgumentTypeError(f"at most {MAX_EPISODES:,} episodes per world, got {value:,}")
+    return value

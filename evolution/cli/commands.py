@@ -9,8 +9,9 @@ from pathlib import Path
 from importlib.metadata import version
 
 from spikefly.core import SpikeflyError
-from spikefly.evolution.settings import EvolveSettings
-from spikefly.evolution.cli.args import positive_int, workers
+from spikefly.core.outputs import check_output_file
+from spikefly.evolution.settings import EvolveSettings, SettingsError
+from spikefly.evolution.cli.args import episode_count, positive_int, seed, workers
 from spikefly.evolution.cli.evaluate import add_evaluate_parser
 from spikefly.evolution.tasks import task_for, task_names
 
@@ -20,10 +21,21 @@ DESCRIPTION = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors on one line (and exit 2), like every other error of ours."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", argparse.HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}. Fix: see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spikefly", description=DESCRIPTION)
+    parser = OneLineParser(prog="spikefly", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"spikefly {version('spikefly')}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     demo = commands.add_parser(
         "demo",
@@ -32,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "that the simulator, the world and the sensors work. Prints one line per episode and a summary.",
     )
     demo.add_argument("--world", default="forest", help="bundled world name or path to a world TOML file (default: forest)")
-    demo.add_argument("--episodes", type=positive_int, default=3, help="episodes to fly (default: 3)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed + i (default: 0)")
+    demo.add_argument("--episodes", type=episode_count, default=3, help="episodes to fly (default: 3)")
+    demo.add_argument("--seed", type=seed, default=0, help="seed of the first episode; episode i uses seed + i (default: 0)")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     demo.set_defaults(run=_run_demo)
 
@@ -74,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--split-worlds", action="store_true", default=None,
                         help="islands: deal the --world list out among the islands (island K trains on worlds K, K+N, ...) "
                         "instead of every island training on all of them")
-    evolve.add_argument("--seed", type=int, help="run seed (default: 0)")
+    evolve.add_argument("--seed", type=seed, help="run seed (default: 0)")
     evolve.add_argument("--early-stop", type=int, metavar="N", dest="early_stop_validations",
                         help="stop when validation has not improved for N validations (default: never)")
     evolve.add_argument("--refine-every", type=int, metavar="G", dest="refine_every",
@@ -98,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--out", metavar="DIR", help="run directory (default: runs/<world>-seed<seed>)")
     evolve.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     evolve.add_argument("--quiet", action="store_true", help="no progress bar")
+    evolve.add_argument("--check", action="store_true",
+                        help="check every input (settings, worlds, board, NEAT config), say what would run, write nothing")
     evolve.add_argument("--json", action="store_true", help="print the summary as JSON")
     evolve.set_defaults(run=_run_evolve)
 
@@ -214,29 +228,40 @@ def _run_evolve(args: argparse.Namespace) -> int:
     if args.resume:
         run = EvolutionRun.resume(args.resume, progress=not args.quiet)
     else:
-        values = {}
-        if args.settings:
-            values.update(EvolveSettings.read_values(args.settings))
-        flags = {
-            "worlds": args.worlds, "population": args.population, "generations": args.generations,
-            "time_budget_s": args.time_budget, "budget_steps": args.budget_steps,
-            "episodes_per_world": args.episodes_per_world, "physics": args.physics,
-            "evaluator": "ray" if args.workers == "ray" or (args.islands and not args.evaluator) else args.evaluator,
-            "workers": None if args.workers == "ray" else args.workers, "ray_address": args.ray_address,
-            "seed": args.seed, "neat_config": args.neat_config,
-            "early_stop_validations": args.early_stop_validations, "refine_every": args.refine_every, "board": args.board,
-            "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
-            "nir_ready": args.nir_ready,
-        }
-        flags.update({name: getattr(args, name) for name in setting_flags()})
-        if args.env:
-            flags["env_id"] = task_names()[args.env]
-        values.update({key: value for key, value in flags.items() if value is not None})
-        if isinstance(values.get("env_settings"), dict):  # a file's keys change the task's default env settings
-            default = EvolveSettings.of_task(values.get("env_id", EvolveSettings.env_id)).env_settings
-            values["env_settings"] = {**default, **values["env_settings"]}
-        settings = EvolveSettings.for_env(values, "command line")
-        out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
+        try:
+            values = {}
+            if args.settings:
+                values.update(EvolveSettings.read_values(args.settings))
+            flags = {
+                "worlds": args.worlds, "population": args.population, "generations": args.generations,
+                "time_budget_s": args.time_budget, "budget_steps": args.budget_steps,
+                "episodes_per_world": args.episodes_per_world, "physics": args.physics,
+                "evaluator": "ray" if args.workers == "ray" or (args.islands and not args.evaluator) else args.evaluator,
+                "workers": None if args.workers == "ray" else args.workers, "ray_address": args.ray_address,
+                "seed": args.seed, "neat_config": args.neat_config,
+                "early_stop_validations": args.early_stop_validations, "refine_every": args.refine_every, "board": args.board,
+                "energy_weight": args.energy_weight, "latency_weight": args.latency_weight, "integer": args.integer,
+                "nir_ready": args.nir_ready,
+            }
+            flags.update({name: getattr(args, name) for name in setting_flags()})
+            if args.env:
+                flags["env_id"] = task_names()[args.env]
+            values.update({key: value for key, value in flags.items() if value is not None})
+            if isinstance(values.get("env_settings"), dict):  # a file's keys change the task's default env settings
+                default = EvolveSettings.of_task(values.get("env_id", EvolveSettings.env_id)).env_settings
+                values["env_settings"] = {**default, **values["env_settings"]}
+            settings = EvolveSettings.for_env(values, "command line")
+            out = args.out or f"runs/{Path(settings.worlds[0]).stem}-seed{settings.seed}"
+            prepared = EvolutionRun.prepare(out, settings, progress=False)  # every input checked, nothing written
+            if args.check:
+                print(f"ok: would evolve {prepared.config.pop_size} genomes of the {task_for(settings.env_id).name} task on "
+                      f"{', '.join(settings.worlds)} for {settings.generations} generations into {out}")
+                return 0
+        except SpikeflyError as error:
+            named = str(error).split(": ", 1)[0]  # an error about another file (a world, a NEAT config) names it first
+            if args.settings and str(args.settings) not in str(error) and not Path(named).is_file():
+                raise SettingsError(f"{args.settings}: {error}") from None  # the file the bad value came from
+            raise
         if args.islands or args.migrate_every or args.migrants or args.split_worlds:
             return run_islands(args, settings, out)
         if settings.evaluator == "ray":  # join (or start) Ray before anything is written: a bad address leaves no run
@@ -275,6 +300,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     spec = load(args.controller)
     out = args.out or str(Path(args.controller).with_suffix({"c": ".h", "nir": ".nir", "json": ".int8.json"}[args.format]))
+    check_output_file(out)
     result = export_controller(spec, args.format, out, args.name)
     print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
     if result.flash_bytes is not None:
@@ -297,7 +323,7 @@ def _run_boards(args: argparse.Namespace) -> int:
 
 
 def _run_worlds(args: argparse.Namespace) -> int:
-    from spikefly.worlds import WorldError, bundled_worlds, load_world
+    from spikefly.worlds import bundled_worlds, load_world
 
     if not args.files:
         for name in bundled_worlds():
@@ -305,27 +331,35 @@ def _run_worlds(args: argparse.Namespace) -> int:
             kind = "procedural" if course.is_procedural else "static"
             print(f"{name:<10} {kind:<10} {len(course.obstacles):>3} static obstacles, time limit {course.time_limit_s:g} s")
         return 0
-    import numpy as np
-
-    from spikefly.worlds import free_path_exists
-
     failures = 0
     for path in args.files:
         try:
-            course = load_world(path)
-        except WorldError as error:
-            print(f"FAIL {error}")
+            print(f"ok   {path}: {_check_world_file(path, args.layouts)}")
+        except SpikeflyError as error:
+            print(f"spikefly: error: {error}", file=sys.stderr)
             failures += 1
-            continue
-        layouts = args.layouts if course.is_procedural else 1
-        blocked = [seed for seed in range(layouts)
-                   if not free_path_exists(*course.episode(np.random.default_rng(seed)))]
-        if blocked:
-            print(f"FAIL {path}: no free path from start to goal in layout seed(s) {blocked}. Fix: widen gaps or lower density.")
-            failures += 1
-        else:
-            print(f"ok   {path}: {course.name}, {layouts} layout(s) with a free path")
-    return 1 if failures else 0
+    return 2 if failures else 0
+
+
+def _check_world_file(path: str, layouts: int) -> str:
+    """What a good world or soundscape file holds, or a WorldError (an obstacle course must have a free path)."""
+    import numpy as np
+
+    from spikefly.worlds import WorldError, free_path_exists, load_world
+    from spikefly.worlds.soundscape import load_soundscape
+
+    try:
+        course = load_world(path)
+    except WorldError as error:
+        if "this is a soundscape" not in str(error):
+            raise
+        soundscape = load_soundscape(path)
+        return f"soundscape {soundscape.name}, {soundscape.duration_s:g} s clips"
+    layouts = layouts if course.is_procedural else 1
+    blocked = [seed for seed in range(layouts) if not free_path_exists(*course.episode(np.random.default_rng(seed)))]
+    if blocked:
+        raise WorldError(f"{path}: no free path from start to goal in layout seed(s) {blocked}. Fix: widen gaps or lower density")
+    return f"{course.name}, {layouts} layout(s) with a free path"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-from spikefly.evolution.cli.args import fraction, positive_int
+from spikefly.core import SpikeflyError
+from spikefly.evolution.cli.args import episode_count, fraction, seed
 
 
 def add_evaluate_parser(commands) -> None:
@@ -29,10 +30,10 @@ def add_evaluate_parser(commands) -> None:
     evaluate.add_argument("--suite", metavar="NAME_OR_FOLDER",
                           help="also fly every course of this benchmark suite (bundled: heldout; or a folder of world files) "
                           "and report success per course and overall")
-    evaluate.add_argument("--episodes", type=positive_int, metavar="N",
+    evaluate.add_argument("--episodes", type=episode_count, metavar="N",
                           help="episodes per world (default: 10) and per suite course (default: 1, a suite being a set of "
                           "fixed courses; 10 with --randomise)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
+    evaluate.add_argument("--seed", type=seed, default=0, help="seed of the first episode (default: 0)")
     evaluate.add_argument("--physics", choices=["pybullet", "twin"], default="pybullet", help="default: pybullet, the reference")
     evaluate.add_argument("--randomise", nargs="?", const="default", metavar="PRESET_OR_FILE",
                           help="fly with domain randomisation (sensor noise, dropouts, wind, gusts, mass, thrust and motor-lag "
@@ -72,15 +73,25 @@ def run_evaluate(args: argparse.Namespace) -> int:
     controller, named = _evaluate_targets(args, EvaluateError)
     spec = load_controller_or_card(controller)
     suite = [str(path) for path in suite_courses(args.suite)] if args.suite else []
-    task = task_of(spec)
+    try:
+        task = task_of(spec)
+    except EvaluateError as error:
+        raise EvaluateError(f"{controller}: {error}") from None
     if suite and not task.suites:
         raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller is a {task.name} "
                             "controller (evaluate it on its own worlds with --world)")
     default_worlds = spec.metadata.get("worlds") or EvolveSettings.of_task(spec.env_id).worlds
     worlds = named if named else ([] if suite else [str(world) for world in default_worlds])
+    if not named and not suite and spec.metadata.get("worlds"):  # the worlds the file names must load, named as its key
+        from types import SimpleNamespace
+
+        try:
+            task.check(SimpleNamespace(worlds=worlds, env_settings={}))
+        except SpikeflyError as error:
+            raise EvaluateError(f"{controller}: metadata.worlds: {error}") from None
     randomised = args.randomise not in (None, "off")
     episodes = [args.episodes or 10] * len(worlds) + [args.episodes or (10 if randomised else 1)] * len(suite)
-    boards = args.boards or ([spec.board["board"]] if spec.board else [])
+    boards = args.boards or ([spec.board["board"]] if spec.board and spec.board.get("board") else [])
     if "all" in boards:
         boards = [name for name in bundled_boards() if name not in boards] + [name for name in boards if name != "all"]
     for name in boards:  # a bad board name or file stops before anything is flown

@@ -15,6 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from spikefly.core.outputs import check_output_file
+from spikefly.evolution.cli.args import seed
+
 
 def add_render_parser(commands) -> None:
     render = commands.add_parser(
@@ -29,7 +32,7 @@ def add_render_parser(commands) -> None:
     )
     render.add_argument("controller", help="controller file (.json), or a recording (.npz) saved with --save-recording")
     render.add_argument("--world", metavar="NAME_OR_FILE", help="world to fly or soundscape to hear (default: the first it was trained on)")
-    render.add_argument("--seed", type=int, default=0, help="episode seed, as spikefly evaluate's episode seed (default: 0)")
+    render.add_argument("--seed", type=seed, default=0, help="episode seed, as spikefly evaluate's episode seed (default: 0)")
     render.add_argument("--out", metavar="FILE", help="video file, .mp4 or .gif (default: <controller>-<world>-seed<S>.mp4)")
     render.add_argument("--size", default="640x480", metavar="WxH", help="frame size, multiples of 16 (default: 640x480)")
     render.add_argument("--save-recording", metavar="FILE.npz", help="also keep the recorded arrays (render them again without flying)")
@@ -41,13 +44,21 @@ def add_render_parser(commands) -> None:
     render.set_defaults(run=run_render)
 
 
+MIN_SIDE, MAX_SIDE = 160, 3840
+"""Bounds of a video side in pixels (the panels need room; PyBullet's renderer aborts on huge frames)."""
+
+
 def parse_size(text: str) -> tuple[int, int]:
     from spikefly.envs.render.video import RenderError
 
     match = re.fullmatch(r"(\d+)x(\d+)", text.strip())
     if not match:
         raise RenderError(f"--size {text!r}: give WIDTHxHEIGHT, e.g. 640x480")
-    return int(match.group(1)), int(match.group(2))
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE) or width % 16 or height % 16:
+        raise RenderError(f"--size {text}: each side from {MIN_SIDE} to {MAX_SIDE} pixels, in multiples of 16. "
+                          "Fix: e.g. --size 640x480 or 1280x720")
+    return width, height
 
 
 def run_render(args: argparse.Namespace) -> int:
@@ -57,6 +68,11 @@ def run_render(args: argparse.Namespace) -> int:
 
     require_render_dependencies()
     width, height = parse_size(args.size)
+    for path, flag in ((args.out, "--out"), (args.save_recording, "--save-recording")):  # before any flying
+        if path:
+            check_output_file(path, flag)
+    if args.out:
+        video_kind(Path(args.out))
     source = Path(args.controller)
     if source.suffix.lower() == ".npz":
         recording = load_recording(source)
@@ -64,7 +80,8 @@ def run_render(args: argparse.Namespace) -> int:
     else:
         recording, stem = _record(args)
     out = Path(args.out) if args.out else Path(f"{stem}.mp4")
-    video_kind(out)  # a bad name fails before any work
+    video_kind(out)
+    check_output_file(out)
     if args.save_recording:
         save_recording(recording, args.save_recording)
     stats = render_recording(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from spikefly.core import SpikeflyError
+from spikefly.core.outputs import check_output_folder
 from spikefly.evolution.review.plots import (
     pyplot,
     plot_fitness,
@@ -159,7 +160,7 @@ def build_report(run_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str
         pyplot()
     except ImportError as error:
         raise ReportError(str(error)) from error
-    out = Path(out_dir) if out_dir is not None else run.run_dir / "report"
+    out = check_output_folder(Path(out_dir) if out_dir is not None else run.run_dir / "report")
     out.mkdir(parents=True, exist_ok=True)
     sections: list[tuple[str, Path, str]] = []
     notes = list(run.notes)
@@ -278,6 +279,20 @@ def _html(run: RunData, sections, table: list[dict[str, Any]], videos: list[Path
 
 
 # -- command line --------------------------------------------------------------------------------
+MAX_FLIGHTS = 20
+"""The most champion flights per world the top-down picture draws."""
+
+
+def flight_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a whole number from 0 to {MAX_FLIGHTS}, got {text!r}") from None
+    if not 0 <= value <= MAX_FLIGHTS:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_FLIGHTS}, got {value}")
+    return value
+
+
 def add_report_parser(commands) -> None:
     report = commands.add_parser(
         "report",
@@ -289,7 +304,7 @@ def add_report_parser(commands) -> None:
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="the --out directory of spikefly evolve")
     report.add_argument("--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)")
-    report.add_argument("--flights", type=int, default=2, metavar="N",
+    report.add_argument("--flights", type=flight_count, default=2, metavar="N",
                         help="champion flights per world for the top-down plot (default: 2; 0 leaves them out)")
     report.add_argument("--videos", action="store_true", help="also render the champion's review video on the first world (seed 0)")
     report.add_argument("--json", action="store_true", help="print the written files as JSON")

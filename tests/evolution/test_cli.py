@@ -60,10 +60,11 @@ def test_worlds_check_reports_a_bad_file_with_key_and_fix(tmp_path, capsys):
     )
     bad = tmp_path / "bad.toml"
     bad.write_text(good.read_text().replace("radius = 0.3", "radius = -0.3"))
-    assert main(["worlds", str(good), str(bad)]) == 1
-    out = capsys.readouterr().out
-    assert "ok   " + str(good) in out
-    assert "FAIL" in out and "bad.toml" in out and "goal.radius" in out and "Fix" in out
+    assert main(["worlds", str(good), str(bad)]) == 2  # a user error, as from every command
+    captured = capsys.readouterr()
+    assert "ok   " + str(good) in captured.out
+    error = captured.err.strip()
+    assert error.count("\n") == 0 and "bad.toml" in error and "goal.radius" in error and "Fix" in error
 
 
 def test_demo_with_a_missing_world_file_exits_2_with_the_path(tmp_path, capsys):
