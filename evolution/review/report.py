@@ -283,17 +283,9 @@ MAX_FLIGHTS = 20
 """The most champion flights per world the top-down picture draws."""
 
 
-def flight_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a whole number from 0 to {MAX_FLIGHTS}, got {text!r}") from None
-    if not 0 <= value <= MAX_FLIGHTS:
-        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_FLIGHTS}, got {value}")
-    return value
-
-
 def add_report_parser(commands) -> None:
+    from spikefly.evolution.cli.args import bounded_int
+
     report = commands.add_parser(
         "report",
         help="plots and one self-contained HTML page for a run directory (running, interrupted or finished)",
@@ -304,7 +296,7 @@ def add_report_parser(commands) -> None:
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="the --out directory of spikefly evolve")
     report.add_argument("--out", metavar="DIR", help="where to write the report (default: RUN_DIR/report)")
-    report.add_argument("--flights", type=flight_count, default=2, metavar="N",
+    report.add_argument("--flights", type=bounded_int(0, MAX_FLIGHTS), default=2, metavar="N",
                         help="champion flights per world for the top-down plot (default: 2; 0 leaves them out)")
     report.add_argument("--videos", action="store_true", help="also render the champion's review video on the first world (seed 0)")
     report.add_argument("--json", action="store_true", help="print the written files as JSON")
