@@ -88,6 +88,9 @@ class BenchSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BenchError(f"{name}={value!r}: must be an integer >= 1")
+            limit = {"budget_steps": 10**10, "seeds": 1_000, "n_envs": 1_024}.get(name, 100_000)
+            if value > limit:
+                raise BenchError(f"{name}={value}: at most {limit:,}. Fix: give a smaller value")
         from spikefly.evolution.tasks import TaskError, task_for
 
         try:

@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 
+BASELINE_LIMITS = {"total_steps": 10**10, "validation_every_steps": 10**10, "n_envs": 1_024, "torch_threads": 256,
+                   "lstm_hidden_size": 4_096}  # upper bounds of the counts (others: 10^6), beyond any run that finishes
+
+
 @dataclass(frozen=True)
 class BaselineSettings:
     """Everything that shapes one baseline training run."""
@@ -121,10 +125,12 @@ class BaselineSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise BaselineError(f"{name}={value!r}: must be an integer >= 1")
+            if value > BASELINE_LIMITS.get(name, 10**6):
+                raise BaselineError(f"{name}={value}: at most {BASELINE_LIMITS.get(name, 10**6):,}. Fix: give a smaller value")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 0:
             raise BaselineError(f"batch_size={self.batch_size!r}: must be an integer >= 0 (0 = the algorithm's default)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise BaselineError(f"seed={self.seed!r}: must be an integer >= 0")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise BaselineError(f"seed={self.seed!r}: must be an integer from 0 to {2**32 - 1}")
 
     @property
     def minibatch_size(self) -> int:
