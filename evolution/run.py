@@ -139,13 +139,15 @@ class EvolutionRun:
         return run
 
     @classmethod
-    def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
+    def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True,
+              prepared: EvolutionRun | None = None) -> EvolutionRun:
         """A new run in ``run_dir`` (created; it must not hold another run). Every input is checked
-        (:meth:`prepare`) before anything is written."""
+        (:meth:`prepare`, or ``prepared``: its result for the same directory and settings) before anything is written."""
         run_dir = Path(run_dir)
         if (run_dir / CHECKPOINT_FILE).exists() or (run_dir / SETTINGS_FILE).exists():
             raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
-        run = cls.prepare(run_dir, settings, progress=progress)
+        run = prepared if prepared is not None else cls.prepare(run_dir, settings, progress=progress)
+        run.progress = progress
         create_run_dir(run_dir)
         shutil.copyfile(run.neat_source, run_dir / NEAT_FILE)
         write_text_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))

@@ -268,7 +268,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
             from spikefly.evolution.ray_evaluator import connect
 
             connect(settings.ray_address)
-        run = EvolutionRun.start(out, settings, progress=not args.quiet)
+        run = EvolutionRun.start(out, settings, progress=not args.quiet, prepared=prepared)
     summary = run.run()
     report = {
         "run_dir": str(summary.run_dir), "champion": str(summary.champion) if summary.champion else None,
