@@ -80,18 +80,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
             os.close(folder)
 
 
-def create_run_dir(run_dir: Path) -> None:
-    """Create ``run_dir`` (and its parents), or a RunError naming it and why not."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise CheckpointError(f"--out {run_dir}: a file is in the way. Fix: pick a folder name for --out")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CheckpointError(f"--out {run_dir}: cannot create it ({error.strerror}). Fix: pick a folder you can write to") from None
-    if not os.access(run_dir, os.W_OK):
-        raise CheckpointError(f"--out {run_dir}: not writable. Fix: pick a folder you can write to")
-
-
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, object]:
     """Read and check a checkpoint file; :class:`CheckpointError` names the file and the fix."""
     path = Path(path)

@@ -30,9 +30,9 @@ import numpy as np
 from spikefly.controllers import ControllerSpec, decoder_from_dict, encoder_from_dict, load, quantize, save
 from spikefly.controllers.boards import load_board
 from spikefly.core import SpikeflyError
+from spikefly.core.outputs import check_output_folder
 from spikefly.evolution.checkpoint import (
     checkpoint_state,
-    create_run_dir,
     read_checkpoint,
     restore_population,
     write_checkpoint,
@@ -128,6 +128,7 @@ class EvolutionRun:
     def prepare(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True) -> EvolutionRun:
         """Everything :meth:`start` checks, with nothing written: the board, the worlds, the task's env
         settings, the encoder and decoder and the NEAT config (named as the user gave it)."""
+        check_output_folder(run_dir)
         if settings.board is not None:
             load_board(settings.board)
         check_task(settings)
@@ -148,7 +149,7 @@ class EvolutionRun:
             raise RunError(f"{run_dir}: already holds a run. Fix: resume it with --resume {run_dir}, or pick a new --out")
         run = prepared if prepared is not None else cls.prepare(run_dir, settings, progress=progress)
         run.progress = progress
-        create_run_dir(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(run.neat_source, run_dir / NEAT_FILE)
         write_text_atomic(run_dir / SETTINGS_FILE, json.dumps(settings.to_dict(), indent=1))
         seed_everything(settings.seed)

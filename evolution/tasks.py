@@ -7,8 +7,8 @@ evolve`` know a task only through :class:`Task`:
 - ``name`` (``spikefly evolve --env NAME``) and ``env_id`` (written into every controller file);
 - ``defaults``: the :class:`~spikefly.evolution.settings.EvolveSettings` values of the task's
   default run, laid over the dataclass defaults (worlds, encoder, board, ...);
-- ``check(settings)``: every world loads as the task's kind of world and the env settings are
-  the task's, or a :class:`~spikefly.core.SpikeflyError` naming the file, the key and the fix,
+- ``check(settings)``: every world loads as the task's kind of world (``check_worlds(worlds)``)
+  and the env settings are the task's, or a :class:`~spikefly.core.SpikeflyError` naming the file, the key and the fix,
   before anything is written;
 - ``make_flyer(settings)``: an object that flies (or listens with) a list of compiled networks
   over an :class:`~spikefly.evolution.episodes.EpisodeSet`. It has ``low`` and ``high`` (the
@@ -71,6 +71,8 @@ class Task(Protocol):
     def print_reports(self, controller: str, reports: dict[str, dict[str, Any]], **options: Any) -> None: ...
 
     def control_rate(self, env_settings: Mapping[str, Any]) -> tuple[float, int]: ...
+
+    def check_worlds(self, worlds: Any) -> None: ...
 
     def check(self, settings: Any) -> None: ...
 
@@ -170,11 +172,14 @@ class TaskParts:
     def defaults(self) -> Mapping[str, Any]:
         return _resolve(self.defaults_of)
 
-    def check(self, settings: Any) -> None:
+    def check_worlds(self, worlds: Any) -> None:
         if self.load_world is not None:
             load = _resolve(self.load_world)
-            for world in settings.worlds:
+            for world in worlds:
                 load(world)
+
+    def check(self, settings: Any) -> None:
+        self.check_worlds(settings.worlds)
         if self.env_settings is None:
             if settings.env_settings:
                 raise TaskError(f"env_settings: the {self.name} task takes none, got {sorted(settings.env_settings)}. "

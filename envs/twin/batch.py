@@ -112,8 +112,8 @@ class QuadrotorTwin:
         self._range_noise = np.zeros((n_drones, 0, n_ranges))
         self._gust_decay, self._gust_scale = gust_coefficients(s)
         self._kernel_arguments()
-        self._courses: Course | None = None
-        self._disturbances: Disturbance | None = None
+        self._courses: tuple = ()
+        self._batch_arguments: tuple = ()
 
     # -- what the kernels take (built once; the arrays in them are updated in place) ---------------
     def _kernel_arguments(self) -> None:
@@ -126,11 +126,6 @@ class QuadrotorTwin:
         """The rays and the observation's scales (:class:`~spikefly.envs.twin.kernels.Sensing`)."""
         self._drones = Drone(self.position, self.quaternion, self.velocity, self.angular_velocity, self.motor_rpm,
                              self.integral, self.gust, self.wind, self.counters, self.scalars)
-
-    def _plain(self) -> tuple:
-        """The batch kernels' arguments, the named tuples as plain ones (see :func:`twin_step_batch`)."""
-        return (tuple(self.airframe), tuple(self._drones), self.world_index, tuple(self._courses), tuple(self._disturbances),
-                tuple(self.sensing))
 
     # -- episodes ----------------------------------------------------------------------------
     def prepare(self, worlds: TwinWorlds) -> TwinWorlds:
@@ -180,10 +175,13 @@ class QuadrotorTwin:
         self.flight_records[mask] = flight_records(self.drone, self.flight, drawn.model_scale)[mask]
         self._gust_noise, self._range_noise = drawn.gust_noise, drawn.range_noise
         if worlds is not None:
-            self._courses = courses_of(self.worlds, self._max_steps)
-        self._disturbances = Disturbance(self.mean_wind, float(self._gust_decay), float(self._gust_scale), self._gust_noise,
-                                         self._range_noise)
-        twin_reset_batch(mask, *self._plain(), self.ranges, self.observations)
+            self._courses = tuple(courses_of(self.worlds, self._max_steps))
+        disturbances = Disturbance(self.mean_wind, float(self._gust_decay), float(self._gust_scale), self._gust_noise,
+                                   self._range_noise)
+        # The batch kernels take the named tuples as plain ones (see twin_step_batch), built here once per reset.
+        self._batch_arguments = (tuple(self.airframe), tuple(self._drones), self.world_index, self._courses,
+                                 tuple(disturbances), tuple(self.sensing))
+        twin_reset_batch(mask, *self._batch_arguments, self.ranges, self.observations)
         return self.observations.copy()
 
     def step(self, actions: ArrayLike) -> tuple[NDArray[np.float32], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
@@ -204,7 +202,7 @@ class QuadrotorTwin:
         active = self.counters[:, COUNTER_OUTCOME] == outcomes.NONE
         self.rewards[:] = 0.0
         self.terms[~active] = 0.0
-        airframe, drones, world_index, courses, disturbances, sensing = self._plain()
+        airframe, drones, world_index, courses, disturbances, sensing = self._batch_arguments
         twin_step_batch(commands, active, airframe, self.flight_records, drones, world_index, courses, disturbances, sensing,
                         self.ranges, self.observations, self.rewards, self.terms)
         outcome = self.counters[:, COUNTER_OUTCOME]

@@ -219,8 +219,6 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _run_evolve(args: argparse.Namespace) -> int:
     from spikefly.evolution.run import EvolutionRun
-    from spikefly.evolution.settings import EvolveSettings
-
     from spikefly.evolution.islands import ARCHIPELAGO_FILE, run_islands
 
     if args.resume and (Path(args.resume) / ARCHIPELAGO_FILE).is_file():

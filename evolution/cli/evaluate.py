@@ -83,10 +83,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     default_worlds = spec.metadata.get("worlds") or EvolveSettings.of_task(spec.env_id).worlds
     worlds = named if named else ([] if suite else [str(world) for world in default_worlds])
     if not named and not suite and spec.metadata.get("worlds"):  # the worlds the file names must load, named as its key
-        from types import SimpleNamespace
-
         try:
-            task.check(SimpleNamespace(worlds=worlds, env_settings={}))
+            task.check_worlds(worlds)
         except SpikeflyError as error:
             raise EvaluateError(f"{controller}: metadata.worlds: {error}") from None
     randomised = args.randomise not in (None, "off")

@@ -25,8 +25,7 @@ import tomli_w
 
 ROOT = Path(__file__).resolve().parents[2]
 
-FREE_TEXT = {"name", "title", "description", "source", "notes", "note", "comment", "label", "spikefly_version", "citation",
-             "url", "id_hint", "board_name"}
+FREE_TEXT = {"name", "title", "source", "notes", "label", "spikefly_version"}
 """Keys whose value is any text: a junk string there is valid."""
 
 OUT = "@OUT"
