@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from spikefly.envs.sim import outcomes
 from spikefly.envs.render.camera import chase_view
 from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.sim.flight_control import guided_setpoint
 from spikefly.envs.sim.observation import assemble_observation, geofence_ranges, heading_of
 from spikefly.envs.sim.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
@@ -55,10 +56,18 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     | | 1 | lateral (left) velocity set-point | ``max_speed_xy_mps`` |
     | | 2 | vertical velocity set-point | ``max_speed_z_mps`` (1 m/s) |
     | | 3 | yaw rate set-point (counter-clockwise) | ``max_yaw_rate_rps`` (1.5 rad/s) |
+    | ``guided`` | 0..3 | the velocity mode's set-points, each added to a goal-seeking guidance law's and clipped | as ``velocity`` |
     | ``rpm`` | 0..3 | motor command, motors front-right, rear-right, rear-left, front-left | max RPM (-1 is 0 RPM) |
 
     In velocity mode a cascaded controller (velocity P+I -> tilt-limited thrust vector ->
-    geometric attitude control -> body rates -> X mixer) runs at the physics rate.
+    geometric attitude control -> body rates -> X mixer) runs at the physics rate. In guided mode,
+    once per control step, the guidance law turns toward the goal, flies forward at 0.7 of full
+    speed times the cosine of the goal bearing and climbs or sinks toward the goal's height
+    (:func:`spikefly.envs.sim.flight_control.guided_setpoint`); the action is what the controller
+    adds to that, so action 0 flies straight at the goal and a controller learns only how to
+    deviate. The evolution default uses it; on a drone it is a few lines of the flight stack,
+    beside the velocity controller, and reads only what the observation holds (the goal's
+    bearing and height).
 
     ## Observation Space
 
@@ -253,10 +262,15 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
         if not all(math.isfinite(value) for value in values):
             raise ValueError(f"action contains NaN or infinity: {values}. Fix the controller that produced it.")
         clipped = [min(max(value, -1.0), 1.0) for value in values]
-        command = np.array(clipped)
-        self._update_wind()
         s = self.settings
-        outcome, taken = self._sim.advance(command, s.action_mode == "velocity", s.physics_steps_per_control)
+        if s.action_mode == "guided":
+            position, quaternion, _, _ = self._sim.state
+            command = np.array(guided_setpoint(np.array(clipped), np.asarray(position), np.asarray(quaternion),
+                                               np.asarray(self._goal), self._sim.flight_records))
+        else:
+            command = np.array(clipped)
+        self._update_wind()
+        outcome, taken = self._sim.advance(command, s.action_mode != "rpm", s.physics_steps_per_control)
         elapsed_s = taken / s.physics_hz
         self._steps += 1
         self._time_s += elapsed_s

@@ -40,6 +40,7 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     "decoder": {"kind": "rate", "signed_pairs": False},
     "steps_per_action": 1,
     "board": "xylo_audio2",
+    "population": 150,
     "episodes_per_world": 4,
     "validation_episodes": 10,
     "training_pool": 48,

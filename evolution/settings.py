@@ -17,9 +17,12 @@ from spikefly.evolution.tasks import TASKS, task_for
 
 PHYSICS = ("twin", "pybullet")
 EVALUATORS = ("serial", "pool", "ray")
-DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path"}
+DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path",
+                   "action_mode": "guided"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
-at the world's bounds, and progress measured along the obstacle-free path."""
+at the world's bounds, progress measured along the obstacle-free path, and actions that deviate
+from a goal-seeking set-point (``action_mode="guided"``: a network that outputs nothing flies
+straight at the goal, so evolution only has to learn the avoiding)."""
 DEFAULT_ENCODER = {"kind": "population", "n_fields": 2, "sigma": 0.3, "output": "spikes", "max_rate": 1.0}
 """The default run's spike encoder: an ON/OFF pair of channels per observation element, each sending
 regular spikes at a rate that grows as the value nears its end of the range (a near obstacle
@@ -62,16 +65,16 @@ class EvolveSettings:
     default is the sensing the mixed world needs (:data:`DEFAULT_SENSING`); ``spikefly evolve
     --settings`` lays a file's env_settings over it key by key (give a key to change it, e.g.
     {"geofence_rays": false}); in Python, a given dict replaces it whole."""
-    population: int = 150
+    population: int = 100
     """Genomes per generation (NEAT pop_size)."""
-    generations: int = 100
+    generations: int = 60
     """Generations to run at most (the default fits in 5 minutes on 2 cores on the mixed world)."""
     time_budget_s: float = 0.0
     """Stop after this many seconds of wall-clock (0 = no limit); the run still ends cleanly."""
     budget_steps: int = 0
     """Stop once this many env steps were flown (0 = no limit): every genome's training episodes,
     validation and PyBullet re-flights all count; the generation that spends it is validated."""
-    episodes_per_world: int = 4
+    episodes_per_world: int = 8
     """Training episodes per world per genome each generation; every genome flies the same ones."""
     training_pool: int = 0
     """0: new training episodes every generation; N: draw them from a fixed pool of N per world

@@ -88,6 +88,41 @@ def _clip_unit(value):
     return min(max(value, -1.0), 1.0)
 
 
+GUIDED_CRUISE = 0.7
+"""``action_mode="guided"``: forward set-point at action 0 when facing the goal, as a fraction of
+``max_speed_xy_mps`` (it falls with the cosine of the goal bearing, to 0 at 90 degrees and beyond)."""
+GUIDED_YAW_GAIN = 2.0
+"""``action_mode="guided"``: yaw-rate set-point per radian of goal bearing, 1/s."""
+GUIDED_CLIMB_GAIN = 1.0
+"""``action_mode="guided"``: vertical set-point per metre of goal height above the drone, 1/s."""
+
+
+@njit(cache=True, inline="always")
+def guided_setpoint(action, position, quaternion, goal, params):
+    """``action_mode="guided"``: the velocity-mode action (a 4-tuple) for ``action`` (4,).
+
+    A goal-seeking guidance law gives the set-points at action 0: turn toward the goal
+    (``GUIDED_YAW_GAIN`` times its bearing), fly forward at ``GUIDED_CRUISE`` of full speed times
+    the bearing's cosine (none while it is behind), and climb or sink toward its height
+    (``GUIDED_CLIMB_GAIN``). The action is added to them, each clipped to [-1, 1]: forward,
+    lateral, vertical, yaw rate, in the velocity mode's units. A controller then only has to learn
+    how to deviate from the straight line, e.g. slide sideways away from a near obstacle. It reads
+    the goal's bearing and height, which are in every observation. ``params[0]``: the nominal
+    flight record (its speed limits).
+    """
+    p = params[0]
+    r = rotation_of(quaternion)
+    yaw = math.atan2(r[3], r[0])
+    bearing = math.atan2(goal[1] - position[1], goal[0] - position[0]) - yaw
+    bearing = math.atan2(math.sin(bearing), math.cos(bearing))
+    return (
+        _clip_unit(GUIDED_CRUISE * max(math.cos(bearing), 0.0) + action[0]),
+        _clip_unit(action[1]),
+        _clip_unit(GUIDED_CLIMB_GAIN * (goal[2] - position[2]) / p.max_speed_z_mps + action[2]),
+        _clip_unit(GUIDED_YAW_GAIN * bearing / p.max_yaw_rate_rps + action[3]),
+    )
+
+
 @njit(cache=True, inline="always")
 def rpm_mode_wrench(quaternion, velocity, action, motor_rpm, wind, params):
     """``action_mode="rpm"``: action (4,) in [-1, 1] maps linearly to [0, max_rpm] per motor.

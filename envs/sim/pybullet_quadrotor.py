@@ -99,6 +99,11 @@ class PyBulletQuadrotor:
         self._body_mass_inertia = (self.flight.mass_kg, self.flight.inertia_x, self.flight.inertia_y, self.flight.inertia_z)
         self._apply_plant_body()
 
+    @property
+    def flight_records(self) -> NDArray:
+        """The flight records the controller and motors use: nominal, then the flown drone (if it differs)."""
+        return self._flight_record
+
     def set_plant(self, plant: FlightParams) -> None:
         """Fly ``plant`` (mass, inertia, rotor coefficients, motor lag) while the controller keeps ``flight``.
 

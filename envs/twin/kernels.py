@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from numba import njit, prange
 
 from spikefly.envs.sim import outcomes
-from spikefly.envs.sim.flight_control import rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
+from spikefly.envs.sim.flight_control import guided_setpoint, rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
 from spikefly.envs.sim.observation import assemble_observation_into, geofence_ranges, heading_of
 from spikefly.envs.sim.path_field import goal_potential
 from spikefly.envs.sim.reward import compute_reward_terms
@@ -95,6 +95,8 @@ class Airframe(NamedTuple):
     """What every drone of a run shares: control mode, physics steps, size, hover speed, reward weights."""
 
     velocity_mode: bool
+    guided: bool
+    """``action_mode="guided"``: the action is added to a goal-seeking set-point (velocity mode)."""
     physics_steps: int
     hover_rpm: float
     radius_m: float
@@ -234,11 +236,15 @@ def drone_advance(action, airframe, params, drone, courses, w, sensing, terms):
     floor = bounds_min[2]
     outcome = outcomes.NONE
     taken = physics_steps
+    if airframe.guided:
+        command = guided_setpoint(action, position, quaternion, goal, params)
+    else:
+        command = (action[0], action[1], action[2], action[3])
     for index in range(1, physics_steps + 1):
         if airframe.velocity_mode:
-            wrench = velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_rpm, integral, wind, params)
+            wrench = velocity_mode_wrench(quaternion, velocity, angular_velocity, command, motor_rpm, integral, wind, params)
         else:
-            wrench = rpm_mode_wrench(quaternion, velocity, action, motor_rpm, wind, params)
+            wrench = rpm_mode_wrench(quaternion, velocity, command, motor_rpm, wind, params)
         rigid_body_step(position, quaternion, velocity, angular_velocity, wrench, params)
         x, y, z = position[0], position[1], position[2]
         if check_obstacles:

@@ -61,12 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--world", action="extend", nargs="+", dest="worlds", metavar="NAME_OR_FILE",
                         help="world(s) to train on: several after one --world, or the flag repeated (default: "
                         f"{', '.join(EvolveSettings.worlds)}; audio: kitchen, street, office). Never a course of a benchmark suite (worlds/suites/)")
-    evolve.add_argument("--population", type=positive_int, help="genomes per generation (default: 150)")
-    evolve.add_argument("--generations", type=positive_int, help=f"generations at most (default: {EvolveSettings.generations})")
+    evolve.add_argument("--population", type=positive_int, help="genomes per generation (default: 100; audio: 150)")
+    evolve.add_argument("--generations", type=positive_int, help=f"generations at most (default: {EvolveSettings.generations}; audio: 240)")
     evolve.add_argument("--time-budget", type=float, metavar="SECONDS", help="stop after this much wall-clock time")
     evolve.add_argument("--budget-steps", type=positive_int, metavar="STEPS",
                         help="stop once this many env steps were flown (training, validation and re-flights all count)")
-    evolve.add_argument("--episodes", type=positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 4)")
+    evolve.add_argument("--episodes", type=positive_int, dest="episodes_per_world", help="training episodes per world per genome (default: 8; audio: 4)")
     evolve.add_argument("--physics", choices=["twin", "pybullet"], help="where genomes fly (default: twin)")
     evolve.add_argument("--evaluator", choices=["serial", "pool", "ray"],
                         help="in-process, a process pool, or actors on a Ray cluster (default: serial)")
@@ -303,6 +303,9 @@ def _run_export(args: argparse.Namespace) -> int:
     print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
     if result.flash_bytes is not None:
         print(f"  flash {result.flash_bytes} B of const tables (code not counted), RAM {result.ram_bytes} B of state")
+    if spec.env_settings.get("action_mode") == "guided":
+        print("  its actions are added to the guided mode's goal-seeking set-points: run that law in the flight stack "
+              "(spikefly.envs.sim.flight_control.guided_setpoint)")
     return 0
 
 

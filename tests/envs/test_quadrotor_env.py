@@ -325,3 +325,31 @@ def test_periodic_scene_reset_keeps_layouts_and_collisions_identical(make_env, w
     env.reset(seed=0, options={"world": write_world('[[obstacles]]\nshape = "sphere"\nposition = [3.0, 0.0, 1.0]\nradius = 0.5\n')})
     _, (_, _, terminated, _, info) = fly(env, FORWARD)
     assert info["outcome"] == "collision" and terminated
+
+
+def test_guided_mode_flies_to_the_goal_on_a_zero_action_and_adds_the_action_to_its_set_point(make_env, tmp_path):
+    # Start turned 120 degrees away from a goal 8 m off and 1 m higher: action 0 turns, climbs and arrives.
+    world = tmp_path / "turned.toml"
+    world.write_text(
+        'name = "turned"\nkind = "obstacle_course"\ntime_limit_s = 15.0\n[bounds]\nmin = [-6.0, -6.0, 0.0]\n'
+        'max = [6.0, 10.0, 3.0]\n[start]\nposition = [0.0, 0.0, 1.0]\nyaw = 2.1\n[goal]\nposition = [0.0, 8.0, 2.0]\n'
+        'radius = 0.4\n'
+    )
+    env = make_env(world, action_mode="guided")
+    env.reset(seed=0)
+    positions, (_, _, terminated, _, info) = fly(env, HOVER)
+    assert info["outcome"] == "goal" and terminated, info["outcome"]
+    assert info["time_s"] < 10.0
+    assert positions[:, 2].max() > 1.5  # it climbed toward the goal's height
+    # The same zero action in velocity mode hovers where it started.
+    hover = make_env(world, action_mode="velocity")
+    hover.reset(seed=0)
+    assert fly(hover, HOVER)[1][4]["outcome"] == "timeout"
+    # The action is added to the guidance: forward -GUIDED_CRUISE cancels the cruise once facing the goal.
+    from spikefly.envs.sim.flight_control import GUIDED_CRUISE
+
+    held = make_env(world, action_mode="guided")
+    held.reset(seed=0)
+    stay = np.array([-GUIDED_CRUISE, 0.0, 0.0, 0.0], dtype=np.float32)
+    drift = [np.linalg.norm(held.step(stay)[4]["position_m"][:2]) for _ in range(150)]
+    assert max(drift) < 0.1, max(drift)

@@ -26,6 +26,24 @@ def test_free_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):
     assert max(errors) < 0.01, max(errors)
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_guided_flight_matches_pybullet_within_1_cm_after_3_s(open_sky, seed):
+    # The guidance law runs once per control step in both engines, on their own states.
+    env = QuadrotorAvoidEnv(open_sky, wind_gust_std_mps=0.0, action_mode="guided")
+    env.reset(seed=seed)
+    twin = QuadrotorTwin(1, action_mode="guided")
+    twin.reset(TwinWorlds.draw([open_sky], [seed]))
+    actions = np.random.default_rng(seed).uniform(-0.5, 0.5, size=(90, 4)).astype(np.float32)
+    errors = []
+    for action in actions:
+        info = env.step(action)[4]
+        twin.step(action[None])
+        errors.append(np.linalg.norm(info["position_m"] - twin.position[0]))
+    env.close()
+    assert max(errors) < 0.01, max(errors)
+    assert np.linalg.norm(twin.position[0]) > 2.0  # it flew, toward the goal
+
+
 def fly_both(world, seed, sensor, steps=150):
     """Yield (env, twin, PyBullet observation, twin observation) at each step of one pilot flight flown by both."""
     env = QuadrotorAvoidEnv(world, **sensor)

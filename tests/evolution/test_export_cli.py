@@ -42,7 +42,8 @@ def test_nir_export_round_trips_and_unsupported_features_name_the_fix(tmp_path, 
     nir = pytest.importorskip("nir")
     path, spec = _controller(tmp_path)
     assert main(["export", str(path), "--format", "nir", "--out", str(tmp_path / "net.nir")]) == 0
-    assert "substep dt = 4.167 ms" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "substep dt = 4.167 ms" in printed and "guided" not in printed
     graph = nir.read(tmp_path / "net.nir")
     from spikefly.controllers.export_nir import from_nir
 
@@ -100,3 +101,12 @@ def test_boards_lists_the_bundled_profiles_and_checks_a_file(tmp_path, capsys):
     assert main(["boards", str(bad)]) == 2
     error = capsys.readouterr().err
     assert str(bad) in error and "clock_hz" in error
+
+
+def test_export_of_a_guided_controller_says_the_flight_stack_runs_the_guidance_law(tmp_path, capsys):
+    import dataclasses
+
+    _, spec = _controller(tmp_path)
+    path = save(dataclasses.replace(spec, env_settings={"action_mode": "guided"}), tmp_path / "guided.json")
+    assert main(["export", str(path), "--format", "json"]) == 0
+    assert "guided_setpoint" in capsys.readouterr().out
