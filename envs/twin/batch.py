@@ -118,8 +118,9 @@ class QuadrotorTwin:
     # -- what the kernels take (built once; the arrays in them are updated in place) ---------------
     def _kernel_arguments(self) -> None:
         s = self.settings
-        self.airframe = Airframe(s.action_mode != "rpm", s.action_mode == "guided", s.physics_steps_per_control, float(self.drone.hover_rpm),
-                                 float(self.drone.collision_radius_m), float(self.contact_thrust_to_weight), self.reward_weights)
+        self.airframe = Airframe(s.action_mode != "rpm", s.action_mode == "guided", s.physics_steps_per_control,
+                                 float(self.drone.hover_rpm), float(self.drone.collision_radius_m),
+                                 float(self.contact_thrust_to_weight), self.reward_weights)
         """What every drone shares (:class:`~spikefly.envs.twin.kernels.Airframe`)."""
         self.sensing = Sensing(self.ray_directions, float(self.ray_start_m), float(s.max_range_m), bool(s.geofence_rays),
                                float(s.goal_distance_scale_m), float(s.velocity_scale_mps))

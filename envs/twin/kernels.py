@@ -95,6 +95,7 @@ class Airframe(NamedTuple):
     """What every drone of a run shares: control mode, physics steps, size, hover speed, reward weights."""
 
     velocity_mode: bool
+    """The cascaded velocity controller flies the set-points (``action_mode`` "velocity" or "guided"); else motor commands."""
     guided: bool
     """``action_mode="guided"``: the action is added to a goal-seeking set-point (velocity mode)."""
     physics_steps: int
