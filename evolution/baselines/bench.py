@@ -60,7 +60,7 @@ class BenchSettings:
     methods: tuple[str, ...] = METHODS
     """Which of neat, ppo, recurrent_ppo to run."""
     neat_population: int = 50
-    """NEAT genomes per generation (smaller than evolve's 150 so a small budget still buys generations)."""
+    """NEAT genomes per generation (smaller than evolve's 100 so a small budget still buys generations)."""
     neat_episodes: int = 2
     """NEAT training episodes per world per genome per generation."""
     validation_episodes: int = 10
