@@ -96,6 +96,8 @@ class EvolutionRun:
         self.run_dir = run_dir
         self.settings = settings
         self.progress = progress
+        self.neat_source = run_dir / NEAT_FILE if neat_config is None else neat_config
+        """The NEAT config read (:meth:`start` copies it into the run directory)."""
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
         self._flyer = make_flyer(settings)
@@ -107,7 +109,7 @@ class EvolutionRun:
         # integer mode: analog encoders feed Q.F currents, spiking ones whole spikes
         self._input_fractional_bits = 16 if self.encoder.cost(n_obs, settings.steps_per_action).analog_inputs else 0
         self.config = load_neat_config(
-            run_dir / NEAT_FILE if neat_config is None else neat_config, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
+            self.neat_source, num_inputs=self.encoder.n_channels(n_obs), num_outputs=self.decoder.n_outputs_needed(self._flyer.n_actions),
             overrides=_neat_overrides(settings, self._flyer),
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
@@ -135,9 +137,7 @@ class EvolutionRun:
         source = Path(settings.neat_config) if settings.neat_config else BUNDLED_CONFIG
         if not source.is_file():
             raise RunError(f"{source}: no such NEAT config file. Fix: pass an existing file to --neat-config")
-        run = cls(Path(run_dir), settings, progress=progress, neat_config=source)
-        run.neat_source = source
-        return run
+        return cls(Path(run_dir), settings, progress=progress, neat_config=source)
 
     @classmethod
     def start(cls, run_dir: str | os.PathLike[str], settings: EvolveSettings, *, progress: bool = True,

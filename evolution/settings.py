@@ -39,11 +39,13 @@ class SettingsError(SpikeflyError):
 
 
 MAX_WORLDS = 1_000
+MAX_SEED = 2**32 - 1
+"""The largest run or episode-start seed (episode seeds count up from it and must stay below 2**64)."""
 INT_LIMITS = {
     "population": 100_000, "generations": 10**9, "episodes_per_world": 10_000, "validation_episodes": 100_000,
     "validation_every": 1_000_000, "validation_top": 10_000, "pybullet_episodes": 10_000, "steps_per_action": 1_000,
     "novelty_neighbours": 10_000, "refine_iterations": 100_000, "refine_population": 100_000, "pybullet_every": 1_000_000,
-    "workers": 4_096, "early_stop_validations": 1_000_000, "seed": 2**32 - 1, "training_pool": 1_000_000,
+    "workers": 4_096, "early_stop_validations": 1_000_000, "seed": MAX_SEED, "training_pool": 1_000_000,
     "budget_steps": 10**13, "refine_every": 1_000_000,
 }
 """Upper bounds of the integer settings: far beyond any run that finishes, well short of one that

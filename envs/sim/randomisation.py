@@ -231,9 +231,9 @@ def load_randomisation(preset_or_file: str | os.PathLike[str]) -> DomainRandomis
             values = json.loads(path.read_text())
         else:
             raise RandomisationError(f"{path}: unknown file type {path.suffix!r}. Fix: use a .json or .toml file.")
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        if isinstance(error, RecursionError):
-            raise RandomisationError(f"{path}: nested too deeply to read. Fix: write a flat table of settings.") from None
+    except RecursionError:
+        raise RandomisationError(f"{path}: nested too deeply to read. Fix: write a flat table of settings.") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         if isinstance(error, RandomisationError):
             raise
         raise RandomisationError(f"{path}: cannot read it ({error}). Fix: write valid {path.suffix[1:].upper()}.") from error

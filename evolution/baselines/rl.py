@@ -37,21 +37,10 @@ from numpy.typing import NDArray
 from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
 from spikefly.envs.sim import outcomes
 from spikefly.evolution.episodes import VALIDATION, EpisodeSet, episodes_for
+from spikefly.evolution.settings import MAX_SEED
 from spikefly.evolution.baselines.policy_card import (
-    ALGORITHMS,
-    CARD_FILE,
-    CARD_KIND,
-    POLICY_FILE,
-    BaselineError,
-    PolicyCard,
-    PolicyController,
-    actor_size,
-    algorithm_class,
-    clip_actions,
-    fly_twin,
-    import_sb3,
-    load_card,
-    space_dict,
+    ALGORITHMS, CARD_FILE, CARD_KIND, POLICY_FILE, BaselineError, PolicyCard, PolicyController, actor_size, algorithm_class,
+    clip_actions, fly_twin, import_sb3, load_card, space_dict,
 )
 
 if TYPE_CHECKING:
@@ -129,8 +118,8 @@ class BaselineSettings:
                 raise BaselineError(f"{name}={value}: at most {BASELINE_LIMITS.get(name, 10**6):,}. Fix: give a smaller value")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 0:
             raise BaselineError(f"batch_size={self.batch_size!r}: must be an integer >= 0 (0 = the algorithm's default)")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
-            raise BaselineError(f"seed={self.seed!r}: must be an integer from 0 to {2**32 - 1}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise BaselineError(f"seed={self.seed!r}: must be an integer from 0 to {MAX_SEED}")
 
     @property
     def minibatch_size(self) -> int:

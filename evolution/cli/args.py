@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from spikefly.evolution.settings import MAX_SEED
+
 
 def fraction(text: str) -> float:
     value = float(text)
@@ -32,10 +34,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-MAX_SEED = 2**32 - 1
-"""The largest seed a command takes (episode seeds count up from it and must stay below 2**64)."""
-
-
 def bounded_int(low: int, high: int):
     """An argparse type: a whole number from ``low`` to ``high``."""
     def parse(text: str) -> int:
@@ -51,7 +49,7 @@ def bounded_int(low: int, high: int):
 
 
 seed = bounded_int(0, MAX_SEED)
-"""A seed: a whole number from 0 to :data:`MAX_SEED`."""
+"""A seed: a whole number from 0 to :data:`spikefly.evolution.settings.MAX_SEED`."""
 
 
 MAX_EPISODES = 100_000

@@ -80,8 +80,8 @@ def run_render(args: argparse.Namespace) -> int:
     else:
         recording, stem = _record(args)
     out = Path(args.out) if args.out else Path(f"{stem}.mp4")
-    video_kind(out)
-    check_output_file(out)
+    if not args.out:  # the default name (.mp4) beside the controller: only its folder is left to check
+        check_output_file(out)
     if args.save_recording:
         save_recording(recording, args.save_recording)
     stats = render_recording(recording, out, width, height, progress=not (args.quiet or args.json), renderer=args.renderer,
