@@ -117,6 +117,7 @@ class EvolutionRun:
         self.champion: dict[str, Any] | None = None  # {"genome": arrays, "score": ..., "generation": ...}
         self.validations_without_gain = 0
         self.elapsed_s = 0.0
+        self._started = time.perf_counter()
         self.population = None
         self.generation = 0
         self.validations = 0
@@ -229,7 +230,7 @@ class EvolutionRun:
         settings = self.settings
         last = settings.generations if until is None else min(until, settings.generations)
         evaluator = make_evaluator(settings)
-        started = time.perf_counter() - self.elapsed_s
+        started = self._started = time.perf_counter() - self.elapsed_s
         bar = progress_bar(settings.generations, self.generation, self.progress)
         try:
             while self.generation < last:
@@ -299,7 +300,8 @@ class EvolutionRun:
             record["infeasible"] = sum(not report.feasible for report in reports)
         write_text_atomic(self.run_dir / POPULATION_FILE, json.dumps(population_record(generation, terms, successes, results, networks, reports)))
         self.env_steps += int(results.steps.sum())
-        last = generation + 1 >= settings.generations or 0 < settings.budget_steps <= self.env_steps
+        last = (generation + 1 >= settings.generations or 0 < settings.budget_steps <= self.env_steps
+                or 0 < settings.time_budget_s <= time.perf_counter() - self._started)  # the run's last generation validates
         if (generation + 1) % settings.validation_every == 0 or last:
             order = np.argsort(-fitness)[: settings.validation_top]
             record["validation"] = self._validate([genomes[i][1] for i in order], [networks[i] for i in order], generation)

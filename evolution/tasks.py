@@ -281,9 +281,9 @@ register_task(TaskParts(
     review_parts=ReviewParts(record=f"{_REVIEW}.record:record_flight", plot_episodes=f"{_REVIEW}.plots:flights_section",
                              io_names=f"{_REVIEW}.plots:quadrotor_io_names"),
     baseline_parts=BaselineParts(
-        worlds=("forest",), holdout_world="corridor", vec_env=f"{_BASELINES}.rl:flight_vec_env",
-        score=f"{_BASELINES}.rl:flight_score", test_figures=f"{_BASELINES}.bench:flight_figures",
-        columns=f"{_BASELINES}.bench:FLIGHT_COLUMNS", energy_column=f"{_BASELINES}.bench:FLIGHT_ENERGY",
+        worlds=("forest",), holdout_world="corridor", vec_env=f"{_BASELINES}.vec_envs:flight_vec_env",
+        score=f"{_BASELINES}.rl:flight_score", test_figures=f"{_BASELINES}.bench_table:flight_figures",
+        columns=f"{_BASELINES}.bench_table:FLIGHT_COLUMNS", energy_column=f"{_BASELINES}.bench_table:FLIGHT_ENERGY",
         episode_steps=300, one_world=True)))
 register_task(TaskParts(
     "audio", AUDIO_EVENT_ID, flyer="spikefly.evolution.audio_task:AudioFlyer",
@@ -295,7 +295,7 @@ register_task(TaskParts(
     review_parts=ReviewParts(record=f"{_REVIEW}.record:record_listening", plot_episodes=f"{_REVIEW}.plots:detections_section",
                              io_names=f"{_REVIEW}.plots:listening_io_names"),
     baseline_parts=BaselineParts(
-        worlds=("kitchen", "street", "office"), holdout_world="office", vec_env=f"{_BASELINES}.rl:listening_vec_env",
-        score=f"{_BASELINES}.rl:listening_score", test_figures=f"{_BASELINES}.bench:listening_figures",
-        columns=f"{_BASELINES}.bench:LISTENING_COLUMNS", energy_column=f"{_BASELINES}.bench:LISTENING_ENERGY",
+        worlds=("kitchen", "street", "office"), holdout_world="office", vec_env=f"{_BASELINES}.vec_envs:listening_vec_env",
+        score=f"{_BASELINES}.rl:listening_score", test_figures=f"{_BASELINES}.bench_table:listening_figures",
+        columns=f"{_BASELINES}.bench_table:LISTENING_COLUMNS", energy_column=f"{_BASELINES}.bench_table:LISTENING_ENERGY",
         episode_steps=6000)))

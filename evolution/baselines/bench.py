@@ -22,18 +22,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from spikefly.core import SpikeflyError
 from spikefly.envs import QUADROTOR_AVOID_ID
+from spikefly.evolution.baselines.bench_table import (
+    aggregate, hardware, markdown_table, overspend_note, plot_curves,
+)
 
 METHODS = ("neat", "ppo", "recurrent_ppo")
-LABELS = {"neat": "NEAT-LIF", "ppo": "PPO (MLP)", "recurrent_ppo": "RecurrentPPO (LSTM)"}
 THRESHOLDS = (0.5, 0.9)
 
 
@@ -55,14 +56,20 @@ class BenchSettings:
     """A bundled world none of the methods trains on, flown at test time (None: skip)."""
     budget_steps: int = 1_000_000
     """Env steps each method may spend per seed (training, validation and re-flights all count)."""
+    budget_seconds: float = 0.0
+    """If > 0, each method gets this many seconds of wall-clock per seed instead (validations included;
+    each uses the machine its own best way) and ``budget_steps`` is not used."""
+    suite: str | None = None
+    """A bundled held-out suite (``spikefly evaluate --suite``) flown at test time, each course once (None: skip)."""
     seeds: int = 3
     """Seeds per method (0 .. seeds-1)."""
     methods: tuple[str, ...] = METHODS
     """Which of neat, ppo, recurrent_ppo to run."""
     neat_population: int = 50
-    """NEAT genomes per generation (smaller than evolve's 100 so a small budget still buys generations)."""
+    """NEAT genomes per generation (smaller than evolve's 100 so a small budget still buys generations;
+    0: the task's ``spikefly evolve`` default)."""
     neat_episodes: int = 2
-    """NEAT training episodes per world per genome per generation."""
+    """NEAT training episodes per world per genome per generation (0: the ``spikefly evolve`` default)."""
     validation_episodes: int = 10
     """Validation episodes per world, the same seeds for every method."""
     validations: int = 20
@@ -86,8 +93,9 @@ class BenchSettings:
         for name in ("budget_steps", "seeds", "neat_population", "neat_episodes", "validation_episodes", "validations",
                      "test_episodes", "holdout_episodes", "n_envs"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BenchError(f"{name}={value!r}: must be an integer >= 1")
+            least = 0 if name in ("neat_population", "neat_episodes") else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise BenchError(f"{name}={value!r}: must be an integer >= {least}")
             limit = {"budget_steps": 10**10, "seeds": 1_000, "n_envs": 1_024}.get(name, 100_000)
             if value > limit:
                 raise BenchError(f"{name}={value}: at most {limit:,}. Fix: give a smaller value")
@@ -102,8 +110,20 @@ class BenchSettings:
         if task.baseline.one_world and len(self.worlds) != 1:
             raise BenchError(f"worlds={list(self.worlds)}: the {task.name} benchmark trains on one world (PPO's vector "
                              "env flies one). Fix: pass one --world")
-        if self.neat_population < 4:
+        if 0 < self.neat_population < 4:
             raise BenchError(f"neat_population={self.neat_population}: NEAT needs at least 4 genomes")
+        if isinstance(self.budget_seconds, bool) or not isinstance(self.budget_seconds, (int, float)) \
+                or not 0 <= self.budget_seconds <= 1e7:
+            raise BenchError(f"budget_seconds={self.budget_seconds!r}: give seconds from 0 to 1e7 (0: the step budget)")
+        if self.suite is not None:
+            from spikefly.worlds.suites import SuiteError, suite_courses
+
+            if not task.suites:
+                raise BenchError(f"suite={self.suite!r}: the {task.name} task has no course suites. Fix: drop --suite")
+            try:
+                suite_courses(self.suite)
+            except SuiteError as error:
+                raise BenchError(str(error)) from None
 
     @property
     def task(self):
@@ -120,18 +140,27 @@ class BenchSettings:
 
 # -- one run per (method, seed) -----------------------------------------------------------------
 def run_neat(settings: BenchSettings, seed: int, out: Path) -> dict[str, Any]:
-    """Evolve with the step budget; the curve is the champion's validation score against env steps."""
+    """Evolve with the step (or time) budget; the curve is the champion's validation score against env steps."""
     from spikefly.controllers import load
     from spikefly.evolution.run import CHAMPION_FILE, LOG_FILE, EvolutionRun, RunError
     from spikefly.evolution.settings import EvolveSettings
 
-    per_generation = settings.neat_population * settings.neat_episodes * len(settings.worlds) * _episode_steps_guess(settings)
-    every = max(1, round(settings.budget_steps / settings.validations / per_generation))
-    values = {"env_id": settings.env_id, "worlds": settings.worlds, "env_settings": dict(settings.env_settings),
-              "population": settings.neat_population,
-              "episodes_per_world": settings.neat_episodes, "generations": 10**9, "budget_steps": settings.budget_steps,
-              "validation_every": every, "validation_episodes": settings.validation_episodes, "validation_top": 3,
-              "pybullet_every": 0, "seed": seed}
+    values: dict[str, Any] = {
+        "env_id": settings.env_id, "worlds": settings.worlds, "env_settings": dict(settings.env_settings),
+        "generations": 10**9, "validation_episodes": settings.validation_episodes, "validation_top": 3, "pybullet_every": 0,
+        "seed": seed}
+    if settings.neat_population:
+        values["population"] = settings.neat_population
+    if settings.neat_episodes:
+        values["episodes_per_world"] = settings.neat_episodes
+    if settings.budget_seconds:
+        values["time_budget_s"] = settings.budget_seconds  # validations as often as `spikefly evolve` validates
+    else:
+        default = EvolveSettings.of_task(settings.env_id)
+        per_generation = (settings.neat_population or default.population) * (settings.neat_episodes or default.episodes_per_world) \
+            * len(settings.worlds) * _episode_steps_guess(settings)
+        values.update(budget_steps=settings.budget_steps,
+                      validation_every=max(1, round(settings.budget_steps / settings.validations / per_generation)))
     evolve = EvolveSettings.for_env(values, "bench")
     try:
         run = EvolutionRun.resume(out, progress=False) if (out / "settings.json").exists() else EvolutionRun.start(out, evolve, progress=False)
@@ -166,16 +195,21 @@ def run_rl(settings: BenchSettings, method: str, seed: int, out: Path) -> dict[s
     )
 
     if not (out / CARD_FILE).exists():
+        timed = settings.budget_seconds > 0
         baseline = BaselineSettings(
             algorithm=method, env_id=settings.env_id, worlds=settings.worlds, env_settings=dict(settings.env_settings),
-            total_steps=settings.budget_steps, seed=seed, board=settings.board,
+            total_steps=10**10 if timed else settings.budget_steps, seed=seed, board=settings.board,
             n_envs=settings.n_envs, validation_every_steps=max(1, settings.budget_steps // settings.validations),
+            validation_every_s=settings.budget_seconds / settings.validations if timed else 0.0,
             validation_episodes=settings.validation_episodes,
         )
         if out.exists():  # a run killed before its card: start it again
             for name in os.listdir(out):
                 (out / name).unlink()
-        train_baseline(baseline, out, stop_at_steps=settings.budget_steps)
+        if timed:
+            train_baseline(baseline, out, stop_at_seconds=settings.budget_seconds)
+        else:
+            train_baseline(baseline, out, stop_at_steps=settings.budget_steps)
     card = load_card(out / CARD_FILE)
     curve, best = [], -math.inf
     for line in (out / LOG_FILE).read_text().splitlines():
@@ -206,6 +240,12 @@ def test_controller(settings: BenchSettings, spec, method: str) -> dict[str, Any
         holdout = evaluate_controller(spec, [settings.holdout_world], settings.holdout_episodes, seed=0, physics="pybullet",
                                       progress=False)
         figures["holdout"] = settings.task.baseline.test_figures(holdout, None)["metric"]
+    if settings.suite:
+        from spikefly.worlds.suites import suite_courses
+
+        courses = [str(course) for course in suite_courses(settings.suite)]
+        flown = evaluate_controller(spec, courses, 1, seed=0, physics="pybullet", progress=False)
+        figures["suite"] = settings.task.baseline.test_figures(flown, None)["metric"]
     return figures
 
 
@@ -229,160 +269,6 @@ def run_one(settings: BenchSettings, method: str, seed: int, out: Path) -> dict[
     return result
 
 
-# -- aggregation and the table ------------------------------------------------------------------
-def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
-    """Mean and the half-width of its Student-t confidence interval over seeds (0 for one seed)."""
-    data = np.asarray(values, dtype=float)
-    if data.size < 2:
-        return float(data.mean()) if data.size else math.nan, 0.0
-    from scipy import stats
-
-    half = stats.t.ppf(0.5 + level / 2, data.size - 1) * data.std(ddof=1) / math.sqrt(data.size)
-    return float(data.mean()), float(half)
-
-
-FLIGHT_COLUMNS = (("success", "test.success_rate", 1.0), ("collision", "test.collision_rate", 1.0),
-                  ("time-out", "test.timeout_rate", 1.0), ("mean return", "test.mean_return", 1.0),
-                  ("time to goal (s)", "test.time_to_goal_s", 1.0), ("holdout success", "test.holdout", 1.0))
-"""The quadrotor task's columns of the table: (header, key path in a result, scale)."""
-FLIGHT_ENERGY = ("energy / s of flight (mJ)", "test.energy_per_flight_s_j", 1e3)
-LISTENING_COLUMNS = (("F1", "test.f1", 1.0), ("false alarms / h", "test.false_alarms_per_hour", 1.0),
-                     ("holdout F1", "test.holdout", 1.0), ("mean return", "test.mean_return", 1.0))
-"""The audio task's columns of the table."""
-LISTENING_ENERGY = ("energy / h (J)", "test.energy_per_hour_j", 1.0)
-
-
-def flight_figures(report: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
-    """The quadrotor task's test figures of one evaluation report (``metric``: its success rate)."""
-    summary = report["summary"]
-    goals = [row["time_s"] for row in report["episodes"] if row["outcome"] == "goal"]
-    figures = {"metric": summary["success_rate"], "success_rate": summary["success_rate"],
-               "collision_rate": summary["collision_rate"], "timeout_rate": summary["timeout_rate"],
-               "out_of_bounds_rate": summary["out_of_bounds_rate"], "time_to_goal_s": float(np.mean(goals)) if goals else None}
-    if cost is not None:
-        figures["energy_per_flight_s_j"] = cost["power_w"]  # J per second of flight = W
-    return figures
-
-
-def listening_figures(report: dict[str, Any], cost: dict[str, Any] | None) -> dict[str, Any]:
-    """The audio task's test figures of one evaluation report (``metric``: its event F1)."""
-    summary = report["summary"]
-    figures = {"metric": summary["f1"], "f1": summary["f1"], "false_alarms_per_hour": summary["false_alarms_per_hour"]}
-    if cost is not None:
-        figures["energy_per_hour_j"] = cost["per_hour_j"]
-    return figures
-
-
-def table_columns(task) -> list[tuple[str, str, float]]:
-    """(header, key path in a result, scale) of the table's numeric columns for ``task``."""
-    tail = [("env steps to 50%", "to_50.env_steps", 1e-3), ("env steps to 90%", "to_90.env_steps", 1e-3),
-            ("wall-clock to 50% (s)", "to_50.time_s", 1.0), ("wall-clock to 90% (s)", "to_90.time_s", 1.0),
-            ("env steps used (k)", "env_steps", 1e-3), ("wall-clock (s)", "wall_clock_s", 1.0),
-            ("neurons", "test.neurons", 1.0), ("synapses", "test.synapses", 1.0), ("parameters", "test.parameters", 1.0),
-            ("synaptic ops / step", "test.synaptic_ops_per_step", 1.0), ("MACs / step", "test.macs_per_step", 1.0)]
-    return [*task.baseline.columns, *tail, task.baseline.energy_column]
-
-
-def _get(result: dict[str, Any], path: str) -> float | None:
-    value: Any = result
-    for key in path.split("."):
-        if not isinstance(value, dict) or value.get(key) is None:
-            return None
-        value = value[key]
-    return float(value)
-
-
-def aggregate(results: list[dict[str, Any]], task) -> dict[str, dict[str, Any]]:
-    """Per method and column: mean, CI half-width, and how many seeds have a value (thresholds may not be reached)."""
-    table: dict[str, dict[str, Any]] = {}
-    for method in dict.fromkeys(r["method"] for r in results):
-        mine = [r for r in results if r["method"] == method]
-        row: dict[str, Any] = {"seeds": len(mine)}
-        for header, path, _ in table_columns(task):
-            values = [v for v in (_get(r, path) for r in mine) if v is not None]
-            mean, half = confidence_interval(values) if values else (None, None)
-            row[header] = {"mean": mean, "ci95": half, "n": len(values)}
-        table[method] = row
-    return table
-
-
-def markdown_table(aggregates: dict[str, dict[str, Any]], task) -> str:
-    columns = table_columns(task)
-    threshold_headers = {"env steps to 50%", "env steps to 90%", "wall-clock to 50% (s)", "wall-clock to 90% (s)"}
-    lines = ["| method | seeds | " + " | ".join(h.replace("env steps to", "env steps (k) to") for h, _, _ in columns) + " |",
-             "|---|---|" + "---|" * len(columns)]
-    for method, row in aggregates.items():
-        cells = []
-        for header, _, scale in columns:
-            entry = row[header]
-            if entry["n"] == 0:
-                cells.append("not reached" if header in threshold_headers else "—")
-                continue
-            mean, half = entry["mean"] * scale, entry["ci95"] * scale
-            digits = 2 if abs(mean) < 10 else 0
-            text = f"{mean:.{digits}f} ± {half:.{digits}f}" if row["seeds"] > 1 else f"{mean:.{digits}f}"
-            if header in threshold_headers and entry["n"] < row["seeds"]:
-                text += f" ({entry['n']}/{row['seeds']} seeds)"
-            cells.append(text)
-        lines.append(f"| {LABELS[method]} | {row['seeds']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def plot_curves(results: list[dict[str, Any]], path: Path, task) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4))
-    colours = {"neat": "tab:green", "ppo": "tab:blue", "recurrent_ppo": "tab:orange"}
-    for result in results:
-        curve = [{"env_steps": 0, "time_s": 0.0, "success_rate": 0.0}, *result["curve"]]
-        label = LABELS[result["method"]] if result["seed"] == 0 else None
-        steps = [p["env_steps"] for p in curve]
-        seconds = [p["time_s"] for p in curve]
-        scores = [p["success_rate"] for p in curve]
-        axes[0].step(steps, scores, where="post", color=colours[result["method"]], alpha=0.8, label=label)
-        axes[1].step(seconds, scores, where="post", color=colours[result["method"]], alpha=0.8, label=label)
-    metric = f"best validation {task.metric}"
-    for axis, xlabel in zip(axes, ("env steps", "wall-clock (s)")):
-        axis.set_xlabel(xlabel)
-        axis.set_ylabel(metric)
-        axis.set_ylim(-0.02, 1.02)
-        axis.grid(alpha=0.3)
-    axes[0].legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    pyplot.close(figure)
-
-
-def hardware() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
-
-
-OVERSPEND = 1.10
-"""A run that used more than this times the budget is named under the table: NEAT stops only between
-generations, so a budget smaller than a few generations buys it more steps than the baselines."""
-
-
-def overspend_note(results: list[dict[str, Any]], budget_steps: int) -> str:
-    """Lines under the table naming every run that overspent the budget by more than 10% ("" if none)."""
-    over = [f"{r['method']} seed {r['seed']}: {r['env_steps'] / budget_steps:.1f}x" for r in results
-            if r["env_steps"] > OVERSPEND * budget_steps]
-    if not over:
-        return ""
-    return ("\n\nOver budget (" + ", ".join(over) + f" of {budget_steps:,} steps): a NEAT generation is not cut short, "
-            "nor a PPO rollout, so give a budget of many generations (--budget-steps) or a smaller --neat-population.")
-
-
 def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bool = True) -> dict[str, Any]:
     """Every (method, seed) run (finished ones are read back), then bench.json, bench.md and curves.png."""
     from spikefly.evolution.run import check_task
@@ -392,6 +278,7 @@ def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bo
     check_task(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": settings.worlds}))
     if settings.holdout_world:
         check_task(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": (settings.holdout_world,)}))
+    check_task(EvolveSettings.for_env({"env_id": settings.env_id, "worlds": settings.worlds, "env_settings": settings.env_settings}))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "settings.json"
@@ -407,7 +294,8 @@ def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bo
         results.append(run_one(settings, method, seed, out / method / f"seed-{seed}"))
     aggregates = aggregate(results, settings.task)
     table = markdown_table(aggregates, settings.task)
-    note = overspend_note(results, settings.budget_steps)
+    timed = settings.budget_seconds > 0
+    note = overspend_note(results, settings.budget_seconds if timed else settings.budget_steps, seconds=timed)
     document = {"settings": settings.to_dict(), "hardware": hardware(), "results": results, "aggregates": aggregates,
                 "table": table, "note": note}
     (out / "bench.json").write_text(json.dumps(document, indent=1))
@@ -435,9 +323,23 @@ def add_bench_parser(commands) -> None:
     parser.add_argument("--holdout", metavar="NAME_OR_FILE",
                         help="a world none of them trains on, flown at test time (default: corridor; audio: office; 'none' to skip)")
     parser.add_argument("--budget-steps", type=int, default=1_000_000, help="env steps per method and seed (default: 1000000)")
+    parser.add_argument("--budget-seconds", type=float, default=0.0, metavar="S",
+                        help="equal wall-clock instead: S seconds per method and seed, validations included, each method "
+                        "using the machine its own best way. The defaults then follow `spikefly evolve` (its world, env "
+                        "settings, population and episodes) and the test adds the task's held-out suite")
+    parser.add_argument("--suite", metavar="NAME_OR_FOLDER",
+                        help="a course suite flown at test time, each course once (default: heldout with --budget-seconds, "
+                        "else none; 'none' to skip)")
+    parser.add_argument("--env-settings", metavar="FILE|default|none",
+                        help="env settings every method trains and is tested with: a JSON file of them, 'default' (those "
+                        "of `spikefly evolve`) or 'none' (the env's own defaults). Default: 'default' with "
+                        "--budget-seconds, else 'none'")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per method (default: 3)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {','.join(METHODS)} (default: all)")
-    parser.add_argument("--neat-population", type=int, default=50, help="NEAT genomes per generation (default: 50)")
+    parser.add_argument("--neat-population", type=int,
+                        help="NEAT genomes per generation (default: 50; with --budget-seconds that of spikefly evolve)")
+    parser.add_argument("--neat-episodes", type=int,
+                        help="NEAT training episodes per genome (default: 2; with --budget-seconds that of spikefly evolve)")
     parser.add_argument("--validations", type=int, default=20,
                         help="validate about this many times over the budget, each on 10 episodes that count (default: 20)")
     parser.add_argument("--test-episodes", type=int, default=20, help="held-out test episodes per training world (default: 20)")
@@ -448,8 +350,31 @@ def add_bench_parser(commands) -> None:
     parser.set_defaults(run=run_bench_command)
 
 
+def bench_env_settings(choice: str, evolve_default) -> dict[str, Any]:
+    """``--env-settings``: 'default' (``spikefly evolve``'s), 'none' ({}), or a JSON file's object."""
+    if choice == "default":
+        return dict(evolve_default.env_settings)
+    if choice == "none":
+        return {}
+    try:
+        values = json.loads(Path(choice).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BenchError(f"--env-settings {choice}: cannot read it ({error}). Fix: give a JSON file holding an object of "
+                         'env settings, e.g. {"action_mode": "guided"}, or \'default\' or \'none\'') from None
+    if not isinstance(values, dict):
+        raise BenchError(f"--env-settings {choice}: expected a JSON object of env settings, got {type(values).__name__}")
+    from spikefly.evolution.run import check_task
+
+    try:
+        check_task(dataclasses.replace(evolve_default, env_settings=values))
+    except SpikeflyError as error:
+        raise BenchError(f"--env-settings {choice}: {error}") from None
+    return values
+
+
 def run_bench_command(args) -> int:
     from spikefly.controllers.boards import load_board
+    from spikefly.evolution.settings import EvolveSettings
     from spikefly.evolution.tasks import task_for, task_names
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -457,13 +382,22 @@ def run_bench_command(args) -> int:
     baseline = task_for(env_id).baseline
     if baseline is None:
         raise BenchError(f"--env {args.env}: that task has no RL baseline to benchmark against")
-    holdout = args.holdout or baseline.holdout_world or "none"
+    timed = args.budget_seconds > 0
+    task = task_for(env_id)
+    evolve_default = EvolveSettings.of_task(env_id)
+    holdout = args.holdout or ("none" if timed else baseline.holdout_world) or "none"
+    suite = args.suite or ("heldout" if timed and task.suites else "none")
     load_board(args.board)
+    worlds = args.worlds or (evolve_default.worlds if timed else [world for world in baseline.worlds if world != holdout])
     settings = BenchSettings(
-        env_id=env_id, worlds=tuple(args.worlds or (world for world in baseline.worlds if world != holdout)),
-        holdout_world=None if holdout == "none" else holdout, budget_steps=args.budget_steps, seeds=args.seeds,
+        env_id=env_id, worlds=tuple(worlds), env_settings=bench_env_settings(args.env_settings or ("default" if timed else "none"),
+                                                                              evolve_default),
+        holdout_world=None if holdout == "none" else holdout, budget_steps=args.budget_steps,
+        budget_seconds=args.budget_seconds, suite=None if suite == "none" else suite, seeds=args.seeds,
         methods=tuple(name.strip().replace("-", "_") for name in args.methods.split(",") if name.strip()),
-        neat_population=args.neat_population, validations=args.validations, test_episodes=args.test_episodes, board=args.board, n_envs=args.n_envs,
+        neat_population=args.neat_population if args.neat_population is not None else (0 if timed else 50),
+        neat_episodes=args.neat_episodes if args.neat_episodes is not None else (0 if timed else 2),
+        validations=args.validations, test_episodes=args.test_episodes, board=args.board, n_envs=args.n_envs,
     )
     document = run_bench(settings, args.out, progress=not args.json)
     if args.json:

@@ -2,7 +2,8 @@
 
 The baselines see exactly what an evolved controller sees: the same env, observation and action
 spaces, control rate and per-step reward. The quadrotor trains on the fast Numba twin through
-:class:`TwinVecEnv` (an SB3 ``VecEnv`` over :class:`~spikefly.envs.quadrotor_vec_env.QuadrotorAvoidVecEnv`);
+:class:`TwinVecEnv` (:mod:`spikefly.evolution.baselines.vec_envs`: an SB3 ``VecEnv`` over
+:class:`~spikefly.envs.quadrotor_vec_env.QuadrotorAvoidVecEnv`);
 the audio task through SB3's ``DummyVecEnv``. Every env step is counted (``env_steps``).
 
 Selection is on validation episodes only: the same seeds an evolution run with this seed
@@ -27,17 +28,17 @@ import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from functools import cache, partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from spikefly.envs import AUDIO_EVENT_ID, QUADROTOR_AVOID_ID
+from spikefly.envs import QUADROTOR_AVOID_ID
 from spikefly.envs.sim import outcomes
 from spikefly.evolution.episodes import VALIDATION, EpisodeSet, episodes_for
 from spikefly.evolution.settings import MAX_SEED
+from spikefly.evolution.baselines.vec_envs import TwinVecEnvMethods, make_twin_vec_env
 from spikefly.evolution.baselines.policy_card import (
     ALGORITHMS, CARD_FILE, CARD_KIND, POLICY_FILE, BaselineError, PolicyCard, PolicyController, actor_size, algorithm_class,
     clip_actions, fly_twin, import_sb3, load_card, space_dict,
@@ -87,6 +88,8 @@ class BaselineSettings:
     """Adam learning rate."""
     validation_every_steps: int = 20_000
     """Validate the current policy every this many training steps (and at the end)."""
+    validation_every_s: float = 0.0
+    """If > 0, validate every this many seconds of wall-clock instead (the benchmark's equal-time budget)."""
     validation_episodes: int = 10
     """Validation episodes per world (deterministic actions)."""
     lstm_hidden_size: int = 64
@@ -116,6 +119,9 @@ class BaselineSettings:
                 raise BaselineError(f"{name}={value!r}: must be an integer >= 1")
             if value > BASELINE_LIMITS.get(name, 10**6):
                 raise BaselineError(f"{name}={value}: at most {BASELINE_LIMITS.get(name, 10**6):,}. Fix: give a smaller value")
+        if isinstance(self.validation_every_s, bool) or not isinstance(self.validation_every_s, (int, float)) \
+                or not 0 <= self.validation_every_s <= 1e8:
+            raise BaselineError(f"validation_every_s={self.validation_every_s!r}: must be seconds from 0 to 1e8 (0: by steps)")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 0:
             raise BaselineError(f"batch_size={self.batch_size!r}: must be an integer >= 0 (0 = the algorithm's default)")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
@@ -132,113 +138,6 @@ class BaselineSettings:
         values = asdict(self)
         values["worlds"] = list(self.worlds)
         return values
-
-
-# -- the twin as an SB3 VecEnv ---------------------------------------------------------------
-def make_twin_vec_env(n_envs: int, world: str, env_settings: dict[str, Any], seed: int):
-    """An SB3 ``VecEnv`` of ``n_envs`` twin drones on ``world`` (see :class:`TwinVecEnvMethods`)."""
-    return _twin_vec_env_class()(n_envs, world, env_settings, seed)
-
-
-@cache
-def _twin_vec_env_class() -> type:
-    """TwinVecEnvMethods on SB3's VecEnv, built on first use: SB3 is an optional dependency."""
-    from stable_baselines3.common.vec_env import VecEnv
-
-    return type("TwinVecEnv", (TwinVecEnvMethods, VecEnv), {"__doc__": TwinVecEnvMethods.__doc__})
-
-
-class TwinVecEnvMethods:
-    """SB3's VecEnv interface over the twin vector env, with SB3's same-step autoreset.
-
-    A drone whose episode ends returns the first observation of its next episode, the final one
-    in ``infos[i]["terminal_observation"]``, ``infos[i]["outcome"]`` and, for time-outs,
-    ``infos[i]["TimeLimit.truncated"] = True`` (so PPO bootstraps them). ``env_steps`` counts
-    every drone step taken.
-    """
-
-    def __init__(self, n_envs: int, world: str, env_settings: dict[str, Any], seed: int) -> None:
-        from spikefly.envs.quadrotor_vec_env import QuadrotorAvoidVecEnv
-
-        self.twin_env = QuadrotorAvoidVecEnv(n_envs, world, **env_settings)
-        super().__init__(n_envs, self.twin_env.single_observation_space, self.twin_env.single_action_space)
-        self._first_seed = seed
-        self._actions: NDArray[np.float32] | None = None
-        self.env_steps = 0
-        self.outcomes: dict[str, int] = {}
-
-    def reset(self):
-        seed = self._seeds[0] if self._seeds[0] is not None else self._first_seed
-        observations, _ = self.twin_env.reset(seed=seed)
-        self._first_seed = None
-        self._reset_seeds()
-        return observations
-
-    def step_async(self, actions) -> None:
-        self._actions = np.asarray(actions, np.float32)
-
-    def step_wait(self):
-        env = self.twin_env
-        observations, rewards, terminated, truncated, info = env.step(self._actions)
-        self.env_steps += self.num_envs
-        done = terminated | truncated
-        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        if done.any():
-            for index in np.flatnonzero(done):
-                outcome = info["outcome"][index]
-                infos[index] = {"terminal_observation": observations[index].copy(), "outcome": outcome,
-                                "TimeLimit.truncated": bool(truncated[index] and not terminated[index])}
-                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-            # SB3 expects the next episode's first observation in the same step (Gymnasium's twin
-            # does next-step autoreset): restart the finished drones now.
-            env._autoreset(done)
-            env._needs_reset[:] = False
-            observations = observations.copy()
-            observations[done] = env.twin.observations[done]
-        return observations, rewards.astype(np.float32), done, infos
-
-    def close(self) -> None:
-        self.twin_env.close()
-
-    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
-        return [getattr(self.twin_env, attr_name)] * len(list(self._get_indices(indices)))
-
-    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
-        raise AttributeError(f"TwinVecEnv: cannot set {attr_name!r} on the twin drones")
-
-    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
-        raise AttributeError(f"TwinVecEnv: the twin drones have no per-env method {method_name!r}")
-
-    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
-        return [False] * len(list(self._get_indices(indices)))
-
-
-def flight_vec_env(settings: BaselineSettings):
-    """The quadrotor task's training env: the twin vector env on the one training world."""
-    return make_twin_vec_env(settings.n_envs, settings.worlds[0], settings.env_settings, settings.seed)
-
-
-def listening_vec_env(settings: BaselineSettings):
-    """A DummyVecEnv of audio envs (env i listens to world i % W), wrapped to count every step in ``env_steps``."""
-    import gymnasium
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
-
-    class StepCounter(VecEnvWrapper):
-        def __init__(self, venv) -> None:
-            super().__init__(venv)
-            self.env_steps = 0
-
-        def reset(self):
-            return self.venv.reset()
-
-        def step_wait(self):
-            self.env_steps += self.num_envs
-            return self.venv.step_wait()
-
-    worlds = settings.worlds
-    makers = [partial(gymnasium.make, AUDIO_EVENT_ID, world=worlds[i % len(worlds)], **settings.env_settings)
-              for i in range(settings.n_envs)]
-    return StepCounter(DummyVecEnv(makers))
 
 
 # -- flying a policy ---------------------------------------------------------------------------
@@ -351,11 +250,13 @@ def _check_task(settings: BaselineSettings) -> None:
 
 
 def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], progress: bool = False,
-                   stop_at_steps: int | None = None) -> TrainSummary:
+                   stop_at_steps: int | None = None, stop_at_seconds: float | None = None) -> TrainSummary:
     """Train, validate every ``validation_every_steps``, keep the best validated policy, write the card.
 
     ``stop_at_steps``: stop as soon as training plus validation env steps reach it (the
     benchmark's equal budget); by default training runs ``total_steps`` training steps.
+    ``stop_at_seconds``: stop at the first env step after this much wall-clock since training
+    began, validations included (the benchmark's equal-time budget); a last validation follows.
     """
     _, torch = import_sb3()
     from spikefly.evolution.tasks import task_for
@@ -383,7 +284,8 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
     log_path = out / LOG_FILE
     log_path.write_text("")
     started = time.perf_counter()
-    state: dict[str, Any] = {"validation_steps": 0, "validations": [], "best": None, "next": settings.validation_every_steps}
+    state: dict[str, Any] = {"validation_steps": 0, "validations": [], "best": None, "next": settings.validation_every_steps,
+                             "next_s": settings.validation_every_s}
 
     def validate() -> None:
         figures = validation_score(model, recurrent, settings, validation)
@@ -404,10 +306,14 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
     class Validation(BaseCallback):
         def _on_step(self) -> bool:
             bar.update(self.training_env.num_envs)
-            if self.num_timesteps >= state["next"]:
+            elapsed = time.perf_counter() - started
+            if (elapsed >= state["next_s"]) if settings.validation_every_s else (self.num_timesteps >= state["next"]):
                 state["next"] += settings.validation_every_steps
+                state["next_s"] += settings.validation_every_s
                 validate()
                 bar.set_postfix_str(f"validation {state['validations'][-1]['success_rate']:.2f}")
+            if stop_at_seconds is not None and elapsed >= stop_at_seconds:
+                return False
             return stop_at_steps is None or env.env_steps + state["validation_steps"] < stop_at_steps
 
     try:

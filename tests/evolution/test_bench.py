@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,14 +11,8 @@ import pytest
 pytest.importorskip("stable_baselines3")
 
 from spikefly.evolution import evaluators
-from spikefly.evolution.baselines.bench import (
-    BenchError,
-    BenchSettings,
-    table_columns,
-    confidence_interval,
-    overspend_note,
-    run_bench,
-)
+from spikefly.evolution.baselines.bench import BenchError, BenchSettings, run_bench
+from spikefly.evolution.baselines.bench_table import confidence_interval, overspend_note, table_columns
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.run import EvolutionRun
 from spikefly.evolution.settings import EvolveSettings
@@ -158,3 +153,47 @@ def test_a_budgeted_run_stopped_and_resumed_spends_the_same_steps_on_the_same_ge
         return [{key: value for key, value in json.loads(line).items() if key != "time_s"} for line in text]
 
     assert lines("resumed") == lines("straight")
+
+
+def test_an_equal_wall_clock_bench_gives_each_method_its_seconds_and_flies_the_suite(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    for name in ("boxes-crates.toml", "corridor-drift.toml"):
+        (suite / name).write_text((Path(__file__).parents[2] / "worlds" / "suites" / "heldout" / name).read_text())
+    budget = 4.0
+    settings = BenchSettings(worlds=("empty",), holdout_world=None, env_settings={"action_mode": "guided"}, budget_seconds=budget,
+                             suite=str(suite), seeds=1, methods=("neat", "ppo"), neat_population=4, neat_episodes=1,
+                             validation_episodes=1, validations=2, test_episodes=1, n_envs=2)
+    document = run_bench(settings, tmp_path / "bench", progress=False)
+    header = document["table"].splitlines()[0]
+    assert "| suite success |" in header
+    for result in document["results"]:
+        assert budget <= result["wall_clock_s"] < budget + 120  # ran out its seconds, then stopped (generous: JIT, a last validation)
+        assert result["test"]["suite"] in (0.0, 0.5, 1.0)  # two courses, each flown once
+        assert result["curve"], result["method"]  # validated at least once, so a controller was selected
+    neat = json.loads((tmp_path / "bench" / "neat" / "seed-0" / "settings.json").read_text())
+    assert neat["time_budget_s"] == budget and neat["budget_steps"] == 0 and neat["env_settings"] == {"action_mode": "guided"}
+    card = json.loads((tmp_path / "bench" / "ppo" / "seed-0" / "card.json").read_text())
+    assert card["env"]["settings"] == {"action_mode": "guided"}
+
+
+def test_bench_refuses_bad_time_budgets_suites_and_env_settings(tmp_path, capsys):
+    with pytest.raises(BenchError, match=r"budget_seconds=-1: give seconds from 0 to 1e7"):
+        BenchSettings(worlds=("empty",), budget_seconds=-1)
+    with pytest.raises(BenchError, match="no bundled suite named 'nosuch'"):
+        BenchSettings(worlds=("empty",), suite="nosuch")
+    bad = tmp_path / "env.json"
+    bad.write_text(json.dumps({"action_mode": "guidded"}))
+    assert main(["bench", "--budget-seconds", "10", "--env-settings", str(bad), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert f"--env-settings {bad}: " in err and "action_mode='guidded'" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_run_stopped_by_its_time_budget_validates_its_last_generation(tmp_path):
+    settings = EvolveSettings(worlds=("empty",), population=4, episodes_per_world=1, generations=50, time_budget_s=0.001,
+                              validation_every=5, validation_episodes=1, pybullet_every=0, pybullet_episodes=1)
+    summary = EvolutionRun.start(tmp_path / "run", settings, progress=False).run()
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert summary.generations == 1 and "validation" in log[0]  # generation 0 of 5 validates: it is the last
+    assert summary.champion is not None and summary.champion.exists()
