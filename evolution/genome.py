@@ -201,7 +201,7 @@ the threshold excess, in [0, 1]) and the two gene switches."""
 _COUNT_REPR = re.compile(r"count\((-?\d+)\)")
 
 
-def _peek(counter: count) -> int:
+def peek_count(counter: count) -> int:
     """The next value of an ``itertools.count`` (step 1) without consuming it."""
     match = _COUNT_REPR.fullmatch(repr(counter))
     if match is None:
@@ -232,7 +232,7 @@ class LIFGenomeConfig(DefaultGenomeConfig):
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["node_indexer"] = None
-        state["_node_indexer_next_value"] = None if self.node_indexer is None else _peek(self.node_indexer)
+        state["_node_indexer_next_value"] = None if self.node_indexer is None else peek_count(self.node_indexer)
         return state
 
 

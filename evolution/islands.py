@@ -45,6 +45,7 @@ from typing import Any
 
 from spikefly.evolution.checkpoint import write_text_atomic
 from spikefly.evolution.compile import arrays_to_json, genome_to_arrays
+from spikefly.evolution.genome import peek_count
 from spikefly.evolution.run import CHAMPION_FILE, SETTINGS_FILE, EvolutionRun, RunError, check_task, insert_genomes
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 
@@ -190,9 +191,11 @@ class IslandRun(EvolutionRun):
         """Every counter of this island is still inside its block (a run would need ~10^5 generations to leave it)."""
         population = self.population
         limit = (self.index + 1) * ISLAND_ID_BLOCK
+        # The counters, not the genes: immigrants keep the numbers their own island gave them.
+        indexer = population.config.genome_config.node_indexer
         counters = {"innovation number": population.reproduction.innovation_tracker.global_counter,
-                    "genome key": max(population.population),
-                    "node key": max(key for genome in population.population.values() for key in genome.nodes)}
+                    "genome key": peek_count(population.reproduction.genome_indexer) - 1,
+                    "node key": 0 if indexer is None else peek_count(indexer) - 1}
         for name, value in counters.items():
             if value >= limit:
                 raise RunError(f"{self.run_dir}: island {self.index}'s {name} {value} left its block "
@@ -293,17 +296,65 @@ def evolve_archipelago(run_dir: str | Path, settings: EvolveSettings | None = No
             ray.shutdown()
 
 
+MAX_ISLAND_RESTARTS = 2
+"""Times each island's actor may die (its node lost, its process killed) and be started again from
+its checkpoint before the run gives up."""
+
+
+class _Islands:
+    """The island actors, each started again from its checkpoint when it dies (a lost node).
+
+    An island's state lives in its run directory, so a replacement actor resumes it where its last
+    checkpoint left it and replays the same generations to the same result: nothing lost, nothing
+    counted twice (a migration round already taken is refused by the checkpoint's record).
+    """
+
+    def __init__(self, ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings) -> None:
+        self.ray, self.run_dir = ray, run_dir
+        self.settings = [island_settings(settings, archipelago, k).to_dict() for k in range(archipelago.islands)]
+        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        # One CPU per island; islands share CPUs (time-sliced) on a cluster with fewer.
+        self.actor = ray.remote(num_cpus=min(1.0, cpus / archipelago.islands), max_restarts=0, max_task_retries=0)(IslandActor)
+        self.actors = [self._start(k) for k in range(archipelago.islands)]
+        self.restarts = [0] * archipelago.islands
+
+    def _start(self, k: int, **options):
+        actor = self.actor.options(**options) if options else self.actor
+        return actor.remote(str(self.run_dir / f"island-{k}"), self.settings[k])
+
+    def call(self, method: str, args: dict[int, tuple] | None = None) -> list[Any]:
+        """``method(*args[k])`` on each island k of ``args`` (default: all, no arguments), in island order."""
+        ray = self.ray
+        args = args if args is not None else {k: () for k in range(len(self.actors))}
+        results: dict[int, Any] = {}
+        while len(results) < len(args):
+            pending = {getattr(self.actors[k], method).remote(*args[k]): k for k in args if k not in results}
+            for ref, k in pending.items():
+                try:
+                    results[k] = ray.get(ref)
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+                    self.restarts[k] += 1
+                    if self.restarts[k] > MAX_ISLAND_RESTARTS:
+                        raise RunError(f"{self.run_dir}: island {k}'s actor died {self.restarts[k]} times (last: "
+                                       f"{error!r}). Fix: check the nodes (ray status), then resume with "
+                                       f"--resume {self.run_dir}") from error
+                    ray.kill(self.actors[k], no_restart=True)
+                    # Its CPU may have gone with its node: the replacement asks for none and shares what is left.
+                    self.actors[k] = self._start(k, num_cpus=0)
+        return [results[k] for k in sorted(args)]
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor, no_restart=True)
+
+
 def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings, progress: bool) -> dict[str, Any]:
     from tqdm import tqdm
 
     count_ = archipelago.islands
-    cpus = float(ray.cluster_resources().get("CPU", 1.0))
-    # One CPU per island; islands share CPUs (time-sliced) on a cluster with fewer.
-    actor = ray.remote(num_cpus=min(1.0, cpus / count_), max_restarts=0, max_task_retries=0)(IslandActor)
-    actors = [actor.remote(str(run_dir / f"island-{k}"), island_settings(settings, archipelago, k).to_dict())
-              for k in range(count_)]
+    islands_ = _Islands(ray, run_dir, settings, archipelago)
     try:
-        states = ray.get([a.state.remote() for a in actors])
+        states = islands_.call("state")
         every = archipelago.migrate_every
         round_ = max(1, min(state["generation"] for state in states) // every)
         bar = tqdm(total=settings.generations, initial=min(s["generation"] for s in states), desc=f"{count_} islands",
@@ -311,14 +362,14 @@ def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: Archipela
         while True:
             boundary = round_ * every
             before = min(s["generation"] for s in states)
-            states = ray.get([a.advance.remote(boundary) for a in actors])
+            states = islands_.call("advance", {k: (boundary,) for k in range(count_)})
             bar.update(min(s["generation"] for s in states) - before)
             if boundary >= settings.generations or all(s["done"] for s in states):
                 break
             # After a resume every island may have taken this round already (then some are past the boundary).
             takers = [k for k, state in enumerate(states) if state["rounds_done"] < round_ and not state["done"]]
             if takers:
-                outgoing = ray.get([a.emigrants.remote() for a in actors])
+                outgoing = islands_.call("emigrants")
                 for k in takers:
                     source = (k - 1) % count_
                     generation = outgoing[source][0]
@@ -326,19 +377,18 @@ def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: Archipela
                         raise RunError(f"{run_dir}: island {source} offers emigrants of generation {generation}, not "
                                        f"{boundary - 1}; the islands' checkpoints disagree. Fix: resume from a copy of the "
                                        "run directory made before it was changed")
-                ray.get([actors[k].immigrate.remote(round_, (k - 1) % count_, outgoing[(k - 1) % count_][1]) for k in takers])
+                islands_.call("immigrate", {k: (round_, (k - 1) % count_, outgoing[(k - 1) % count_][1]) for k in takers})
             round_ += 1
         bar.close()
-        islands = ray.get([a.finish.remote() for a in actors])
+        islands = islands_.call("finish")
     finally:
-        for a in actors:
-            ray.kill(a, no_restart=True)
+        islands_.close()
     scored = [island for island in islands if island["score"] is not None]
     best = max(scored, key=lambda island: island["score"]) if scored else None
     if best is not None:
         shutil.copyfile(best["champion"], run_dir / CHAMPION_FILE)
     return {"run_dir": str(run_dir), "islands": islands, "best_island": best["island"] if best else None,
-            "champion": str(run_dir / CHAMPION_FILE) if best else None}
+            "champion": str(run_dir / CHAMPION_FILE) if best else None, "restarts": islands_.restarts}
 
 
 def run_islands(args: argparse.Namespace, settings: EvolveSettings | None, run_dir: str) -> int:

@@ -14,7 +14,8 @@ scheduling, transport and fault detection; this module only decides what a task 
 - faults: actors are created with ``max_restarts=0`` and their calls with
   ``max_task_retries=0``, so Ray itself never re-runs a batch and never silently brings an
   actor back. When a call fails because its actor or worker died (``RayActorError``), this
-  evaluator starts a replacement actor in that slot and puts the batch back in the queue.
+  evaluator starts a replacement actor in that slot (on any node that is left) and puts the batch
+  back in the queue.
   Results are kept by batch index and a batch's first result is the only one used, so a
   generation never loses or double-counts a genome. A generation gives up with
   :class:`RayEvaluatorError` after ``max_failures`` such deaths (default: 2 per actor).
@@ -152,12 +153,12 @@ class RayEvaluator:
         self._ray = import_ray()
         self._started_ray = connect(address)
         self._settings = settings.to_dict()
-        self._actor_class = actor_class()
+        self._remote_class = actor_class()
         cpus = float(self._ray.cluster_resources().get("CPU", 1.0))
         count = actors or max(1, int(cpus))
         # More actors than CPUs share them (Ray would otherwise wait for CPUs that never come).
-        self._actor_class = self._actor_class.options(num_cpus=min(1.0, cpus / count))
-        self.actors: list[ray.actor.ActorHandle] = [self._actor_class.remote(self._settings) for _ in range(count)]
+        actor = self._remote_class.options(num_cpus=min(1.0, cpus / count))
+        self.actors: list[ray.actor.ActorHandle] = [actor.remote(self._settings) for _ in range(count)]
         try:  # wait until every actor is built and warm: a broken setting fails here, once, with its own message
             self._ray.get([actor.pid.remote() for actor in self.actors])
         except self._ray.exceptions.RayError as error:
@@ -219,9 +220,12 @@ class RayEvaluator:
         return concatenate([results[b] for b in range(len(batches))])
 
     def _replace(self, slot: int) -> None:
-        """A new actor in ``slot`` (the dead one is killed for good, in case Ray still holds it)."""
+        """A new actor in ``slot`` (the dead one is killed for good, in case Ray still holds it).
+
+        Its CPU may have gone with its node, so the replacement asks for none and shares a surviving
+        node's CPUs rather than waiting for a CPU that may never come back."""
         self._ray.kill(self.actors[slot], no_restart=True)
-        self.actors[slot] = self._actor_class.remote(self._settings)
+        self.actors[slot] = self._remote_class.options(num_cpus=0).remote(self._settings)
         self.replaced += 1
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import time
 from dataclasses import dataclass
@@ -316,7 +317,12 @@ class EvolutionRun:
         """Networks, rollout results, board reports (or None) and fitness terms of ``genomes`` on ``episodes``."""
         settings = self.settings
         networks = [self._scored(compile_genome(genome, self.config.genome_config)) for genome in genomes]
+        # NEAT draws from the global random streams; an evaluator must not move them (Ray's client
+        # draws from `random` when it handles a lost node), or the next generation would differ.
+        streams = random.getstate(), np.random.get_state()
         results = evaluator.evaluate(networks, episodes)
+        random.setstate(streams[0])
+        np.random.set_state(streams[1])
         reports = self.charge.reports(networks, results.ops, results.steps) if self.charge else None
         extra_terms = board_terms(reports, settings.energy_weight, settings.latency_weight) if reports else None
         return networks, results, reports, fitness_terms(results, networks, settings, extra_terms)
