@@ -8,7 +8,8 @@ class declares (attribute-derived keys such as ``bias_init_mean`` and ``delay_mu
 included), every value's type and range — and raises :class:`NeatConfigError` naming the file,
 the section, the key and the fix. Only then does it build the :class:`neat.Config` with
 :class:`~spikefly.evolution.genome.LIFGenome`,
-:class:`~spikefly.evolution.reproduction.LIFReproduction`, ``DefaultSpeciesSet`` and
+:class:`~spikefly.evolution.reproduction.LIFReproduction`,
+:class:`~spikefly.evolution.speciation.DefaultSpeciesSet` (neat's, with distances over arrays) and
 ``DefaultStagnation``.
 
 Every key is required except: ``seed`` in ``[NEAT]`` (spikefly seeds with
@@ -41,6 +42,7 @@ from neat.math_util import stat_functions
 
 from spikefly.evolution.genome import LIFConnectionGene, LIFGenome, LIFNodeGene
 from spikefly.evolution.reproduction import LIFReproduction
+from spikefly.evolution.speciation import DefaultSpeciesSet
 
 __all__ = ["BUNDLED_CONFIG", "SECTIONS", "NeatConfigError", "load_neat_config", "section_parameters"]
 
@@ -336,6 +338,6 @@ def _build(parser: configparser.ConfigParser) -> neat.Config:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             parser.write(file)
-        return neat.Config(LIFGenome, LIFReproduction, neat.DefaultSpeciesSet, neat.DefaultStagnation, name)
+        return neat.Config(LIFGenome, LIFReproduction, DefaultSpeciesSet, neat.DefaultStagnation, name)
     finally:
         os.unlink(name)

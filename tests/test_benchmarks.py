@@ -58,6 +58,7 @@ def test_generation_benchmark_prints_the_split():
     )
     out = result.stdout
     assert "evaluation:" in out and "compilation" in out and "neat-python bookkeeping" in out and "ratio total/target:" in out
+    assert "neat-python's own on the same species" in out and "head node: compile" in out
 
 
 def test_audio_baselines_benchmark_prints_all_three_rows(tmp_path):

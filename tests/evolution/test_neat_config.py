@@ -13,6 +13,7 @@ from neat.genome import DefaultGenomeConfig
 
 from spikefly.evolution.genome import DEFAULT_GENOME_PARAMETERS, LIFConnectionGene, LIFGenome, LIFNodeGene
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, SECTIONS, NeatConfigError, load_neat_config, section_parameters
+from spikefly.evolution.speciation import DefaultSpeciesSet
 
 
 def bundled_text() -> str:
@@ -38,7 +39,7 @@ def test_bundled_config_loads_with_lif_types_and_encoder_sizes() -> None:
     config = load()
     assert config.genome_type is LIFGenome
     assert config.reproduction_type.__name__ == "LIFReproduction"
-    assert config.species_set_type is neat.DefaultSpeciesSet
+    assert config.species_set_type is DefaultSpeciesSet and issubclass(DefaultSpeciesSet, neat.DefaultSpeciesSet)
     assert config.stagnation_type is neat.DefaultStagnation
     genome = config.genome_config
     assert (genome.num_inputs, genome.num_outputs) == (4, 3)
