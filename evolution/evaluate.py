@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
-from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.sim import outcomes
@@ -231,9 +231,9 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
         base = dataclasses.replace(spec, network=prune_network(spec.network, prune))
         variants[f"pruned {prune:.0%}"] = base
     if integer:
-        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
-        network = quantize(base.network, input_fractional_bits=16 if analog else 0)
-        variants["int8" if prune is None else f"pruned {prune:.0%} + int8"] = dataclasses.replace(base, network=network)
+        from spikefly.evolution.export import integer_network
+
+        variants["int8" if prune is None else f"pruned {prune:.0%} + int8"] = dataclasses.replace(base, network=integer_network(base))
     return variants
 
 

@@ -45,16 +45,22 @@ def substep_s(spec: ControllerSpec) -> float:
     return 1.0 / (control_hz * spec.steps_per_action)
 
 
+def integer_network(spec: ControllerSpec) -> IntegerLIFNetwork:
+    """The network the C export runs: ``spec``'s own when integer, else quantised (int8 weights,
+    shift decay; 16 input fractional bits for an analog encoder, 0 for spikes)."""
+    if isinstance(spec.network, IntegerLIFNetwork):
+        return spec.network
+    analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
+    return quantize(spec.network, input_fractional_bits=16 if analog else 0)
+
+
 def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net") -> ExportResult:
     """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir")."""
     if format not in FORMATS:
         raise ExportError(f"format {format!r}: choose one of {FORMATS}")
     out = Path(out)
     dt = substep_s(spec)
-    network = spec.network
-    if format in ("c", "json") and not isinstance(network, IntegerLIFNetwork):
-        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
-        network = quantize(network, input_fractional_bits=16 if analog else 0)
+    network = integer_network(spec) if format in ("c", "json") else spec.network
     if format == "json":
         save(dataclasses.replace(spec, network=network), out)
         return ExportResult(out, format, None, None, dt)
