@@ -34,7 +34,7 @@ from spikefly.controllers.codec import decode_into, decoder_kernel_args
 from spikefly.controllers.cost_fit import Measurement
 from spikefly.controllers.cost_model import spiking_cost
 from spikefly.controllers.export_c import export_c
-from spikefly.controllers.mcu_build import build_image
+from spikefly.controllers.mcu_build import build_image, find_tools
 from spikefly.controllers.mcu_run import compare_with_kernel, run_image, run_kernel
 from spikefly.controllers.quantize import quantize_inputs
 from spikefly.core import SpikeflyError
@@ -114,6 +114,7 @@ def deploy(spec: ControllerSpec, board: str = "stm32f405", world: str | os.PathL
     profile = load_board(board)
     if not isinstance(profile, McuBoard):  # only an edited boards.toml gets here
         raise DeployError(f"{board}: not an MCU profile. Fix: restore controllers/boards.toml")
+    find_tools()  # a missing toolchain stops before the episode is flown
     spec = dataclasses.replace(spec, network=integer_network(spec))
     network = spec.network
     recording = record_episode(spec, world, seed)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
 from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts
+from spikefly.controllers.boards import BoardProfile
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.sim import outcomes
@@ -212,7 +213,13 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
         costs[name]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
         costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
         costs[name]["front_end_macs_per_frame"] = fixed
+        costs[name]["measured_figures"] = measured_figures(board)
     return costs
+
+
+def measured_figures(board: BoardProfile) -> list[str]:
+    """The board figures that come from a measurement (confidence A, source "measured: ..."), by field name."""
+    return [key for key, entry in board.sources.items() if entry.confidence == "A" and entry.source.startswith("measured")]
 
 
 def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None) -> dict[str, ControllerSpec]:

@@ -12,6 +12,7 @@ from spikefly.core import SpikeflyError
 from spikefly.core.outputs import check_output_file
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 from spikefly.evolution.cli.args import episode_count, positive_int, seed, workers
+from spikefly.evolution.cli.deploy import add_deploy_parser
 from spikefly.evolution.cli.evaluate import add_evaluate_parser
 from spikefly.evolution.tasks import task_for, task_names
 
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.set_defaults(run=_run_evolve)
 
     add_evaluate_parser(commands)
+    add_deploy_parser(commands)
 
     export = commands.add_parser(
         "export",
