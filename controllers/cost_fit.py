@@ -43,7 +43,10 @@ class Measurement:
 
 def fit_cycles(measurements: list[Measurement]) -> dict[str, float]:
     """Coefficients (:data:`COEFFICIENTS`) minimising the squared error over every control step."""
-    from scipy.optimize import nnls
+    try:
+        from scipy.optimize import nnls
+    except ImportError as error:
+        raise ImportError('fit_cycles needs scipy: pip install "spikefly[deploy]"') from error
 
     if not measurements:
         raise ValueError("fit_cycles: no measurements")

@@ -54,8 +54,9 @@ def integer_network(spec: ControllerSpec) -> IntegerLIFNetwork:
     return quantize(spec.network, input_fractional_bits=16 if analog else 0)
 
 
-def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net") -> ExportResult:
-    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir")."""
+def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net",
+                      unit_r: bool = False) -> ExportResult:
+    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir"; ``unit_r``: see :func:`~spikefly.controllers.export_nir.to_nir`)."""
     if format not in FORMATS:
         raise ExportError(f"format {format!r}: choose one of {FORMATS}")
     out = Path(out)
@@ -77,7 +78,7 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
 
     network = dequantize(spec.network) if isinstance(spec.network, IntegerLIFNetwork) else spec.network
     try:
-        export_nir(network, out, dt)
+        export_nir(network, out, dt, unit_r)
     except ImportError as error:
         raise ExportError(str(error)) from error
     except ValueError as error:
