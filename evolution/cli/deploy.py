@@ -60,7 +60,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         for line in report["differences"]:
             print(f"  {line}")
     epc = load_board(args.board).energy_per_cycle_j
-    print(f"{args.board + ', per control step':<22} {'modelled':>12} {'measured':>12}")
+    print(f"{'per control step':<22} {'modelled':>12} {'measured':>12}")
     print(f"{'flash, tables':<22} {modelled['flash_bytes']:>10} B {measured['const_bytes']:>10} B   "
           f"(+ {measured['code_bytes']} B code)")
     print(f"{'RAM':<22} {modelled['ram_bytes']:>10} B {measured['ram_bytes']:>10} B")
