@@ -26,11 +26,9 @@ QEMU_MACHINE = "netduinoplus2"
 
 
 @dataclass(frozen=True)
-class EmulatedRun:
-    """What the emulated STM32F405 computed, one row per control step."""
+class NetworkRun:
+    """What a network computed on recorded inputs, one row per control step."""
 
-    instructions: NDArray[np.int64]
-    """[T]: instructions executed by the K substep calls of each control step."""
     membrane: NDArray[np.int32]
     """[T, K, n_out]: output membranes, Q.F."""
     out_spikes: NDArray[np.uint8]
@@ -40,12 +38,17 @@ class EmulatedRun:
 
 
 @dataclass(frozen=True)
-class KernelRun:
-    """The same inputs through the integer kernel: outputs, spikes and op counts per control step."""
+class EmulatedRun(NetworkRun):
+    """The run on the emulated STM32F405."""
 
-    membrane: NDArray[np.int32]
-    out_spikes: NDArray[np.uint8]
-    spiked: NDArray[np.uint8]
+    instructions: NDArray[np.int64]
+    """[T]: instructions executed by the K substep calls of each control step."""
+
+
+@dataclass(frozen=True)
+class KernelRun(NetworkRun):
+    """The same inputs through the integer kernel."""
+
     counts: NDArray[np.int64]
     """[T, 4]: neuron updates, spikes, input events, synaptic ops of each control step."""
 
@@ -86,8 +89,8 @@ def run_image(image: McuImage, inputs: NDArray[np.int32], timeout_s: float = 600
     if records.shape[0] != inputs.shape[0]:
         raise McuBuildError(f"{records_path}: {records.shape[0]} control steps written for {inputs.shape[0]} fed. "
                             "Fix: rebuild the image for this controller")
-    return EmulatedRun(records["instructions"].astype(np.int64), records["membrane"].astype(np.int32),
-                       records["out_spikes"].copy(), records["spiked"].copy())
+    return EmulatedRun(membrane=records["membrane"].astype(np.int32), out_spikes=records["out_spikes"].copy(),
+                       spiked=records["spiked"].copy(), instructions=records["instructions"].astype(np.int64))
 
 
 def run_kernel(network: IntegerLIFNetwork, inputs: NDArray[np.int32]) -> KernelRun:
@@ -104,10 +107,10 @@ def run_kernel(network: IntegerLIFNetwork, inputs: NDArray[np.int32]) -> KernelR
             spikes, outputs = simulate(network, inputs[t, k:k + 1], state)
             out_spikes[t, k], membrane[t, k], spiked[t, k] = spikes[0], outputs[0], state.spiked
         counts[t] = np.array(state.counts(), np.int64) - before
-    return KernelRun(membrane, out_spikes, spiked, counts)
+    return KernelRun(membrane=membrane, out_spikes=out_spikes, spiked=spiked, counts=counts)
 
 
-def compare_with_kernel(emulated: EmulatedRun, kernel: KernelRun) -> list[str]:
+def compare_with_kernel(emulated: NetworkRun, kernel: NetworkRun) -> list[str]:
     """Every (control step, substep) where the emulated MCU and the kernel differ, first 10, as sentences."""
     differences = []
     for name in ("spiked", "out_spikes", "membrane"):
@@ -120,4 +123,4 @@ def compare_with_kernel(emulated: EmulatedRun, kernel: KernelRun) -> list[str]:
     return differences
 
 
-__all__ = ["EmulatedRun", "KernelRun", "QEMU_MACHINE", "compare_with_kernel", "record_dtype", "run_image", "run_kernel"]
+__all__ = ["EmulatedRun", "KernelRun", "NetworkRun", "QEMU_MACHINE", "compare_with_kernel", "record_dtype", "run_image", "run_kernel"]
