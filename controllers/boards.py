@@ -128,6 +128,9 @@ class McuBoard(BoardProfile):
     """c_mac for weight_bits > 8."""
     overhead_cycles_per_step: float = field(metadata=_NON_NEGATIVE)
     """Fixed cycles per control step (call, substep loop, output copy)."""
+    cycles_per_input_scan: float = field(default=0.0, metadata=_NON_NEGATIVE)
+    """c_in: looking at one input channel in one substep for an event (the C export's input loop
+    visits every channel; 0 when not measured for the board)."""
 
     def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         mac_cycles = self.cycles_per_int8_mac if work.weight_bits <= 8 else self.cycles_per_fp32_mac
@@ -136,6 +139,7 @@ class McuBoard(BoardProfile):
             + self.cycles_per_spike * work.presynaptic_events
             + self.cycles_per_synaptic_op * work.synaptic_ops
             + mac_cycles * work.macs
+            + self.cycles_per_input_scan * work.input_scans
             + self.overhead_cycles_per_step
         )
         reasons = []

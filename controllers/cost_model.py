@@ -5,7 +5,9 @@ Inputs are the operations the kernels actually counted, as means per control ste
 IE, synaptic ops SOP (fan-out of every firing source, inputs included) and multiply-accumulates
 MAC not already in SOP. Presynaptic events PE = SP + IE (each starts a walk over one CSR row).
 
-- MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + overhead``; ``latency = cycles /
+- MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + c_in*IS + overhead`` with input
+  scans ``IS = n_inputs x K`` (the C export looks at every input channel in each of the K
+  substeps of a control step); ``latency = cycles /
   clock``; ``energy = cycles * energy_per_cycle`` (active energy only: the core's idle or sleep
   power between control steps is not counted, which for the Crazyflie's STM32F405 is the
   marginal energy, since it runs the flight stack anyway). ``c_mac`` is the int8 figure for
@@ -138,6 +140,7 @@ class Workload:
     macs: float
     substeps: float
     weight_bits: int
+    input_scans: float
     flash_bytes: int
     ram_bytes: int
     spiking: bool
@@ -171,7 +174,8 @@ def spiking_cost(
     work = Workload(
         neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
         synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=counts.neuron_updates / n,
-        weight_bits=bits, flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
+        weight_bits=bits, input_scans=n_in * counts.neuron_updates / n,
+        flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
         # an input channel without synapses needs no wire: the chip's limit counts the connected ones
         n_inputs=int(np.count_nonzero(np.diff(network.row_ptr[: n_in + 1]))), n_outputs=network.n_outputs,
         max_fan_in=int(np.bincount(network.target, minlength=n).max()) if s else 0,
@@ -203,7 +207,7 @@ def dense_ann_cost(
     neuromorphic = isinstance(board, NeuromorphicBoard)
     work = Workload(
         neuron_updates=activations, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
-        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=bits,
+        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=bits, input_scans=0.0,
         flash_bytes=math.ceil(macs * bits / 8) + activations * (8 if bits <= 16 else 4),
         ram_bytes=2 * max(sizes) * activation_bytes, spiking=False, n_neurons=activations, n_synapses=macs,
         n_inputs=sizes[0], n_outputs=sizes[-1], max_fan_in=max(sizes[:-1]), off_grid_neurons=0,
@@ -223,7 +227,7 @@ def arithmetic_cost(
     neuromorphic = isinstance(board, NeuromorphicBoard)
     work = Workload(
         neuron_updates=0.0, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
-        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=_check_bits(weight_bits),
+        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=_check_bits(weight_bits), input_scans=0.0,
         flash_bytes=int(flash_bytes), ram_bytes=int(ram_bytes), spiking=False, n_neurons=0, n_synapses=0,
         n_inputs=0, n_outputs=0, max_fan_in=0, off_grid_neurons=0,
     )

@@ -96,24 +96,36 @@ def _check_expressible(network: LIFNetwork) -> None:
             )
 
 
-def _neuron_node(nir_module: types.ModuleType, network: LIFNetwork, neurons: NDArray[np.int64], kind: str, dt: float) -> nir.NIRNode:
+def _input_gain(network: LIFNetwork, dt: float) -> NDArray[np.float64]:
+    """[N]: the ``r`` of each neuron's node in the default mapping (1 / (1 - beta), or 1 / dt without leak)."""
+    beta = network.beta.astype(np.float64)
+    return np.where(beta < 1.0, 1.0 / np.where(beta < 1.0, 1.0 - beta, 1.0), 1.0 / dt)
+
+
+def _neuron_node(nir_module: types.ModuleType, network: LIFNetwork, neurons: NDArray[np.int64], kind: str, dt: float,
+                 unit_r: bool) -> nir.NIRNode:
     beta = network.beta[neurons].astype(np.float64)
     threshold = network.threshold[neurons].astype(np.float64)
     meta = {_NEURON_META: neurons.astype(np.int64)}
     if kind in ("if", "i"):
-        r = np.full(neurons.size, 1.0 / dt)
+        r = np.full(neurons.size, 1.0 if unit_r else 1.0 / dt)
         if kind == "if":
             return nir_module.IF(r=r, v_threshold=threshold, v_reset=np.zeros(neurons.size), metadata=meta)
         return nir_module.I(r=r, metadata=meta)
-    tau, r = dt / (1.0 - beta), 1.0 / (1.0 - beta)
+    tau, r = dt / (1.0 - beta), np.ones(neurons.size) if unit_r else 1.0 / (1.0 - beta)
     v_leak = network.bias[neurons].astype(np.float64) / (1.0 - beta)
     if kind == "lif":
         return nir_module.LIF(tau=tau, r=r, v_leak=v_leak, v_threshold=threshold, v_reset=np.zeros(neurons.size), metadata=meta)
     return nir_module.LI(tau=tau, r=r, v_leak=v_leak, metadata=meta)
 
 
-def to_nir(network: LIFNetwork, dt: float) -> nir.NIRGraph:
-    """The NIR graph of ``network`` simulated at step ``dt`` seconds (mapping: module docstring)."""
+def to_nir(network: LIFNetwork, dt: float, unit_r: bool = False) -> nir.NIRGraph:
+    """The NIR graph of ``network`` simulated at step ``dt`` seconds (mapping: module docstring).
+
+    ``unit_r``: every neuron node gets ``r = 1`` and the default ``r`` is folded into the weights
+    of its incoming Linear nodes instead (readers that ignore ``r``, such as Norse 1.1, then
+    simulate the same network; snnTorch's importer wants the default).
+    """
     nir_module = _import_nir()
     if not isinstance(network, LIFNetwork):
         raise TypeError(f"to_nir: expected a LIFNetwork, got {type(network).__name__} (dequantize an integer network first)")
@@ -137,7 +149,7 @@ def to_nir(network: LIFNetwork, dt: float) -> nir.NIRGraph:
                 neurons = np.flatnonzero((kind_of == kind) & ~is_output)
             if neurons.size:
                 name = f"{kind}_out" if output else kind
-                nodes[name] = _neuron_node(nir_module, network, neurons, kind, dt)
+                nodes[name] = _neuron_node(nir_module, network, neurons, kind, dt, unit_r)
                 node_of[neurons], local[neurons] = name, np.arange(neurons.size)
                 if output:
                     output_groups.append((name, neurons))
@@ -148,6 +160,8 @@ def to_nir(network: LIFNetwork, dt: float) -> nir.NIRGraph:
         edges.append((name, output_name))
 
     sources, targets, weights, delays = network.edges()
+    if unit_r:
+        weights = (weights * _input_gain(network, dt)[targets]).astype(np.float32)
     # A read-out never fires, so its synapses carry nothing here; in NIR its output is the membrane.
     transmits = (sources < network.n_inputs) | network.spiking[np.maximum(sources - network.n_inputs, 0)]
     sources, targets, weights, delays = sources[transmits], targets[transmits], weights[transmits], delays[transmits]
@@ -175,9 +189,9 @@ def to_nir(network: LIFNetwork, dt: float) -> nir.NIRGraph:
     return nir_module.NIRGraph(nodes=nodes, edges=edges, metadata={"spikefly_dt_s": dt})
 
 
-def export_nir(network: LIFNetwork, path: str | Path, dt: float) -> Path:
+def export_nir(network: LIFNetwork, path: str | Path, dt: float, unit_r: bool = False) -> Path:
     """Write ``network`` (step ``dt`` seconds) as a NIR file (HDF5) with ``nir.write``; returns the path."""
-    graph = to_nir(network, dt)
+    graph = to_nir(network, dt, unit_r)
     path = Path(path)
     _import_nir().write(path, graph)
     return path

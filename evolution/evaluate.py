@@ -16,7 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 import spikefly.envs  # noqa: F401  (registers the environments)
-from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts, quantize
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, OperationCounts
+from spikefly.controllers.boards import BoardProfile
 from spikefly.core import SpikeflyError
 from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.sim import outcomes
@@ -212,7 +213,13 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
         costs[name]["dense_ann"] = dense_ann_cost(layers, board, control_hz, weight_bits).to_dict()
         costs[name]["per_hour_j"] = costs[name]["power_w"] * 3600.0
         costs[name]["front_end_macs_per_frame"] = fixed
+        costs[name]["measured_figures"] = measured_figures(board)
     return costs
+
+
+def measured_figures(board: BoardProfile) -> list[str]:
+    """The board figures that come from a measurement (confidence A, source "measured: ..."), by field name."""
+    return [key for key, entry in board.sources.items() if entry.confidence == "A" and entry.source.startswith("measured")]
 
 
 def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None) -> dict[str, ControllerSpec]:
@@ -231,9 +238,9 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
         base = dataclasses.replace(spec, network=prune_network(spec.network, prune))
         variants[f"pruned {prune:.0%}"] = base
     if integer:
-        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
-        network = quantize(base.network, input_fractional_bits=16 if analog else 0)
-        variants["int8" if prune is None else f"pruned {prune:.0%} + int8"] = dataclasses.replace(base, network=network)
+        from spikefly.evolution.export import integer_network
+
+        variants["int8" if prune is None else f"pruned {prune:.0%} + int8"] = dataclasses.replace(base, network=integer_network(base))
     return variants
 
 

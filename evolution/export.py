@@ -45,16 +45,23 @@ def substep_s(spec: ControllerSpec) -> float:
     return 1.0 / (control_hz * spec.steps_per_action)
 
 
-def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net") -> ExportResult:
-    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir")."""
+def integer_network(spec: ControllerSpec) -> IntegerLIFNetwork:
+    """The network the C export runs: ``spec``'s own when integer, else quantised (int8 weights,
+    shift decay; 16 input fractional bits for an analog encoder, 0 for spikes)."""
+    if isinstance(spec.network, IntegerLIFNetwork):
+        return spec.network
+    analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
+    return quantize(spec.network, input_fractional_bits=16 if analog else 0)
+
+
+def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net",
+                      unit_r: bool = False) -> ExportResult:
+    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir"; ``unit_r``: see :func:`~spikefly.controllers.export_nir.to_nir`)."""
     if format not in FORMATS:
         raise ExportError(f"format {format!r}: choose one of {FORMATS}")
     out = Path(out)
     dt = substep_s(spec)
-    network = spec.network
-    if format in ("c", "json") and not isinstance(network, IntegerLIFNetwork):
-        analog = spec.encoder.cost(spec.observation_low.shape[0], spec.steps_per_action).analog_inputs > 0
-        network = quantize(network, input_fractional_bits=16 if analog else 0)
+    network = integer_network(spec) if format in ("c", "json") else spec.network
     if format == "json":
         save(dataclasses.replace(spec, network=network), out)
         return ExportResult(out, format, None, None, dt)
@@ -71,7 +78,7 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
 
     network = dequantize(spec.network) if isinstance(spec.network, IntegerLIFNetwork) else spec.network
     try:
-        export_nir(network, out, dt)
+        export_nir(network, out, dt, unit_r)
     except ImportError as error:
         raise ExportError(str(error)) from error
     except ValueError as error:

@@ -66,3 +66,11 @@ def test_every_spikefly_command_in_the_readme_parses() -> None:
     for arguments in commands:
         args = parser.parse_args(arguments)  # an unknown flag or subcommand exits here
         assert args.command == arguments[0]
+
+
+def test_ci_runs_exactly_the_readmes_test_command() -> None:
+    """.ci/run's last line is the README's command 2 (system packages, venv, test extras, pytest)."""
+    readme_lines = [line.strip() for block in _readme_blocks("bash") for line in block.splitlines()]
+    ci_command = (DOCS.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert ci_command in readme_lines and ci_command.startswith("scripts/install-system-packages && ")
+    assert ci_command.endswith('pip install -e ".[test]" && pytest')

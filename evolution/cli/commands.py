@@ -12,6 +12,7 @@ from spikefly.core import SpikeflyError
 from spikefly.core.outputs import check_output_file
 from spikefly.evolution.settings import EvolveSettings, SettingsError
 from spikefly.evolution.cli.args import episode_count, positive_int, seed, workers
+from spikefly.evolution.cli.deploy import add_deploy_parser
 from spikefly.evolution.cli.evaluate import add_evaluate_parser
 from spikefly.evolution.tasks import task_for, task_names
 
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.set_defaults(run=_run_evolve)
 
     add_evaluate_parser(commands)
+    add_deploy_parser(commands)
 
     export = commands.add_parser(
         "export",
@@ -131,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="c, nir, or json (the controller file with its int8 network)")
     export.add_argument("--out", metavar="FILE", help="output file (default: the controller's name with .h, .nir or .int8.json)")
     export.add_argument("--name", default="spikefly_net", help="C identifier prefix (default: spikefly_net)")
+    export.add_argument("--unit-r", action="store_true",
+                        help="nir: write r = 1 on every neuron node and fold the input gain into the weights, for readers "
+                        "that ignore r (Norse 1.1); snnTorch's importer wants the default (docs/deployment.md)")
     export.set_defaults(run=_run_export)
 
     from spikefly.evolution.cli.render import add_render_parser
@@ -299,7 +304,7 @@ def _run_export(args: argparse.Namespace) -> int:
     spec = load(args.controller)
     out = args.out or str(Path(args.controller).with_suffix({"c": ".h", "nir": ".nir", "json": ".int8.json"}[args.format]))
     check_output_file(out)
-    result = export_controller(spec, args.format, out, args.name)
+    result = export_controller(spec, args.format, out, args.name, unit_r=args.unit_r)
     print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
     if result.flash_bytes is not None:
         print(f"  flash {result.flash_bytes} B of const tables (code not counted), RAM {result.ram_bytes} B of state")

@@ -152,6 +152,11 @@ def print_flights(controller: str, reports: dict, *, physics: str, suite: list[s
                       f"{cost['dense_ann']['energy_j'] * 1e6:>8.3f} uJ  {verdict}{bound}")
             print(f"{label}(ANN 64x64: a dense network with the same inputs and outputs, the size of SB3's default "
                   "MlpPolicy, energy per step on the same board)")
+            for board, cost in report["boards"].items():
+                if cost["measured_figures"]:
+                    print(f"{label}({board}: measured: {', '.join(cost['measured_figures'])} (instructions in QEMU, "
+                          "spikefly deploy); modelled: energy per cycle, flash and RAM (the formula; spikefly deploy "
+                          "measures the linked image))")
 
 
 def _evaluate_targets(args: argparse.Namespace, error: type[Exception]) -> tuple[str, list[str]]:

@@ -68,6 +68,9 @@ def test_evaluate_reports_float_int8_and_pruned_side_by_side_with_board_costs(tm
         # the direct encoder feeds analog currents, which a spike-input chip cannot take
         assert not report["boards"]["loihi"]["feasible"] and "spike inputs only" in report["boards"]["loihi"]["reasons"][0]
         assert report["boards"]["stm32f405"]["energy_j"] > 0
+        # the STM32F405's cycle figures are measured (spikefly deploy), Loihi's are not
+        assert "cycles_per_synaptic_op" in report["boards"]["stm32f405"]["measured_figures"]
+        assert report["boards"]["loihi"]["measured_figures"] == []
 
 
 def test_json_export_is_the_int8_controller_and_flies(tmp_path, capsys):

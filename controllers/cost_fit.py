@@ -1,0 +1,68 @@
+"""Fit an MCU profile's cycle coefficients to instructions measured on the emulated board.
+
+The cost model's MCU cycles (:mod:`spikefly.controllers.cost_model`) are linear in what the
+kernel counted per control step: ``c_nu*NU + c_spk*PE + c_sop*SOP + c_in*IS`` (+ overhead). Given
+the instructions the emulated STM32F405 executed in each control step
+(:func:`spikefly.controllers.mcu_run.run_image`) and the kernel's counts of the same steps,
+:func:`fit_cycles` finds the coefficients by non-negative least squares (``scipy.optimize.nnls``:
+a negative cycle count would be meaningless) on relative errors, each controller weighted equally
+whatever its size and the length of its recording. The profile's ``overhead_cycles_per_step`` (the caller's loop over the
+substeps) is not fitted: the harness times the substep calls only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+COEFFICIENTS = ("cycles_per_neuron_update", "cycles_per_spike", "cycles_per_synaptic_op", "cycles_per_input_scan")
+"""The McuBoard fields the fit sets, in the column order of :func:`step_features`."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One controller's emulated run: per control step counts and instructions."""
+
+    name: str
+    counts: NDArray[np.int64]
+    """[T, 4]: neuron updates, spikes, input events, synaptic ops (the kernel's counters)."""
+    instructions: NDArray[np.int64]
+    """[T]: instructions the emulated MCU executed in the same control steps."""
+    n_inputs: int
+    substeps: int
+
+    def features(self) -> NDArray[np.float64]:
+        """[T, 4]: NU, PE = spikes + input events, SOP, input scans = n_inputs x K."""
+        counts = self.counts.astype(np.float64)
+        steps = counts.shape[0]
+        return np.column_stack([counts[:, 0], counts[:, 1] + counts[:, 2], counts[:, 3],
+                                np.full(steps, float(self.n_inputs * self.substeps))])
+
+
+def fit_cycles(measurements: list[Measurement]) -> dict[str, float]:
+    """Coefficients (:data:`COEFFICIENTS`) minimising the squared error over every control step."""
+    try:
+        from scipy.optimize import nnls
+    except ImportError as error:
+        raise ImportError('fit_cycles needs scipy: pip install "spikefly[deploy]"') from error
+
+    if not measurements:
+        raise ValueError("fit_cycles: no measurements")
+    rows, targets = [], []
+    for measurement in measurements:
+        # relative errors, every controller counting the same whatever its size or recording length
+        weight = 1.0 / (np.sqrt(len(measurement.instructions)) * max(float(measurement.instructions.mean()), 1.0))
+        rows.append(measurement.features() * weight)
+        targets.append(measurement.instructions.astype(np.float64) * weight)
+    solution, _ = nnls(np.vstack(rows), np.concatenate(targets))
+    return dict(zip(COEFFICIENTS, (float(value) for value in solution)))
+
+
+def predict_cycles(coefficients: dict[str, float], measurement: Measurement) -> NDArray[np.float64]:
+    """[T]: the cycles the coefficients give for every control step of ``measurement``."""
+    return measurement.features() @ np.array([coefficients[name] for name in COEFFICIENTS])
+
+
+__all__ = ["COEFFICIENTS", "Measurement", "fit_cycles", "predict_cycles"]
