@@ -215,6 +215,36 @@ def dense_ann_cost(
     return _report(board, work, control_hz)
 
 
+def layered_spiking_cost(
+    layers: list[dict], counts: StepCounts, board: BoardProfile | str | os.PathLike[str], control_hz: float,
+    weight_bits: int = 8, beta_on_shift_grid: bool = False,
+) -> CostReport:
+    """Cost of one control step of a layered spiking network doing ``counts`` (the spiking PPO actor).
+
+    ``layers``: a policy card's layer list: ``linear`` (the dense input layer, its products in
+    ``counts.macs``, once per step), ``lif`` (``neurons`` updated ``steps`` times per step),
+    ``synapses`` and ``readout`` (weights driven by spikes, in ``counts.synaptic_ops``). Memory as
+    for an evolved network: weights, per-neuron parameters and state, the input and layer buffers.
+    """
+    bits = _check_bits(weight_bits)
+    weighted = [layer for layer in layers if layer["kind"] in ("linear", "synapses", "readout")]
+    lif = [layer for layer in layers if layer["kind"] == "lif"]
+    if not weighted or not lif:
+        raise ValueError("layered_spiking_cost: layers need a linear input layer and LIF layers")
+    weights = sum(int(layer["in"]) * int(layer["out"]) for layer in weighted)
+    neurons = sum(int(layer["neurons"]) for layer in lif)
+    widest = max(max(int(layer["in"]), int(layer["out"])) for layer in weighted)
+    work = Workload(
+        neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
+        synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=float(lif[0]["steps"]), weight_bits=bits,
+        input_scans=0.0, flash_bytes=math.ceil(weights * bits / 8) + _PARAMETER_BYTES_PER_NEURON * neurons,
+        ram_bytes=_STATE_BYTES_PER_NEURON * neurons + 4 * (2 * widest + int(weighted[0]["in"])), spiking=True,
+        n_neurons=neurons, n_synapses=weights, n_inputs=int(weighted[0]["in"]), n_outputs=int(weighted[-1]["out"]),
+        max_fan_in=max(int(layer["in"]) for layer in weighted), off_grid_neurons=0 if beta_on_shift_grid else neurons,
+    )
+    return _report(_resolve(board), work, control_hz)
+
+
 def arithmetic_cost(
     macs: float, board: BoardProfile | str | os.PathLike[str], control_hz: float, flash_bytes: int = 0, ram_bytes: int = 0,
     weight_bits: int = 8,

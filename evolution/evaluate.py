@@ -193,7 +193,7 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
         from spikefly.evolution.baselines.policy_card import policy_cost
 
         def cost_on(board, fixed_macs: int):
-            return policy_cost(spec, board, control_hz, fixed_macs, weight_bits)
+            return policy_cost(spec, board, control_hz, fixed_macs, weight_bits, report)
     else:
         from spikefly.evolution.board_cost import step_counts
 

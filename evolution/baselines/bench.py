@@ -34,7 +34,7 @@ from spikefly.evolution.baselines.bench_table import (
     aggregate, hardware, markdown_table, overspend_note, plot_curves,
 )
 
-METHODS = ("neat", "ppo", "recurrent_ppo")
+METHODS = ("neat", "ppo", "recurrent_ppo", "spiking_ppo")
 THRESHOLDS = (0.5, 0.9)
 
 

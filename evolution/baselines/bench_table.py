@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-LABELS = {"neat": "NEAT-LIF", "ppo": "PPO (MLP)", "recurrent_ppo": "RecurrentPPO (LSTM)"}
+LABELS = {"neat": "NEAT-LIF", "ppo": "PPO (MLP)", "recurrent_ppo": "RecurrentPPO (LSTM)", "spiking_ppo": "PPO (LIF actor)"}
 
 
 def confidence_interval(values: list[float], level: float = 0.95) -> tuple[float, float]:
@@ -125,7 +125,7 @@ def plot_curves(results: list[dict[str, Any]], path: Path, task) -> None:
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(1, 2, figsize=(11, 4))
-    colours = {"neat": "tab:green", "ppo": "tab:blue", "recurrent_ppo": "tab:orange"}
+    colours = {"neat": "tab:green", "ppo": "tab:blue", "recurrent_ppo": "tab:orange", "spiking_ppo": "tab:purple"}
     for result in results:
         curve = [{"env_steps": 0, "time_s": 0.0, "success_rate": 0.0}, *result["curve"]]
         label = LABELS[result["method"]] if result["seed"] == 0 else None

@@ -2,7 +2,7 @@
 
 ``spikefly baseline`` (:mod:`spikefly.evolution.baselines.rl`) writes a card beside the policy::
 
-    {"kind": "sb3_policy", "format_version": 1, "algorithm": "ppo" | "recurrent_ppo", "policy_class": ...,
+    {"kind": "sb3_policy", "format_version": 1, "algorithm": "ppo" | "recurrent_ppo" | "spiking_ppo", "policy_class": ...,
      "policy": "policy.zip",                       (SB3's own format, relative to the card)
      "env": {"id": ..., "settings": {...}, "observation_space": {...}, "action_space": {...}},
      "size": {"parameters": ..., "parameters_total": ..., "macs_per_step": ..., "layers": [...], "counted": ...},
@@ -33,7 +33,7 @@ from spikefly.evolution.episodes import EpisodeSet
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
-ALGORITHMS = ("ppo", "recurrent_ppo")
+ALGORITHMS = ("ppo", "recurrent_ppo", "spiking_ppo")
 CARD_KIND = "sb3_policy"
 POLICY_FILE = "policy.zip"
 CARD_FILE = "card.json"
@@ -55,9 +55,13 @@ def import_sb3():
 
 def algorithm_class(algorithm: str):
     import_sb3()
-    if algorithm == "ppo":
+    if algorithm in ("ppo", "spiking_ppo"):
         from stable_baselines3 import PPO
 
+        if algorithm == "spiking_ppo":  # its policy class must exist before SB3 loads or builds one
+            from spikefly.evolution.baselines.spiking_policy import build_classes
+
+            build_classes()
         return PPO
     try:
         from sb3_contrib import RecurrentPPO
@@ -75,17 +79,32 @@ class PolicyController:
     """
 
     def __init__(self, model: BaseAlgorithm, recurrent: bool) -> None:
-        from spikefly.controllers import OperationCounts
+        from spikefly.evolution.baselines.spiking_policy import spiking_actor
 
         self.model = model
         self.recurrent = recurrent
         self._state = None
         self._episode_start = np.ones(1, bool)
-        self.counts = OperationCounts(0, 0, 0, 0)  # an ANN fires no spikes; its MACs are on the card
+        self._spiking = spiking_actor(model)
+        self._n_actions = int(np.prod(model.action_space.shape or (1,)))
+
+    @property
+    def counts(self):
+        """Operations since the last reset: a spiking actor's, counted (its input layer's MACs are on
+        the card); none for an ANN (its MACs are on the card)."""
+        from spikefly.controllers import OperationCounts
+
+        if self._spiking is None:
+            return OperationCounts(0, 0, 0, 0)
+        per_step, steps = self._spiking.counts(self._n_actions), self._spiking.calls
+        return OperationCounts(round(per_step["neuron_updates"] * steps), round(per_step["spikes"] * steps), 0,
+                               round(per_step["synaptic_ops"] * steps))
 
     def reset(self, seed: int | None = None) -> None:
         self._state = None
         self._episode_start = np.ones(1, bool)
+        if self._spiking is not None:
+            self._spiking.reset_counts()
 
     def act(self, observation: NDArray[np.float32]) -> NDArray[np.float32]:
         if self.recurrent:
@@ -135,7 +154,16 @@ def actor_size(model: BaseAlgorithm) -> dict[str, Any]:
     """
     import torch
 
+    from spikefly.evolution.baselines.spiking_policy import actor_layers, spiking_actor
+
     policy = model.policy
+    actor = spiking_actor(model)
+    if actor is not None:  # its synaptic ops depend on its spikes: counted in flight, priced from the counts
+        head = policy.action_net
+        layers = [*actor_layers(actor), {"kind": "readout", "in": head.in_features, "out": head.out_features}]
+        parameters = sum(p.numel() for p in (*actor.parameters(), *head.parameters()))
+        return {"parameters": int(parameters), "parameters_total": int(sum(p.numel() for p in policy.parameters())),
+                "macs_per_step": int(actor.layers[0].in_features * actor.layers[0].out_features), "layers": layers}
     modules = [policy.mlp_extractor.policy_net, policy.action_net]
     if getattr(policy, "lstm_actor", None) is not None:
         modules.insert(0, policy.lstm_actor)
@@ -258,12 +286,20 @@ def fly_card_twin(card: PolicyCard, world: str, seeds: list[int]) -> list[dict[s
     from spikefly.controllers import OperationCounts
     from spikefly.evolution.episodes import episode_row
 
+    from spikefly.evolution.baselines.spiking_policy import spiking_actor
+
     episodes = EpisodeSet(tuple([str(world)] * len(seeds)), tuple(seeds))
-    twin, returns = fly_twin(card.load_model(), card.recurrent, episodes, card.env_settings)
+    model = card.load_model()
+    twin, returns = fly_twin(model, card.recurrent, episodes, card.env_settings)
+    actor = spiking_actor(model)  # the drones fly in one batch: each episode gets the mean counts per step
+    per_step = actor.counts(card.n_actions) if actor is not None else None
     rows = []
     for e, seed in enumerate(seeds):
         info = {"time_s": twin.time_s[e], "min_clearance_m": twin.min_clearance_m[e], "rotor_energy_j": twin.rotor_energy_j[e]}
-        rows.append(episode_row(world, seed, twin.outcomes[e], returns[e], twin.steps[e], info, OperationCounts(0, 0, 0, 0)))
+        steps = int(twin.steps[e])
+        counts = OperationCounts(0, 0, 0, 0) if per_step is None else OperationCounts(
+            round(per_step["neuron_updates"] * steps), round(per_step["spikes"] * steps), 0, round(per_step["synaptic_ops"] * steps))
+        rows.append(episode_row(world, seed, twin.outcomes[e], returns[e], steps, info, counts))
     return rows
 
 
@@ -298,7 +334,8 @@ def clip_actions(model: BaseAlgorithm, recurrent: bool, frames: NDArray[np.float
     return out
 
 
-def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0, weight_bits: int = 8):
+def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0, weight_bits: int = 8,
+                report: dict[str, Any] | None = None):
     """Cost per control step of the policy's actor on ``board`` (a :class:`~spikefly.controllers.cost_model.CostReport`).
 
     An MLP is priced by :func:`~spikefly.controllers.cost_model.dense_ann_cost` on its real layer
@@ -306,8 +343,14 @@ def policy_cost(card: PolicyCard, board, control_hz: float, fixed_macs: int = 0,
     by its MACs (:func:`~spikefly.controllers.cost_model.arithmetic_cost`, weights in flash, state and
     activations in RAM). :func:`spikefly.evolution.evaluate.board_costs` calls it per board.
     """
-    from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
+    from spikefly.controllers.cost_model import StepCounts, arithmetic_cost, dense_ann_cost, layered_spiking_cost
 
+    if card.algorithm == "spiking_ppo":  # priced from the operations counted in the flights of ``report``
+        rows = (report or {}).get("episodes") or []
+        steps = max(1, sum(row["steps"] for row in rows))
+        totals = [sum(row[key] for row in rows) / steps for key in ("neuron_updates", "spikes", "input_events", "synaptic_ops")]
+        counts = StepCounts(*totals, macs=float(card.macs_per_step + fixed_macs))
+        return layered_spiking_cost(card.layers, counts, board, control_hz, weight_bits)
     linear = [layer for layer in card.layers if layer["kind"] == "linear"]
     sizes = [linear[0]["in"], *(layer["out"] for layer in linear)]
     if len(linear) == len(card.layers) and not fixed_macs:

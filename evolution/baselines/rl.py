@@ -274,8 +274,13 @@ def train_baseline(settings: BaselineSettings, out: str | os.PathLike[str], prog
     env = task_for(settings.env_id).baseline.vec_env(settings)
     validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
     extra = {"policy_kwargs": {"lstm_hidden_size": settings.lstm_hidden_size, "enable_critic_lstm": False}} if recurrent else {}
+    policy: Any = "MlpLstmPolicy" if recurrent else "MlpPolicy"
+    if settings.algorithm == "spiking_ppo":
+        from spikefly.evolution.baselines.spiking_policy import build_classes
+
+        policy = build_classes()[1]
     model = algorithm(
-        "MlpLstmPolicy" if recurrent else "MlpPolicy", env, n_steps=settings.n_steps, batch_size=settings.minibatch_size,
+        policy, env, n_steps=settings.n_steps, batch_size=settings.minibatch_size,
         n_epochs=settings.n_epochs, learning_rate=settings.learning_rate, seed=settings.seed, device="cpu", verbose=0, **extra,
     )
     from stable_baselines3.common.logger import Logger
@@ -340,13 +345,15 @@ def add_baseline_parser(commands) -> None:
 
     parser = commands.add_parser(
         "baseline",
-        help="train an RL baseline (Stable-Baselines3 PPO or RecurrentPPO) on the same task and write a controller card",
-        description="Train PPO (MlpPolicy) or RecurrentPPO (MlpLstmPolicy, sb3-contrib) on the same env, spaces, control "
+        help="train an RL baseline (Stable-Baselines3 PPO, RecurrentPPO, or PPO with a spiking LIF actor) on the same "
+        "task and write a controller card",
+        description="Train PPO (MlpPolicy), RecurrentPPO (MlpLstmPolicy, sb3-contrib) or spiking PPO (an actor of LIF "
+        "neurons trained with surrogate gradients, snnTorch) on the same env, spaces, control "
         "rate and per-step reward an evolved controller gets (the quadrotor on the fast twin), select the policy on "
         "validation episodes, and write OUT/policy.zip (SB3's format), OUT/card.json (what spikefly evaluate flies) and "
         'OUT/log.jsonl. Needs pip install torch==2.13.0 "spikefly[rl]".',
     )
-    parser.add_argument("algorithm", choices=["ppo", "recurrent-ppo"], help="ppo or recurrent-ppo")
+    parser.add_argument("algorithm", choices=["ppo", "recurrent-ppo", "spiking-ppo"], help="ppo, recurrent-ppo or spiking-ppo")
     parser.add_argument("--env", choices=list(task_names()), default="quadrotor", help="task (default: quadrotor)")
     parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",
                         help="world to train on, repeatable (default: forest; audio: kitchen, street, office)")

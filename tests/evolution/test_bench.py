@@ -108,7 +108,7 @@ def test_bench_cli_rejects_bad_input_in_one_line(capsys, tmp_path):
     assert exit_info.value.code == 2
     assert "invalid choice: 'lunar'" in capsys.readouterr().err
     assert main(["bench", "--methods", "neat,dqn", "--out", str(tmp_path / "b")]) == 2
-    assert "methods=['neat', 'dqn']: choose from ['neat', 'ppo', 'recurrent_ppo']" in capsys.readouterr().err
+    assert "methods=['neat', 'dqn']: choose from ['neat', 'ppo', 'recurrent_ppo', 'spiking_ppo']" in capsys.readouterr().err
     assert main(["bench", "--world", "atlantis", "--out", str(tmp_path / "c")]) == 2
     assert not (tmp_path / "c").exists()  # nothing half-written
 
