@@ -282,11 +282,11 @@ def run_bench(settings: BenchSettings, out: str | os.PathLike[str], progress: bo
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "settings.json"
-    if saved.exists():  # more (or fewer) seeds reuse the runs already done; anything else is another benchmark
-        before = {key: value for key, value in json.loads(saved.read_text()).items() if key != "seeds"}
-        if before != {key: value for key, value in settings.to_dict().items() if key != "seeds"}:
+    if saved.exists():  # other seeds or methods reuse the runs already done; anything else is another benchmark
+        before = {key: value for key, value in json.loads(saved.read_text()).items() if key not in ("seeds", "methods")}
+        if before != {key: value for key, value in settings.to_dict().items() if key not in ("seeds", "methods")}:
             raise BenchError(f"{saved}: this directory holds a benchmark with other settings. Fix: pick a new --out "
-                             "(only --seeds may change between runs in one directory)")
+                             "(only --seeds and --methods may change between runs in one directory)")
     saved.write_text(json.dumps(settings.to_dict(), indent=1))
     jobs = [(method, seed) for seed in range(settings.seeds) for method in settings.methods]
     results = []
@@ -315,7 +315,7 @@ def add_bench_parser(commands) -> None:
         "--seeds seeds; select on validation episodes, test the selected controllers in PyBullet on held-out layouts and "
         "on a world none trained on, and write OUT/bench.md (a markdown table with 95% confidence intervals over seeds), "
         'OUT/bench.json and OUT/curves.png. A killed benchmark continues where it stopped; run it again with more '
-        '--seeds to add seeds. Needs "spikefly[rl]".',
+        '--seeds or --methods to add seeds or methods. Needs "spikefly[rl]".',
     )
     parser.add_argument("--env", choices=list(task_names()), default="quadrotor", help="task (default: quadrotor)")
     parser.add_argument("--world", action="append", dest="worlds", metavar="NAME_OR_FILE",

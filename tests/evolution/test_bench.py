@@ -58,6 +58,9 @@ def test_a_finished_benchmark_is_read_back_not_rerun(tiny_bench):
     again = run_bench(BenchSettings(**{**document["settings"], "worlds": tuple(document["settings"]["worlds"]),
                                        "methods": tuple(document["settings"]["methods"])}), out, progress=False)
     assert again["results"] == document["results"]
+    fewer = run_bench(BenchSettings(**{**document["settings"], "worlds": tuple(document["settings"]["worlds"]),
+                                       "methods": ("ppo",)}), out, progress=False)  # other methods: the same runs
+    assert fewer["results"] == [result for result in document["results"] if result["method"] == "ppo"]
     with pytest.raises(BenchError, match="other settings. Fix: pick a new --out"):
         run_bench(BenchSettings(worlds=("empty",), budget_steps=BUDGET + 1, seeds=1, methods=("ppo",)), out, progress=False)
 
