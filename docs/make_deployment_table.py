@@ -1,6 +1,7 @@
-"""The deployment table of docs/deployment.md and the STM32F405 cycle fit behind boards.toml.
+"""The deployment tables of docs/deployment.md and the STM32F405 cycle fits behind boards.toml.
 
     python docs/make_deployment_table.py            # ~1-2 min; needs the Debian cross toolchain and QEMU
+    python docs/make_deployment_table.py dense      # the dense int8 MLPs only (~10 s after the flight)
 
 Deploys every controller below on the emulated STM32F405 (``spikefly deploy``: bit-exact check,
 measured flash, RAM and instructions per control step), fits the profile's cycle coefficients on
@@ -8,18 +9,25 @@ the FIT controllers (non-negative least squares over every control step), and pr
 coefficients, the error of the fitted model on the HELD_OUT controllers, and the markdown table.
 The synthetic networks are random integer networks of the given size in the quadrotor
 champion's controller (its encoder, decoder and K), flown on the same course.
+
+The dense part (``dense``) runs random calibrated int8 MLPs of the DENSE_FIT and DENSE_HELD_OUT
+layer sizes on the quadrotor champion's observations of the same flight (``spikefly evaluate``'s
+ANN comparison and PPO's policy cards are such MLPs), checks them bit for bit against numpy,
+fits the per-MAC and per-activation figures on DENSE_FIT and prints their table.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from spikefly.controllers import load, quantize, random_network
-from spikefly.controllers.cost_fit import fit_cycles, predict_cycles
+from spikefly.controllers.cost_fit import fit_cycles, fit_dense_cycles, predict_cycles, predict_dense_cycles
 from spikefly.evolution.deploy import deploy
+from spikefly.evolution.deploy_dense import measure_dense, mlp_inputs, record_observations
 
 CHAMPIONS = Path(__file__).resolve().parents[1] / "tests" / "evolution" / "data" / "champions"
 WORLD, SEED = "forest", 0
@@ -27,6 +35,16 @@ FIT = ["quadrotor_enc_delta", "quadrotor_enc_level", "quadrotor_nocur", "quadrot
        "synthetic_32_k2", "synthetic_audio_20", "synthetic_9", "synthetic_audio_3"]
 HELD_OUT = ["quadrotor_gdef", "quadrotor_long", "quadrotor_seed1", "audio_kitchen", "synthetic_48", "synthetic_160",
             "synthetic_64_k4", "synthetic_audio_12"]
+
+# [inputs, hidden..., outputs], activation; 46 = the quadrotor's observation, 4 its actions
+DENSE_FIT = [([46, 32, 4], "hardtanh"), ([46, 128, 128, 4], "hardtanh"), ([64, 16, 4], "hardtanh"),
+             ([46, 16, 16, 4], "relu"), ([92, 64, 4], "relu"), ([12, 8, 4], "hardtanh"), ([46, 256, 4], "hardtanh")]
+DENSE_HELD_OUT = [([46, 64, 64, 4], "hardtanh"), ([46, 64, 64, 4], "relu"), ([64, 64, 4], "hardtanh"),
+                  ([138, 64, 64, 4], "hardtanh"), ([46, 96, 48, 4], "relu"), ([46, 8, 4], "hardtanh")]
+
+ESTIMATE_BEFORE = {"cycles_per_int8_mac": 1.5, "cycles_per_activation": 20.8}
+"""The STM32F405's dense figures before this measurement: 1.5 cycles per int8 MAC (CMSIS-NN SIMD, C) and
+an activation charged as a spiking neuron update."""
 
 
 def controller(name: str):
@@ -41,6 +59,37 @@ def controller(name: str):
     network = random_network(np.random.default_rng(n), base.network.n_inputs, n, base.network.n_outputs, min(0.5, 12.0 / n),
                              max_delay=3, weight_scale=1.5)
     return dataclasses.replace(base, network=quantize(network), steps_per_action=substeps)
+
+
+def dense_main() -> None:
+    spec = load(CHAMPIONS / "quadrotor_gdef.json")
+    observations = record_observations(spec, WORLD, SEED)
+    print(f"{len(observations)} observations of quadrotor_gdef on {WORLD}, seed {SEED}")
+    runs = {}
+    for sizes, activation in DENSE_FIT + DENSE_HELD_OUT:
+        inputs = mlp_inputs(observations, spec.observation_low, spec.observation_high, sizes[0])
+        run = measure_dense(sizes, inputs, activation, seed=len(runs))
+        assert run.report["bit_exact"], (sizes, run.report["differences"])
+        runs[(tuple(sizes), activation)] = run
+    coefficients = fit_dense_cycles([runs[(tuple(sizes), act)].measurement for sizes, act in DENSE_FIT])
+    print("fitted:", {key: round(value, 3) for key, value in coefficients.items()})
+    print()
+    print("| layer sizes (activation) | MACs / activations | instructions measured | cycles modelled before: estimate "
+          "(error) | cycles modelled now (error) | flash, modelled / measured (B) | RAM, modelled / measured (B) "
+          "| energy per pass, measured (uJ) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for group, cases in (("held out", DENSE_HELD_OUT), ("fit", DENSE_FIT)):
+        for sizes, activation in cases:
+            run = runs[(tuple(sizes), activation)]
+            measured, modelled = run.report["measured"], run.report["modelled"]
+            macs, activations = run.measurement.features()[0]
+            instructions = measured["instructions_per_pass"]
+            before = float(predict_dense_cycles(ESTIMATE_BEFORE, run.measurement).mean())
+            print(f"| {sizes} ({activation}){' (fit)' if group == 'fit' else ''} | {macs:.0f} / {activations:.0f} "
+                  f"| {instructions:.0f} | {before:.0f} ({100 * (before - instructions) / instructions:+.0f} %) "
+                  f"| {modelled['cycles_per_step']:.0f} ({100 * (modelled['cycles_per_step'] - instructions) / instructions:+.1f} %) "
+                  f"| {modelled['flash_bytes']} / {measured['const_bytes']} tables + {measured['code_bytes']} code "
+                  f"| {modelled['ram_bytes']} / {measured['ram_bytes']} | {measured['energy_j'] * 1e6:.2f} |")
 
 
 def main() -> None:
@@ -76,4 +125,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["dense"]:
+        dense_main()
+    elif sys.argv[1:] == ["spiking"]:
+        main()
+    else:
+        main()
+        dense_main()
