@@ -30,15 +30,16 @@ class Measurement:
     """[T, 4]: neuron updates, spikes, input events, synaptic ops (the kernel's counters)."""
     instructions: NDArray[np.int64]
     """[T]: instructions the emulated MCU executed in the same control steps."""
-    n_inputs: int
+    connected_inputs: int
+    """Input channels with synapses: the ones the C export reads every substep."""
     substeps: int
 
     def features(self) -> NDArray[np.float64]:
-        """[T, 4]: NU, PE = spikes + input events, SOP, input scans = n_inputs x K."""
+        """[T, 4]: NU, PE = spikes + input events, SOP, input scans = connected inputs x K."""
         counts = self.counts.astype(np.float64)
         steps = counts.shape[0]
         return np.column_stack([counts[:, 0], counts[:, 1] + counts[:, 2], counts[:, 3],
-                                np.full(steps, float(self.n_inputs * self.substeps))])
+                                np.full(steps, float(self.connected_inputs * self.substeps))])
 
 
 def fit_cycles(measurements: list[Measurement]) -> dict[str, float]:

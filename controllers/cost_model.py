@@ -6,8 +6,8 @@ IE, synaptic ops SOP (fan-out of every firing source, inputs included) and multi
 MAC not already in SOP. Presynaptic events PE = SP + IE (each starts a walk over one CSR row).
 
 - MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + c_in*IS + c_act*ACT + overhead`` with input
-  scans ``IS = n_inputs x K`` (the C export looks at every input channel in each of the K
-  substeps of a control step); ``latency = cycles /
+  scans ``IS = connected inputs x K`` (the C export looks at every input channel that has
+  synapses in each of the K substeps of a control step); ``latency = cycles /
   clock``; ``ACT`` = the output neurons of a dense layer (:func:`dense_ann_cost`, 0 for a spiking
   network); ``energy = cycles * energy_per_cycle`` (active energy only: the core's idle or sleep
   power between control steps is not counted, which for the Crazyflie's STM32F405 is the
@@ -31,7 +31,8 @@ Byte accounting (what a C export stores; code size, about 400 B, is not counted)
 65536, else 4. ``S`` synapses, ``N`` neurons, ``b`` weight bits, ``D`` max delay, ``n_in`` inputs.
 
 - spiking flash = ``ceil(S*b/8)`` weights + ``S*idx(N)`` targets + ``S*idx(D+1)`` delays (none
-  when ``D = 0``) + ``(n_in+N+1)*idx(S+1)`` row pointers + ``22*N`` neuron parameters (int32
+  when ``D = 0``) + ``(n_in+N+1)*idx(S+1)`` row pointers + ``max(n_con, 1)*idx(n_in)`` indices of
+  the ``n_con`` connected input channels + ``22*N`` neuron parameters (int32
   weight multiplier, threshold, bias and adaptation increment, 16-bit decay and adaptation decay,
   refractory steps and a flag byte; a float32 export needs the same 22 B) + ``n_out*idx(N)``
   output indices.
@@ -170,22 +171,29 @@ def spiking_cost(
         raise TypeError("spiking_cost: counts must be StepCounts (per-control-step means; see StepCounts.from_totals)")
     bits = _check_bits(weight_bits)
     n, s, n_in, delay = network.n_neurons, network.n_synapses, network.n_inputs, network.max_delay
+    # an input channel without synapses is never read by the C export, and needs no wire on a chip
+    connected = connected_inputs(network)
     flash = (
         math.ceil(s * bits / 8) + s * _index_bytes(n) + (s * _index_bytes(delay + 1) if delay else 0)
         + (n_in + n + 1) * _index_bytes(s + 1) + _PARAMETER_BYTES_PER_NEURON * n + network.n_outputs * _index_bytes(n)
+        + max(connected, 1) * _index_bytes(n_in)
     )
     ram = _STATE_BYTES_PER_NEURON * n + 4 * (delay + 2) * n + 4 * n_in + 4
     work = Workload(
         neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
         synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=counts.neuron_updates / n,
-        weight_bits=bits, input_scans=n_in * counts.neuron_updates / n, activations=0.0,
+        weight_bits=bits, input_scans=connected * counts.neuron_updates / n, activations=0.0,
         flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
-        # an input channel without synapses needs no wire: the chip's limit counts the connected ones
-        n_inputs=int(np.count_nonzero(np.diff(network.row_ptr[: n_in + 1]))), n_outputs=network.n_outputs,
+        n_inputs=connected, n_outputs=network.n_outputs,
         max_fan_in=int(np.bincount(network.target, minlength=n).max()) if s else 0,
         off_grid_neurons=_off_shift_grid(network),
     )
     return _report(_resolve(board), work, control_hz)
+
+
+def connected_inputs(network: LIFNetwork | IntegerLIFNetwork) -> int:
+    """Input channels with at least one synapse (the others are never read)."""
+    return int(np.count_nonzero(np.diff(network.row_ptr[: network.n_inputs + 1])))
 
 
 def dense_ann_cost(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikefly.controllers import load, quantize, random_network
+from spikefly.controllers import LIFNetwork, load, quantize, random_network
 from spikefly.controllers.cost_fit import fit_cycles, fit_dense_cycles, predict_cycles, predict_dense_cycles
 from spikefly.evolution.deploy import deploy
 from spikefly.evolution.deploy_dense import measure_dense, mlp_inputs, record_observations
@@ -32,9 +32,9 @@ from spikefly.evolution.deploy_dense import measure_dense, mlp_inputs, record_ob
 CHAMPIONS = Path(__file__).resolve().parents[1] / "tests" / "evolution" / "data" / "champions"
 WORLD, SEED = "forest", 0
 FIT = ["quadrotor_enc_delta", "quadrotor_enc_level", "quadrotor_nocur", "quadrotor_refine", "synthetic_24", "synthetic_96",
-       "synthetic_32_k2", "synthetic_audio_20", "synthetic_9", "synthetic_audio_3"]
+       "synthetic_32_k2", "synthetic_audio_20", "synthetic_9", "synthetic_audio_3", "synthetic_24_in8", "synthetic_40_in30"]
 HELD_OUT = ["quadrotor_gdef", "quadrotor_long", "quadrotor_seed1", "audio_kitchen", "synthetic_48", "synthetic_160",
-            "synthetic_64_k4", "synthetic_audio_12"]
+            "synthetic_64_k4", "synthetic_audio_12", "synthetic_32_in16"]
 
 # [inputs, hidden..., outputs], activation; 46 = the quadrotor's observation, 4 its actions
 DENSE_FIT = [([46, 32, 4], "hardtanh"), ([46, 128, 128, 4], "hardtanh"), ([64, 16, 4], "hardtanh"),
@@ -48,8 +48,9 @@ an activation charged as a spiking neuron update."""
 
 
 def controller(name: str):
-    """A bundled test champion, or ``synthetic[_audio]_N[_kK]``: a random N-neuron integer network
-    (seed N) in the quadrotor (or audio) champion's controller, with K substeps if given."""
+    """A bundled test champion, or ``synthetic[_audio]_N[_inC][_kK]``: a random N-neuron integer network
+    (seed N) in the quadrotor (or audio) champion's controller, with synapses from only C input
+    channels (spread over all of them) and K substeps if given."""
     if not name.startswith("synthetic_"):
         return load(CHAMPIONS / f"{name}.json")
     parts = name.split("_")[1:]
@@ -58,7 +59,19 @@ def controller(name: str):
     substeps = int(parts[-1][1:]) if parts[-1].startswith("k") else base.steps_per_action
     network = random_network(np.random.default_rng(n), base.network.n_inputs, n, base.network.n_outputs, min(0.5, 12.0 / n),
                              max_delay=3, weight_scale=1.5)
+    for part in parts:
+        if part.startswith("in"):
+            network = keep_inputs(network, np.linspace(0, network.n_inputs - 1, int(part[2:])).astype(int))
     return dataclasses.replace(base, network=quantize(network), steps_per_action=substeps)
+
+
+def keep_inputs(network: LIFNetwork, channels: np.ndarray) -> LIFNetwork:
+    """``network`` without the synapses of the input channels not in ``channels``."""
+    n_sources = network.n_inputs + network.n_neurons
+    source = np.repeat(np.arange(n_sources), np.diff(network.row_ptr))
+    keep = (source >= network.n_inputs) | np.isin(source, channels)
+    row_ptr = np.concatenate([[0], np.cumsum(np.bincount(source[keep], minlength=n_sources))]).astype(network.row_ptr.dtype)
+    return network.replace(row_ptr=row_ptr, target=network.target[keep], weight=network.weight[keep], delay=network.delay[keep])
 
 
 def dense_main() -> None:
@@ -112,14 +125,14 @@ def main() -> None:
             print(f"  {group:<8} {name:<22} measured {measured:8.0f}  fitted model {predicted:8.0f}  "
                   f"error {100 * (predicted - measured) / measured:+5.1f} %")
     print()
-    print("| controller | neurons / synapses / inputs / K | flash, modelled / measured (B) | RAM, modelled / measured (B) "
+    print("| controller | neurons / synapses / inputs (connected) / K | flash, modelled / measured (B) | RAM, modelled / measured (B) "
           "| cycles per step, modelled / instructions measured | energy per step, modelled / measured (uJ) |")
     print("|---|---|---|---|---|---|")
     for name in HELD_OUT + FIT:
         report = deployments[name].report
         net, measured, modelled = report["network"], report["measured"], report["modelled"]
-        print(f"| {name}{' (fit)' if name in FIT else ''} | {net['neurons']} / {net['synapses']} / {net['inputs']} / "
-              f"{net['substeps']} | {modelled['flash_bytes']} / {measured['const_bytes']} tables + {measured['code_bytes']} code "
+        print(f"| {name}{' (fit)' if name in FIT else ''} | {net['neurons']} / {net['synapses']} / {net['inputs']} "
+              f"({net['connected_inputs']}) / {net['substeps']} | {modelled['flash_bytes']} / {measured['const_bytes']} tables + {measured['code_bytes']} code "
               f"| {modelled['ram_bytes']} / {measured['ram_bytes']} | {modelled['cycles_per_step']:.0f} / "
               f"{measured['instructions_per_step']:.0f} | {modelled['energy_j'] * 1e6:.2f} / {measured['energy_j'] * 1e6:.2f} |")
 
