@@ -130,7 +130,10 @@ class McuBoard(BoardProfile):
     """Fixed cycles per control step (call, substep loop, output copy)."""
     cycles_per_input_scan: float = field(default=0.0, metadata=_NON_NEGATIVE)
     """c_in: looking at one input channel in one substep for an event (the C export's input loop
-    visits every channel; 0 when not measured for the board)."""
+    visits every connected channel; 0 when not measured for the board)."""
+    cycles_per_activation: float = field(default=0.0, metadata=_NON_NEGATIVE)
+    """c_act: one output neuron of a dense layer besides its MACs (bias, loop set-up, requantisation
+    shift, clamp, store; 0 when not measured for the board)."""
 
     def evaluate_step(self, work: Workload, period_s: float) -> tuple[float, float, float, list[str]]:
         mac_cycles = self.cycles_per_int8_mac if work.weight_bits <= 8 else self.cycles_per_fp32_mac
@@ -140,6 +143,7 @@ class McuBoard(BoardProfile):
             + self.cycles_per_synaptic_op * work.synaptic_ops
             + mac_cycles * work.macs
             + self.cycles_per_input_scan * work.input_scans
+            + self.cycles_per_activation * work.activations
             + self.overhead_cycles_per_step
         )
         reasons = []

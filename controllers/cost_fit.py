@@ -30,34 +30,41 @@ class Measurement:
     """[T, 4]: neuron updates, spikes, input events, synaptic ops (the kernel's counters)."""
     instructions: NDArray[np.int64]
     """[T]: instructions the emulated MCU executed in the same control steps."""
-    n_inputs: int
+    connected_inputs: int
+    """Input channels with synapses: the ones the C export reads every substep."""
     substeps: int
 
     def features(self) -> NDArray[np.float64]:
-        """[T, 4]: NU, PE = spikes + input events, SOP, input scans = n_inputs x K."""
+        """[T, 4]: NU, PE = spikes + input events, SOP, input scans = connected inputs x K."""
         counts = self.counts.astype(np.float64)
         steps = counts.shape[0]
         return np.column_stack([counts[:, 0], counts[:, 1] + counts[:, 2], counts[:, 3],
-                                np.full(steps, float(self.n_inputs * self.substeps))])
+                                np.full(steps, float(self.connected_inputs * self.substeps))])
 
 
 def fit_cycles(measurements: list[Measurement]) -> dict[str, float]:
     """Coefficients (:data:`COEFFICIENTS`) minimising the squared error over every control step."""
+    return _fit_relative(COEFFICIENTS, [(m.features(), m.instructions) for m in measurements])
+
+
+def _fit_relative(names: tuple[str, ...], rows: list[tuple[NDArray[np.float64], NDArray[np.int64]]]) -> dict[str, float]:
+    """Non-negative least squares of instructions [T] on features [T, len(names)], over every
+    (features, instructions) pair, each pair weighted to count the same whatever its size and length."""
     try:
         from scipy.optimize import nnls
     except ImportError as error:
-        raise ImportError('fit_cycles needs scipy: pip install "spikefly[deploy]"') from error
+        raise ImportError('fitting cycle coefficients needs scipy: pip install "spikefly[deploy]"') from error
 
-    if not measurements:
-        raise ValueError("fit_cycles: no measurements")
-    rows, targets = [], []
-    for measurement in measurements:
-        # relative errors, every controller counting the same whatever its size or recording length
-        weight = 1.0 / (np.sqrt(len(measurement.instructions)) * max(float(measurement.instructions.mean()), 1.0))
-        rows.append(measurement.features() * weight)
-        targets.append(measurement.instructions.astype(np.float64) * weight)
-    solution, _ = nnls(np.vstack(rows), np.concatenate(targets))
-    return dict(zip(COEFFICIENTS, (float(value) for value in solution)))
+    if not rows:
+        raise ValueError("fit: no measurements")
+    weighted, targets = [], []
+    for features, instructions in rows:
+        # relative errors, every measurement counting the same whatever its size or recording length
+        weight = 1.0 / (np.sqrt(len(instructions)) * max(float(instructions.mean()), 1.0))
+        weighted.append(features * weight)
+        targets.append(instructions.astype(np.float64) * weight)
+    solution, _ = nnls(np.vstack(weighted), np.concatenate(targets))
+    return dict(zip(names, (float(value) for value in solution)))
 
 
 def predict_cycles(coefficients: dict[str, float], measurement: Measurement) -> NDArray[np.float64]:
@@ -65,4 +72,36 @@ def predict_cycles(coefficients: dict[str, float], measurement: Measurement) -> 
     return measurement.features() @ np.array([coefficients[name] for name in COEFFICIENTS])
 
 
-__all__ = ["COEFFICIENTS", "Measurement", "fit_cycles", "predict_cycles"]
+DENSE_COEFFICIENTS = ("cycles_per_int8_mac", "cycles_per_activation")
+"""The McuBoard fields :func:`fit_dense_cycles` sets, in the column order of :meth:`DenseMeasurement.features`."""
+
+
+@dataclass(frozen=True)
+class DenseMeasurement:
+    """One dense int8 MLP's emulated run (:mod:`spikefly.controllers.mcu_mlp`)."""
+
+    name: str
+    layer_sizes: tuple[int, ...]
+    """``[inputs, hidden..., outputs]``."""
+    instructions: NDArray[np.int64]
+    """[T]: instructions of each forward pass."""
+
+    def features(self) -> NDArray[np.float64]:
+        """[T, 2]: MACs (sum of products of consecutive sizes) and activations (non-input neurons)."""
+        sizes = self.layer_sizes
+        macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        return np.tile(np.array([float(macs), float(sum(sizes[1:]))]), (len(self.instructions), 1))
+
+
+def fit_dense_cycles(measurements: list[DenseMeasurement]) -> dict[str, float]:
+    """Coefficients (:data:`DENSE_COEFFICIENTS`) fitted as :func:`fit_cycles` fits the spiking ones."""
+    return _fit_relative(DENSE_COEFFICIENTS, [(m.features(), m.instructions) for m in measurements])
+
+
+def predict_dense_cycles(coefficients: dict[str, float], measurement: DenseMeasurement) -> NDArray[np.float64]:
+    """[T]: the cycles the coefficients give for every forward pass of ``measurement``."""
+    return measurement.features() @ np.array([coefficients[name] for name in DENSE_COEFFICIENTS])
+
+
+__all__ = ["COEFFICIENTS", "DENSE_COEFFICIENTS", "DenseMeasurement", "Measurement", "fit_cycles", "fit_dense_cycles",
+           "predict_cycles", "predict_dense_cycles"]

@@ -5,10 +5,11 @@ Inputs are the operations the kernels actually counted, as means per control ste
 IE, synaptic ops SOP (fan-out of every firing source, inputs included) and multiply-accumulates
 MAC not already in SOP. Presynaptic events PE = SP + IE (each starts a walk over one CSR row).
 
-- MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + c_in*IS + overhead`` with input
-  scans ``IS = n_inputs x K`` (the C export looks at every input channel in each of the K
-  substeps of a control step); ``latency = cycles /
-  clock``; ``energy = cycles * energy_per_cycle`` (active energy only: the core's idle or sleep
+- MCU: ``cycles = c_nu*NU + c_spk*PE + c_sop*SOP + c_mac*MAC + c_in*IS + c_act*ACT + overhead`` with input
+  scans ``IS = connected inputs x K`` (the C export looks at every input channel that has
+  synapses in each of the K substeps of a control step); ``latency = cycles /
+  clock``; ``ACT`` = the output neurons of a dense layer (:func:`dense_ann_cost`, 0 for a spiking
+  network); ``energy = cycles * energy_per_cycle`` (active energy only: the core's idle or sleep
   power between control steps is not counted, which for the Crazyflie's STM32F405 is the
   marginal energy, since it runs the flight stack anyway). ``c_mac`` is the int8 figure for
   ``weight_bits <= 8`` and the fp32 figure otherwise (int16 kernels are not modelled). The
@@ -30,15 +31,18 @@ Byte accounting (what a C export stores; code size, about 400 B, is not counted)
 65536, else 4. ``S`` synapses, ``N`` neurons, ``b`` weight bits, ``D`` max delay, ``n_in`` inputs.
 
 - spiking flash = ``ceil(S*b/8)`` weights + ``S*idx(N)`` targets + ``S*idx(D+1)`` delays (none
-  when ``D = 0``) + ``(n_in+N+1)*idx(S+1)`` row pointers + ``22*N`` neuron parameters (int32
+  when ``D = 0``) + ``(n_in+N+1)*idx(S+1)`` row pointers + ``max(n_con, 1)*idx(n_in)`` indices of
+  the ``n_con`` connected input channels + ``22*N`` neuron parameters (int32
   weight multiplier, threshold, bias and adaptation increment, 16-bit decay and adaptation decay,
   refractory steps and a flag byte; a float32 export needs the same 22 B) + ``n_out*idx(N)``
   output indices.
 - spiking RAM = ``10*N`` state (int32 membrane and adaptation, refractory counter, spike flag) +
   ``4*(D+2)*N`` ring buffer of future current + ``4*n_in`` input buffer + 4 step counter.
-- dense ANN flash = ``ceil(MAC*b/8)`` weights + per non-input neuron 8 B (int32 bias and
-  requantisation scale) or 4 B (fp32 bias, ``b > 16``); RAM = two activation buffers of the
-  widest layer, ``2*max(layers)*a`` with ``a`` = 1, 2 or 4 bytes for ``b <= 8``, ``<= 16``, else.
+- dense ANN flash = ``ceil(MAC*b/8)`` weights + 4 B per non-input neuron (int32 bias) + per layer
+  its two sizes (``idx(max size + 1)`` bytes each) and its requantisation shift (1 B); RAM = the input buffer and two activation
+  buffers of the widest hidden layer, ``(n_in + 2*max(hidden))*a`` with ``a`` = 1, 2 or 4 bytes
+  for ``b <= 8``, ``<= 16``, else, + ``4*n_out`` int32 outputs (what :mod:`spikefly.controllers.dense_mlp`
+  links, measured: docs/deployment.md).
 
 Worked example (project reference, C): a 24-neuron, 122-synapse network at K = 10 and 100 Hz costs
 ~54 us and ~7.1 uJ on the STM32F405; the test reproduces it from the op counts it implies.
@@ -141,6 +145,7 @@ class Workload:
     substeps: float
     weight_bits: int
     input_scans: float
+    activations: float
     flash_bytes: int
     ram_bytes: int
     spiking: bool
@@ -166,22 +171,29 @@ def spiking_cost(
         raise TypeError("spiking_cost: counts must be StepCounts (per-control-step means; see StepCounts.from_totals)")
     bits = _check_bits(weight_bits)
     n, s, n_in, delay = network.n_neurons, network.n_synapses, network.n_inputs, network.max_delay
+    # an input channel without synapses is never read by the C export, and needs no wire on a chip
+    connected = connected_inputs(network)
     flash = (
         math.ceil(s * bits / 8) + s * _index_bytes(n) + (s * _index_bytes(delay + 1) if delay else 0)
         + (n_in + n + 1) * _index_bytes(s + 1) + _PARAMETER_BYTES_PER_NEURON * n + network.n_outputs * _index_bytes(n)
+        + max(connected, 1) * _index_bytes(n_in)
     )
     ram = _STATE_BYTES_PER_NEURON * n + 4 * (delay + 2) * n + 4 * n_in + 4
     work = Workload(
         neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
         synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=counts.neuron_updates / n,
-        weight_bits=bits, input_scans=n_in * counts.neuron_updates / n,
+        weight_bits=bits, input_scans=connected * counts.neuron_updates / n, activations=0.0,
         flash_bytes=flash, ram_bytes=ram, spiking=True, n_neurons=n, n_synapses=s,
-        # an input channel without synapses needs no wire: the chip's limit counts the connected ones
-        n_inputs=int(np.count_nonzero(np.diff(network.row_ptr[: n_in + 1]))), n_outputs=network.n_outputs,
+        n_inputs=connected, n_outputs=network.n_outputs,
         max_fan_in=int(np.bincount(network.target, minlength=n).max()) if s else 0,
         off_grid_neurons=_off_shift_grid(network),
     )
     return _report(_resolve(board), work, control_hz)
+
+
+def connected_inputs(network: LIFNetwork | IntegerLIFNetwork) -> int:
+    """Input channels with at least one synapse (the others are never read)."""
+    return int(np.count_nonzero(np.diff(network.row_ptr[: network.n_inputs + 1])))
 
 
 def dense_ann_cost(
@@ -192,9 +204,11 @@ def dense_ann_cost(
 ) -> CostReport:
     """Cost of one forward pass of a dense MLP ``[inputs, hidden..., outputs]`` per control step.
 
-    MACs = sum of products of consecutive sizes; neuron updates = activations (every non-input
-    neuron); no spikes. On a neuromorphic chip it is infeasible (figures charge each MAC as one
-    synaptic op, for scale only).
+    MACs = sum of products of consecutive sizes; activations = every non-input neuron; no spikes.
+    An MCU charges ``c_mac*MAC + c_act*activations`` (+ overhead), the figures measured for the
+    int8 C of :mod:`spikefly.controllers.dense_mlp` (docs/deployment.md). On a neuromorphic chip
+    it is infeasible (figures charge each MAC as one synaptic op and each activation as one neuron
+    update, for scale only).
     """
     sizes = [int(size) for size in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
@@ -206,10 +220,13 @@ def dense_ann_cost(
     board = _resolve(board)
     neuromorphic = isinstance(board, NeuromorphicBoard)
     work = Workload(
-        neuron_updates=activations, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
-        macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=bits, input_scans=0.0,
-        flash_bytes=math.ceil(macs * bits / 8) + activations * (8 if bits <= 16 else 4),
-        ram_bytes=2 * max(sizes) * activation_bytes, spiking=False, n_neurons=activations, n_synapses=macs,
+        # an MCU charges a dense neuron its own measured figure (c_act), a chip its neuron update
+        neuron_updates=activations if neuromorphic else 0.0, presynaptic_events=0.0,
+        synaptic_ops=macs if neuromorphic else 0.0, macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=bits,
+        input_scans=0.0, activations=0.0 if neuromorphic else activations,
+        flash_bytes=math.ceil(macs * bits / 8) + 4 * activations + (2 * _index_bytes(max(sizes) + 1) + 1) * (len(sizes) - 1),
+        ram_bytes=(sizes[0] + 2 * max(sizes[1:-1], default=0)) * activation_bytes + 4 * sizes[-1], spiking=False,
+        n_neurons=activations, n_synapses=macs,
         n_inputs=sizes[0], n_outputs=sizes[-1], max_fan_in=max(sizes[:-1]), off_grid_neurons=0,
     )
     return _report(board, work, control_hz)
@@ -258,7 +275,7 @@ def arithmetic_cost(
     work = Workload(
         neuron_updates=0.0, presynaptic_events=0.0, synaptic_ops=macs if neuromorphic else 0.0,
         macs=0.0 if neuromorphic else macs, substeps=1.0, weight_bits=_check_bits(weight_bits), input_scans=0.0,
-        flash_bytes=int(flash_bytes), ram_bytes=int(ram_bytes), spiking=False, n_neurons=0, n_synapses=0,
+        activations=0.0, flash_bytes=int(flash_bytes), ram_bytes=int(ram_bytes), spiking=False, n_neurons=0, n_synapses=0,
         n_inputs=0, n_outputs=0, max_fan_in=0, off_grid_neurons=0,
     )
     return _report(board, work, control_hz)

@@ -24,7 +24,9 @@ Specialisation (what makes the header small): a per-neuron parameter that is the
 neuron where it matters (``threshold`` only for spiking neurons, ``beta_q15`` only where the
 decay mode is Q15, ...) is written into the code as a constant instead of a table; all delays 0
 drops the delay table; no adaptive neuron drops the adaptation state and no refractory neuron
-the refractory counters. Every name starts with the ``name`` prefix (macros with it in capitals),
+the refractory counters; the input loop walks a table of the input channels that have synapses
+(``NAME_connected_input``, ``NAME_N_CONNECTED_INPUTS`` of them) instead of testing every channel
+each substep, while ``inputs`` stays ``int32_t[NAME_N_INPUTS]``. Every name starts with the ``name`` prefix (macros with it in capitals),
 so several exported networks can live in one program. Include a header in one ``.c`` file only:
 each file that includes it gets its own copy of the tables.
 
@@ -205,6 +207,8 @@ def export_c(network: IntegerLIFNetwork, name: str = "spikefly_net") -> CExport:
 
     tables = _Tables(name)
     tables.array("row_ptr", net.row_ptr, "CSR by source (inputs, then neurons): synapses of source s are row_ptr[s] .. row_ptr[s+1]-1")
+    connected = np.flatnonzero(np.diff(net.row_ptr[: net.n_inputs + 1]))
+    tables.array("connected_input", connected, "input channels with synapses, ascending: the only ones step 1 reads")
     tables.array("target", net.target, "receiving neuron of each synapse")
     tables.array("weight", net.weight, "quantised weight; effective weight = weight * weight_multiplier[target], Q.F", c_type="int8_t")
     tables.array("output_index", net.output_index, "output neurons, in action order")
@@ -279,6 +283,7 @@ s.spiked[j] holds the spike of every neuron j in the latest step."""
 #include <string.h>
 
 #define {macro}_N_INPUTS {net.n_inputs}
+#define {macro}_N_CONNECTED_INPUTS {connected.size}
 #define {macro}_N_NEURONS {n}
 #define {macro}_N_OUTPUTS {net.n_outputs}
 #define {macro}_N_SYNAPSES {net.n_synapses}
@@ -320,9 +325,11 @@ static inline void {name}_step({name}_state *s, const int32_t *inputs, uint8_t *
 {{
     const int32_t slot = s->slot;
     int32_t *row = s->ring[slot];
-    int32_t i, j, k;
-    /* 1. Input events reach their targets `delay` steps later (0: this step). */
-    for (i = 0; i < {macro}_N_INPUTS; ++i) {{
+    int32_t c, j, k;
+    /* 1. Input events reach their targets `delay` steps later (0: this step). Only the channels
+     * with synapses are read: the others cannot change anything. */
+    for (c = 0; c < {macro}_N_CONNECTED_INPUTS; ++c) {{
+        const int32_t i = {name}_connected_input[c];
         const int64_t x = inputs[i];
         if (x == 0) continue;
         for (k = {name}_row_ptr[i]; k < {name}_row_ptr[i + 1]; ++k) {{

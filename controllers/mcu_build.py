@@ -97,10 +97,9 @@ void fault_handler(void)
 }
 """
 
-_HARNESS = """/* Test bench: recorded inputs in, one record per control step out (ARM semihosting). */
+HARNESS_IO = """/* Semihosting file I/O and the TIM2 instruction counter of the test benches (written for spikefly). */
 #include <stdint.h>
 #include <string.h>
-#include "controller.h"
 
 #define SYS_OPEN 0x01
 #define SYS_READ 0x06
@@ -111,17 +110,7 @@ _HARNESS = """/* Test bench: recorded inputs in, one record per control step out
 #define TIM2_CR1 (*(volatile uint32_t *)0x40000000u)
 #define TIM2_CNT (*(volatile uint32_t *)0x40000024u)
 #define TIM2_ARR (*(volatile uint32_t *)0x4000002Cu)
-#define INPUT_WIDTH (CONTROLLER_N_INPUTS > 0 ? CONTROLLER_N_INPUTS : 1)
-
-typedef struct {
-    uint32_t instructions;
-    int32_t membrane[CONTROLLER_SUBSTEPS][CONTROLLER_N_OUTPUTS];
-    uint8_t out_spikes[CONTROLLER_SUBSTEPS][CONTROLLER_N_OUTPUTS];
-    uint8_t spiked[CONTROLLER_SUBSTEPS][CONTROLLER_N_NEURONS];
-} record_t;
-
-static int32_t step_inputs[CONTROLLER_SUBSTEPS][INPUT_WIDTH];
-static record_t record;
+#define TIMER_START() do { RCC_APB1ENR |= 1u; TIM2_ARR = 0xFFFFFFFFu; TIM2_CR1 = 1u; } while (0)
 
 static uint32_t semihosting(uint32_t operation, const void *argument)
 {
@@ -150,6 +139,24 @@ static uint32_t transfer(uint32_t operation, uint32_t handle, const void *buffer
     const uint32_t block[3] = {handle, (uint32_t)buffer, length};
     return semihosting(operation, block);
 }
+"""
+"""C helpers every harness starts with: ``semihosting_exit``, ``open_file``, ``transfer`` (bytes not
+transferred), the TIM2 registers and ``TIMER_START()`` (a free-running 32-bit instruction counter)."""
+
+_HARNESS = HARNESS_IO + """
+/* Test bench: recorded inputs in, one record per control step out. */
+#include "controller.h"
+#define INPUT_WIDTH (CONTROLLER_N_INPUTS > 0 ? CONTROLLER_N_INPUTS : 1)
+
+typedef struct {
+    uint32_t instructions;
+    int32_t membrane[CONTROLLER_SUBSTEPS][CONTROLLER_N_OUTPUTS];
+    uint8_t out_spikes[CONTROLLER_SUBSTEPS][CONTROLLER_N_OUTPUTS];
+    uint8_t spiked[CONTROLLER_SUBSTEPS][CONTROLLER_N_NEURONS];
+} record_t;
+
+static int32_t step_inputs[CONTROLLER_SUBSTEPS][INPUT_WIDTH];
+static record_t record;
 
 int main(void)
 {
@@ -158,9 +165,7 @@ int main(void)
     uint32_t read_cost, before, after, missing;
     int k, j;
     if (inputs == 0xFFFFFFFFu || records == 0xFFFFFFFFu) return 4;
-    RCC_APB1ENR |= 1u;          /* TIM2 clock on */
-    TIM2_ARR = 0xFFFFFFFFu;     /* free-running 32-bit counter */
-    TIM2_CR1 = 1u;
+    TIMER_START();
     before = TIM2_CNT;
     after = TIM2_CNT;
     read_cost = after - before; /* what reading the counter adds to a measurement */
@@ -280,14 +285,21 @@ def build_image(export: CExport, substeps: int, n_inputs: int, n_neurons: int, n
     """Compile ``export`` with the harness for ``substeps`` (K) substeps per control step into ``directory``."""
     if not (isinstance(substeps, int) and substeps >= 1):
         raise ValueError(f"build_image: substeps must be an int >= 1, got {substeps!r}")
+    header, controller = _controller_source(export, n_inputs, n_neurons, n_outputs, substeps)
+    elf, map_file, size = link_image(export, {"controller.h": header, "controller.c": controller, "harness.c": _HARNESS},
+                                     directory)
+    return McuImage(elf, map_file, size, substeps, n_inputs, n_neurons, n_outputs)
+
+
+def link_image(export: CExport, sources: dict[str, str], directory: str | Path) -> tuple[Path, Path, ImageSize]:
+    """Compile ``sources`` (file name -> text; ``controller.c`` and ``harness.c`` among them) with the
+    startup code beside ``export``'s header into ``directory/image.elf``: (elf, map file, the
+    controller's share). The deployment rules (no floating point, no heap) are checked here."""
     tools = find_tools()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    header, controller = _controller_source(export, n_inputs, n_neurons, n_outputs, substeps)
     export.write(directory / f"{export.name}.h")
-    files = {"controller.h": header, "controller.c": controller, "harness.c": _HARNESS, "startup.c": _STARTUP,
-             "link.ld": _LINKER_SCRIPT}
-    for file_name, text in files.items():
+    for file_name, text in {**sources, "startup.c": _STARTUP, "link.ld": _LINKER_SCRIPT}.items():
         (directory / file_name).write_text(text)
     elf, map_file = directory / "image.elf", directory / "image.map"
     gcc = tools["arm-none-eabi-gcc"]
@@ -302,7 +314,7 @@ def build_image(export: CExport, substeps: int, n_inputs: int, n_neurons: int, n
     if forbidden:
         raise McuBuildError(f"{elf}: the image uses {', '.join(forbidden)} (floating point or the heap), which the "
                             "deployment rules forbid. Fix: export an integer network (spikefly export --format c)")
-    return McuImage(elf, map_file, image_size(map_file.read_text(), "controller.o"), substeps, n_inputs, n_neurons, n_outputs)
+    return elf, map_file, image_size(map_file.read_text(), "controller.o")
 
 
 _INPUT_SECTION = re.compile(r"^ (\.\S+|COMMON)\s*\n?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$", re.MULTILINE)
@@ -343,5 +355,5 @@ def _run(command: list[str], what: str) -> str:
     return done.stdout
 
 
-__all__ = ["CFLAGS", "EXIT_CODES", "INSTALL_LINE", "ImageSize", "McuBuildError", "McuImage", "build_image", "find_tools",
-           "image_size"]
+__all__ = ["CFLAGS", "EXIT_CODES", "HARNESS_IO", "INSTALL_LINE", "ImageSize", "McuBuildError", "McuImage", "build_image",
+           "find_tools", "image_size", "link_image"]

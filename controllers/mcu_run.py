@@ -65,32 +65,40 @@ def run_image(image: McuImage, inputs: NDArray[np.int32], timeout_s: float = 600
     expected = (image.substeps, image.n_inputs)
     if inputs.ndim != 3 or inputs.shape[1:] != expected or inputs.dtype != np.int32:
         raise ValueError(f"run_image: inputs must be int32 [T, {expected[0]}, {expected[1]}], got {inputs.dtype} {inputs.shape}")
-    qemu = find_tools()["qemu-system-arm"]
-    directory = image.elf.parent
     width = max(image.n_inputs, 1)  # the harness reads one padded column when there are no inputs
     padded = np.zeros((inputs.shape[0], image.substeps, width), "<i4")
     padded[:, :, : image.n_inputs] = inputs
-    (directory / "inputs.bin").write_bytes(padded.tobytes())
-    records_path = directory / "records.bin"
-    records_path.unlink(missing_ok=True)
-    command = [qemu, "-M", QEMU_MACHINE, "-nographic", "-monitor", "none", "-serial", "none",
-               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,align=off,sleep=off",
-               "-kernel", str(image.elf)]
-    try:
-        done = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        raise McuBuildError(f"{image.elf}: QEMU did not finish within {timeout_s:g} s. Fix: feed a shorter recording") from None
-    if done.returncode != 0:
-        reason = EXIT_CODES.get(done.returncode, f"exit code {done.returncode}")
-        raise McuBuildError(f"{image.elf}: the emulated run failed: {reason}. {done.stderr.strip()} "
-                            "Fix: rebuild the image (build_image) and check the inputs' shape")
+    records_path = image.elf.parent / "records.bin"
+    data = run_qemu(image.elf, padded.tobytes(), timeout_s)
     dtype = record_dtype(image.substeps, image.n_neurons, image.n_outputs)
-    records = np.frombuffer(records_path.read_bytes(), dtype=dtype)
+    records = np.frombuffer(data, dtype=dtype)
     if records.shape[0] != inputs.shape[0]:
         raise McuBuildError(f"{records_path}: {records.shape[0]} control steps written for {inputs.shape[0]} fed. "
                             "Fix: rebuild the image for this controller")
     return EmulatedRun(membrane=records["membrane"].astype(np.int32), out_spikes=records["out_spikes"].copy(),
                        spiked=records["spiked"].copy(), instructions=records["instructions"].astype(np.int64))
+
+
+def run_qemu(elf: Path, inputs: bytes, timeout_s: float = 600.0) -> bytes:
+    """Write ``inputs`` to ``inputs.bin`` beside ``elf``, run the image in QEMU (``-icount shift=0``)
+    and return what its harness wrote to ``records.bin``."""
+    qemu = find_tools()["qemu-system-arm"]
+    directory = elf.parent
+    (directory / "inputs.bin").write_bytes(inputs)
+    records_path = directory / "records.bin"
+    records_path.unlink(missing_ok=True)
+    command = [qemu, "-M", QEMU_MACHINE, "-nographic", "-monitor", "none", "-serial", "none",
+               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0,align=off,sleep=off",
+               "-kernel", str(elf)]
+    try:
+        done = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise McuBuildError(f"{elf}: QEMU did not finish within {timeout_s:g} s. Fix: feed a shorter recording") from None
+    if done.returncode != 0:
+        reason = EXIT_CODES.get(done.returncode, f"exit code {done.returncode}")
+        raise McuBuildError(f"{elf}: the emulated run failed: {reason}. {done.stderr.strip()} "
+                            "Fix: rebuild the image (build_image) and check the inputs' shape")
+    return records_path.read_bytes()
 
 
 def run_kernel(network: IntegerLIFNetwork, inputs: NDArray[np.int32]) -> KernelRun:
@@ -123,4 +131,4 @@ def compare_with_kernel(emulated: NetworkRun, kernel: NetworkRun) -> list[str]:
     return differences
 
 
-__all__ = ["EmulatedRun", "KernelRun", "NetworkRun", "QEMU_MACHINE", "compare_with_kernel", "record_dtype", "run_image", "run_kernel"]
+__all__ = ["EmulatedRun", "KernelRun", "NetworkRun", "QEMU_MACHINE", "compare_with_kernel", "record_dtype", "run_image", "run_kernel", "run_qemu"]

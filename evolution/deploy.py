@@ -32,7 +32,7 @@ from spikefly.controllers import ControllerSpec
 from spikefly.controllers.boards import McuBoard, load_board
 from spikefly.controllers.codec import decode_into, decoder_kernel_args
 from spikefly.controllers.cost_fit import Measurement
-from spikefly.controllers.cost_model import spiking_cost
+from spikefly.controllers.cost_model import connected_inputs, spiking_cost
 from spikefly.controllers.export_c import export_c
 from spikefly.controllers.mcu_build import build_image, find_tools
 from spikefly.controllers.mcu_run import compare_with_kernel, run_image, run_kernel
@@ -143,7 +143,7 @@ def deploy(spec: ControllerSpec, board: str = "stm32f405", world: str | os.PathL
     report = {
         "board": board, "machine": EMULATED_BOARDS[board], "control_hz": control_hz,
         "episode": {"world": recording.world, "seed": recording.seed, "control_steps": steps, "outcome": recording.outcome},
-        "network": {"inputs": network.n_inputs, "neurons": network.n_neurons, "outputs": network.n_outputs,
+        "network": {"inputs": network.n_inputs, "connected_inputs": connected_inputs(network), "neurons": network.n_neurons, "outputs": network.n_outputs,
                     "synapses": network.n_synapses, "substeps": spec.steps_per_action, "max_delay": network.max_delay},
         "bit_exact": not differences, "actions_equal": bool(actions_equal), "differences": differences,
         "counts_per_step": dict(zip(("neuron_updates", "spikes", "input_events", "synaptic_ops"),
@@ -158,7 +158,7 @@ def deploy(spec: ControllerSpec, board: str = "stm32f405", world: str | os.PathL
         "modelled": {"cycles_per_step": modelled.cycles_per_step, "flash_bytes": modelled.flash_bytes,
                      "ram_bytes": modelled.ram_bytes, "latency_s": modelled.latency_s, "energy_j": modelled.energy_j},
     }
-    return Deployment(report, Measurement(recording.world, kernel.counts, emulated.instructions, network.n_inputs,
+    return Deployment(report, Measurement(recording.world, kernel.counts, emulated.instructions, connected_inputs(network),
                                           spec.steps_per_action))
 
 

@@ -154,8 +154,8 @@ def print_flights(controller: str, reports: dict, *, physics: str, suite: list[s
                   "MlpPolicy, energy per step on the same board)")
             for board, cost in report["boards"].items():
                 if cost["measured_figures"]:
-                    print(f"{label}({board}: measured: {', '.join(cost['measured_figures'])} (instructions in QEMU, "
-                          "spikefly deploy); modelled: energy per cycle, flash and RAM (the formula; spikefly deploy "
+                    print(f"{label}({board}: measured: {', '.join(cost['measured_figures'])} (instructions in QEMU: "
+                          "spikefly deploy and docs/deployment.md); modelled: energy per cycle, flash and RAM (the formula; spikefly deploy "
                           "measures the linked image))")
 
 

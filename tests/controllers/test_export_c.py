@@ -197,6 +197,8 @@ DEGENERATE = {
     "no_inputs": LIFNetwork.from_edges(0, 2, [1], [0], [1], [0.5], bias=0.1, threshold=0.35),
     "no_synapses": LIFNetwork.from_edges(2, 2, [1], [], [], [], bias=[0.0, 0.1], threshold=0.35),
     "no_outputs": LIFNetwork.from_edges(1, 2, [], [0, 1], [1, 0], [0.5, 0.4]),
+    # inputs 0, 2, 3 and 5 have no synapses: the C reads only inputs 1 and 4
+    "unconnected_inputs": LIFNetwork.from_edges(6, 3, [2], [1, 4, 6, 7], [0, 1, 2, 2], [0.6, 0.7, 0.5, 0.5], threshold=0.35),
 }
 
 
@@ -208,6 +210,10 @@ def test_degenerate_networks_compile_and_match(tmp_path, name):
     (c_trace,), sizes = compile_and_run(tmp_path, [(export, network, inputs)])
     np.testing.assert_array_equal(c_trace, python_trace(network, inputs))
     assert sizes[name] == (export.ram_bytes, export.flash_bytes)
+    if name == "unconnected_inputs":
+        assert f"#define {name.upper()}_N_CONNECTED_INPUTS 2" in export.source
+        assert "= {\n    1, 4\n};" in export.source  # the connected channels' indices
+        assert python_trace(network, inputs)[:, :3].sum() >= 10, "test network too quiet to check anything"
 
 
 def test_two_networks_live_in_one_program(tmp_path):
@@ -231,18 +237,18 @@ def test_flash_and_ram_equal_a_hand_count_for_the_tiny_network():
     integer = quantize(tiny_network())
     assert list(integer.decay_mode) == [DECAY_SHIFT, DECAY_SHIFT, DECAY_Q15]
     export = export_c(integer, "tiny")
-    # Tables (uint8 unless noted): row_ptr 6 sources + 1 = 6, target 6, weight (int8) 6,
-    # output_index 1, delay 6; per neuron (3): weight_multiplier 413/310/465 uint16 6,
+    # Tables (uint8 unless noted): row_ptr 6 sources + 1 = 6, connected_input (both inputs) 2,
+    # target 6, weight (int8) 6, output_index 1, delay 6; per neuron (3): weight_multiplier 413/310/465 uint16 6,
     # bias 655/0/-655 int16 6, decay_mode 3, decay_shift (k=3, 2) 3, threshold 32768/26214/65536
     # int32 12, reset_mode 3, adaptation_increment 13107/0/0 uint16 6, adaptation_decay_q15
     # 29491/32768/32768 uint16 6, refractory_steps 3. beta_q15 (only neuron 2 uses it) and
     # spiking (all 1) are constants in the code.
-    assert export.flash_bytes == 6 + 6 + 6 + 1 + 6 + 6 + 6 + 3 + 3 + 12 + 3 + 6 + 6 + 3 == 73
+    assert export.flash_bytes == 6 + 2 + 6 + 6 + 1 + 6 + 6 + 6 + 3 + 3 + 12 + 3 + 6 + 6 + 3 == 75
     assert "tiny_beta_q15" not in export.source and "tiny_spiking" not in export.source
     # State: membrane 3 x 4, adaptation 3 x 4, ring (max delay 2 + 2 = 4 rows) 4 x 3 x 4, slot 4,
     # refractory 3 x uint8, spiked 3 x uint8 = 82, rounded up to the 4-byte alignment.
     assert export.ram_bytes == 12 + 12 + 48 + 4 + 3 + 3 + 2 == 84
-    assert "#define TINY_FLASH_BYTES 73" in export.source and "#define TINY_RAM_BYTES 84" in export.source
+    assert "#define TINY_FLASH_BYTES 75" in export.source and "#define TINY_RAM_BYTES 84" in export.source
 
 
 def test_header_has_no_float_malloc_or_other_libc():

@@ -1,6 +1,6 @@
 """`spikefly deploy`: the C export on QEMU's STM32F405, bit-exact with the integer kernel on recorded
 episodes, with measured flash, RAM and instructions, and a board model that predicts controllers it
-was not fitted on.
+was not fitted on; the same for the dense int8 MLP the spiking controllers are compared with.
 
 These tests need Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm. Without
 them they are skipped on a workstation, but under CI (CI=true, where .ci/run installs them) they
@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 from spikefly.controllers import load, quantize, random_network
+from spikefly.controllers.dense_mlp import mlp_forward, random_mlp
 from spikefly.controllers.export_c import export_c
 from spikefly.controllers.mcu_build import INSTALL_LINE, TOOLS, build_image
 from spikefly.controllers.mcu_run import compare_with_kernel, run_image, run_kernel
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.deploy import deploy
+from spikefly.evolution.deploy_dense import measure_dense, mlp_inputs, record_observations
 
 CHAMPIONS = Path(__file__).resolve().parent / "data" / "champions"
 MISSING = [tool for tool in TOOLS if shutil.which(tool) is None]
@@ -107,3 +109,50 @@ def test_a_missing_toolchain_is_one_error_naming_the_install_line(tmp_path, monk
 def test_only_an_emulated_board_is_accepted(capsys):
     assert main(["deploy", str(CHAMPIONS / "quadrotor_gdef.json"), "--board", "nrf52840"]) == 2
     assert "no emulator" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# The dense int8 MLP that `spikefly evaluate` and PPO's policy cards are priced as
+
+
+@pytest.fixture(scope="module")
+def flight_inputs():
+    spec = load(CHAMPIONS / "quadrotor_gdef.json")
+    observations = record_observations(spec, "forest", 0)
+    assert observations.shape[1] == 46 and len(observations) > 100
+    return lambda width: mlp_inputs(observations, spec.observation_low, spec.observation_high, width)
+
+
+@needs_toolchain
+def test_a_64x64_mlp_runs_bit_exact_on_the_emulated_stm32f405(flight_inputs, tmp_path):
+    inputs = flight_inputs(46)
+    run = measure_dense([46, 64, 64, 4], inputs, "hardtanh", seed=3, directory=tmp_path)
+    report = run.report
+    assert report["bit_exact"] and report["differences"] == [] and report["forward_passes"] == len(inputs)
+    assert np.unique(inputs).size > 50  # the flight's observations, not a constant
+    measured = report["measured"]
+    # the loops do not branch on data: every forward pass takes the same instructions
+    assert measured["instructions_max"] == measured["instructions_per_pass"] > 7296
+    assert measured["const_bytes"] == report["modelled"]["flash_bytes"] and measured["ram_bytes"] == report["modelled"]["ram_bytes"]
+
+
+@needs_toolchain
+def test_the_dense_model_predicts_shapes_it_was_not_fitted_on_within_20_percent(flight_inputs):
+    """docs/make_deployment_table.py fitted boards.toml on other shapes; none of these was among them."""
+    errors = {}
+    for sizes, activation in (([46, 48, 24, 4], "relu"), ([80, 40, 4], "hardtanh"), ([46, 200, 4], "relu")):
+        run = measure_dense(sizes, flight_inputs(sizes[0]), activation, seed=7)
+        assert run.report["bit_exact"], (sizes, run.report["differences"])
+        measured = run.report["measured"]["instructions_per_pass"]
+        errors[str(sizes)] = (run.report["modelled"]["cycles_per_step"] - measured) / measured
+    assert all(abs(error) < 0.20 for error in errors.values()), errors
+
+
+def test_a_wrong_mlp_is_caught_by_the_numpy_check(flight_inputs):
+    """What compare_with_reference relies on: a changed weight changes the outputs on the flight's inputs."""
+    inputs = flight_inputs(46)
+    mlp = random_mlp(np.random.default_rng(0), [46, 16, 4], inputs)
+    weights = mlp.weights[0].copy()
+    weights[0, 0] = -weights[0, 0] if weights[0, 0] else 1
+    changed = type(mlp)((weights, mlp.weights[1]), mlp.biases, mlp.shifts, mlp.activation)
+    assert not np.array_equal(mlp_forward(mlp, inputs), mlp_forward(changed, inputs))
