@@ -254,7 +254,8 @@ def layered_spiking_cost(
     work = Workload(
         neuron_updates=counts.neuron_updates, presynaptic_events=counts.spikes + counts.input_events,
         synaptic_ops=counts.synaptic_ops, macs=counts.macs, substeps=float(lif[0]["steps"]), weight_bits=bits,
-        input_scans=0.0, flash_bytes=math.ceil(weights * bits / 8) + _PARAMETER_BYTES_PER_NEURON * neurons,
+        input_scans=0.0, activations=float(weighted[0]["out"]),  # the input layer's outputs, once per step
+        flash_bytes=math.ceil(weights * bits / 8) + _PARAMETER_BYTES_PER_NEURON * neurons,
         ram_bytes=_STATE_BYTES_PER_NEURON * neurons + 4 * (2 * widest + int(weighted[0]["in"])), spiking=True,
         n_neurons=neurons, n_synapses=weights, n_inputs=int(weighted[0]["in"]), n_outputs=int(weighted[-1]["out"]),
         max_fan_in=max(int(layer["in"]) for layer in weighted), off_grid_neurons=0 if beta_on_shift_grid else neurons,
