@@ -1,4 +1,4 @@
-"""``spikefly bench``: NEAT-LIF against RL baselines with the same env-step budget, side by side.
+"""``spikefly bench``: NEAT-LIF against RL baselines with the same env-step or wall-clock budget, side by side.
 
 Protocol (Salimans et al. 2017; Such et al. 2017): every method trains on the same env, spaces,
 control rate and per-step reward, for the same number of env steps (every step counts: all
@@ -310,8 +310,10 @@ def add_bench_parser(commands) -> None:
 
     parser = commands.add_parser(
         "bench",
-        help="benchmark NEAT-LIF against PPO and RecurrentPPO with the same env-step budget over several seeds",
-        description="Run NEAT-LIF and the RL baselines with the same env-step budget (every step counted), each over "
+        help="benchmark NEAT-LIF against PPO, RecurrentPPO and spiking PPO with the same env-step or wall-clock "
+        "budget over several seeds",
+        description="Run NEAT-LIF and the RL baselines with the same env-step budget (every step counted) or the same "
+        "wall-clock (--budget-seconds), each over "
         "--seeds seeds; select on validation episodes, test the selected controllers in PyBullet on held-out layouts and "
         "on a world none trained on, and write OUT/bench.md (a markdown table with 95% confidence intervals over seeds), "
         'OUT/bench.json and OUT/curves.png. A killed benchmark continues where it stopped; run it again with more '
