@@ -39,6 +39,7 @@ import argparse
 import json
 import shutil
 from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -267,10 +268,12 @@ def read_archipelago(run_dir: Path) -> tuple[ArchipelagoSettings, EvolveSettings
 
 def evolve_archipelago(run_dir: str | Path, settings: EvolveSettings | None = None,
                        archipelago: ArchipelagoSettings | None = None, *, progress: bool = True,
-                       ray_address: str | None = None) -> dict[str, Any]:
+                       ray_address: str | None = None, on_submitted: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     """Start (``settings`` and ``archipelago`` given) or resume (neither) the archipelago in ``run_dir``
     and evolve it to the end; returns a summary with one entry per island and the best champion.
-    ``ray_address``: on resume, the cluster to continue on (default: the one it started on)."""
+    ``ray_address``: on resume, the cluster to continue on (default: the one it started on).
+    ``on_submitted(method, islands)``: called each time a method's calls to that many islands are
+    queued (tests lose a node there, mid-generation)."""
     from spikefly.evolution.ray_evaluator import connect, import_ray
 
     run_dir = Path(run_dir)
@@ -290,7 +293,7 @@ def evolve_archipelago(run_dir: str | Path, settings: EvolveSettings | None = No
             run_dir.mkdir(parents=True, exist_ok=True)
             document = {"archipelago": asdict(archipelago), "settings": settings.to_dict()}
             write_text_atomic(run_dir / ARCHIPELAGO_FILE, json.dumps(document, indent=1))
-        return _evolve(ray, run_dir, settings, archipelago, progress)
+        return _evolve(ray, run_dir, settings, archipelago, progress, on_submitted)
     finally:
         if started_ray:
             ray.shutdown()
@@ -309,8 +312,9 @@ class _Islands:
     counted twice (a migration round already taken is refused by the checkpoint's record).
     """
 
-    def __init__(self, ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings) -> None:
-        self.ray, self.run_dir = ray, run_dir
+    def __init__(self, ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings,
+                 on_submitted: Callable[[str, int], None] | None = None) -> None:
+        self.ray, self.run_dir, self.on_submitted = ray, run_dir, on_submitted
         self.settings = [island_settings(settings, archipelago, k).to_dict() for k in range(archipelago.islands)]
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         # One CPU per island; islands share CPUs (time-sliced) on a cluster with fewer.
@@ -329,6 +333,8 @@ class _Islands:
         results: dict[int, Any] = {}
         while len(results) < len(args):
             pending = {getattr(self.actors[k], method).remote(*args[k]): k for k in args if k not in results}
+            if self.on_submitted is not None:
+                self.on_submitted(method, sum(1 for k in args if k not in results))
             for ref, k in pending.items():
                 try:
                     results[k] = ray.get(ref)
@@ -348,11 +354,12 @@ class _Islands:
             self.ray.kill(actor, no_restart=True)
 
 
-def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings, progress: bool) -> dict[str, Any]:
+def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings, progress: bool,
+            on_submitted: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     count_ = archipelago.islands
-    islands_ = _Islands(ray, run_dir, settings, archipelago)
+    islands_ = _Islands(ray, run_dir, settings, archipelago, on_submitted)
     try:
         states = islands_.call("state")
         every = archipelago.migrate_every

@@ -5,8 +5,6 @@ worker node is killed mid-run; the runs end exactly as a serial run and an unkil
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
 
@@ -70,7 +68,9 @@ def test_an_evolution_across_two_nodes_loses_one_mid_generation_and_ends_as_the_
     EvolutionRun.start(tmp_path / "cluster", SETTINGS, progress=False).run()
     (evaluator,) = evaluators
     assert _alive_nodes() == 2  # head and one worker: a node was really lost
-    assert evaluator.replaced == 1 and evaluator.resubmitted >= 1
+    # One actor died with the node; its replacement may be placed on the dying node before Ray
+    # declares it dead, and die too: each death is replaced and its batches re-queued.
+    assert 1 <= evaluator.replaced <= 2 and evaluator.resubmitted >= 1
     assert _log(tmp_path / "cluster") == _log(tmp_path / "serial")  # nothing lost, nothing counted twice
     assert (tmp_path / "cluster" / "champion.json").read_text() == (tmp_path / "serial" / "champion.json").read_text()
 
@@ -85,24 +85,18 @@ def test_an_island_run_on_two_nodes_loses_one_and_ends_as_the_unkilled_run(clust
     reference = evolve_archipelago(tmp_path / "reference", ISLAND_SETTINGS, ISLANDS, progress=False)
     assert reference["restarts"] == [0, 0]
 
-    def kill_a_node_after_generation_3() -> None:  # mid-run: past the first migration, before the second
-        checkpoints = [tmp_path / "killed" / f"island-{k}" / "checkpoint.json" for k in range(2)]
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            try:
-                if max(json.loads(path.read_text())["generation"] for path in checkpoints if path.exists()) >= 3:
-                    break
-            except (ValueError, KeyError):  # a checkpoint being replaced
-                pass
-            time.sleep(0.02)
-        nodes.remove_node(workers[1], allow_graceful=False)  # one island's actor dies with it
+    advances = []
 
-    killer = threading.Thread(target=kill_a_node_after_generation_3)
-    killer.start()
-    killed = evolve_archipelago(tmp_path / "killed", ISLAND_SETTINGS, ISLANDS, progress=False)
-    killer.join()
+    def lose_a_node_in_the_second_round(method: str, islands: int) -> None:
+        if method == "advance":
+            advances.append(islands)
+            if len(advances) == 2:  # generations 2-3 under way on both islands, past the first migration
+                nodes.remove_node(workers[1], allow_graceful=False)  # one island's actor dies with it
+
+    killed = evolve_archipelago(tmp_path / "killed", ISLAND_SETTINGS, ISLANDS, progress=False,
+                                on_submitted=lose_a_node_in_the_second_round)
     assert _alive_nodes() == 2
-    assert sum(killed["restarts"]) == 1  # the island on the lost node was started again from its checkpoint
+    assert 1 <= sum(killed["restarts"]) <= 2  # the island on the lost node was started again from its checkpoint
     for k in range(2):
         assert _log(tmp_path / "killed" / f"island-{k}") == _log(tmp_path / "reference" / f"island-{k}")
     assert [island["migrations"] for island in killed["islands"]] == [island["migrations"] for island in reference["islands"]]
