@@ -223,6 +223,12 @@ class IslandActor:
     def state(self) -> dict[str, Any]:
         return self.run.state()
 
+    def node(self) -> str:
+        """The Ray node this island runs on (tests remove that node)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
     def advance(self, until: int) -> dict[str, Any]:
         if not self.run.done:
             self.run.run(until=until)
@@ -268,12 +274,12 @@ def read_archipelago(run_dir: Path) -> tuple[ArchipelagoSettings, EvolveSettings
 
 def evolve_archipelago(run_dir: str | Path, settings: EvolveSettings | None = None,
                        archipelago: ArchipelagoSettings | None = None, *, progress: bool = True,
-                       ray_address: str | None = None, on_submitted: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+                       ray_address: str | None = None, on_submitted: Callable[[str, list], None] | None = None) -> dict[str, Any]:
     """Start (``settings`` and ``archipelago`` given) or resume (neither) the archipelago in ``run_dir``
     and evolve it to the end; returns a summary with one entry per island and the best champion.
     ``ray_address``: on resume, the cluster to continue on (default: the one it started on).
-    ``on_submitted(method, islands)``: called each time a method's calls to that many islands are
-    queued (tests lose a node there, mid-generation)."""
+    ``on_submitted(method, actors)``: called each time a method's calls to the island actors are
+    queued (tests lose an island's node there, mid-generation)."""
     from spikefly.evolution.ray_evaluator import connect, import_ray
 
     run_dir = Path(run_dir)
@@ -313,7 +319,7 @@ class _Islands:
     """
 
     def __init__(self, ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings,
-                 on_submitted: Callable[[str, int], None] | None = None) -> None:
+                 on_submitted: Callable[[str, list], None] | None = None) -> None:
         self.ray, self.run_dir, self.on_submitted = ray, run_dir, on_submitted
         self.settings = [island_settings(settings, archipelago, k).to_dict() for k in range(archipelago.islands)]
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
@@ -334,7 +340,7 @@ class _Islands:
         while len(results) < len(args):
             pending = {getattr(self.actors[k], method).remote(*args[k]): k for k in args if k not in results}
             if self.on_submitted is not None:
-                self.on_submitted(method, sum(1 for k in args if k not in results))
+                self.on_submitted(method, self.actors)
             for ref, k in pending.items():
                 try:
                     results[k] = ray.get(ref)
@@ -355,7 +361,7 @@ class _Islands:
 
 
 def _evolve(ray, run_dir: Path, settings: EvolveSettings, archipelago: ArchipelagoSettings, progress: bool,
-            on_submitted: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+            on_submitted: Callable[[str, list], None] | None = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     count_ = archipelago.islands

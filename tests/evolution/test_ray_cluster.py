@@ -96,11 +96,13 @@ def test_an_island_run_on_two_nodes_loses_one_and_ends_as_the_unkilled_run(clust
 
     advances = []
 
-    def lose_a_node_in_the_second_round(method: str, islands: int) -> None:
+    def lose_a_node_in_the_second_round(method: str, actors: list) -> None:
         if method == "advance":
-            advances.append(islands)
+            advances.append(method)
             if len(advances) == 2:  # generations 2-3 under way on both islands, past the first migration
-                nodes.remove_node(workers[1], allow_graceful=False)  # one island's actor dies with it
+                node_id = ray.get(actors[1].node.remote())
+                (victim,) = [node for node in workers if node.node_id == node_id]
+                nodes.remove_node(victim, allow_graceful=False)  # island 1's actor dies with it
 
     killed = evolve_archipelago(tmp_path / "killed", ISLAND_SETTINGS, ISLANDS, progress=False,
                                 on_submitted=lose_a_node_in_the_second_round)
