@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import numbers
 import random
-import re
 from collections.abc import Mapping
 from itertools import count
 
@@ -37,6 +36,7 @@ from neat.innovation import InnovationTracker
 from neat.reporting import ReporterSet
 from neat.species import Species
 
+from spikefly.evolution.genome import peek_count
 from spikefly.evolution.checkpoint_files import (
     FORMAT,
     FORMAT_VERSION,
@@ -146,12 +146,12 @@ def checkpoint_state(population: neat.Population, *, generation: int,
         },
         "outside_genomes": outside,
         "species_set": {
-            "next_species_key": _counter_next(species_set.indexer, "species indexer"),
+            "next_species_key": peek_count(species_set.indexer, "species indexer"),
             "species": species_records,
             "genome_to_species": [[g, s] for g, s in species_set.genome_to_species.items()],
         },
         "reproduction": {
-            "next_genome_key": _counter_next(reproduction.genome_indexer, "genome indexer"),
+            "next_genome_key": peek_count(reproduction.genome_indexer, "genome indexer"),
             "ancestors": [[key, *parents] for key, parents in reproduction.ancestors.items()],
             "innovation_tracker": {
                 "global_counter": tracker.global_counter,
@@ -160,7 +160,7 @@ def checkpoint_state(population: neat.Population, *, generation: int,
         },
         "genome_config": {
             "next_node_key": (None if genome_config.node_indexer is None
-                              else _counter_next(genome_config.node_indexer, "node indexer")),
+                              else peek_count(genome_config.node_indexer, "node indexer")),
         },
     }
 
@@ -232,17 +232,6 @@ def _check_attributes(obj: object, known: set[str], what: str) -> None:
         raise TypeError(f"{what} ({type(obj).__name__}) has attributes {unknown} that checkpoints "
                         "do not save, so a resumed run could differ; teach "
                         "spikefly.evolution.checkpoint about them or keep that state elsewhere")
-
-
-_COUNTER_REPR = re.compile(r"count\((-?\d+)\)")
-
-
-def _counter_next(counter: object, what: str) -> int:
-    # repr(count(7)) == "count(7)": reading it does not consume a value, unlike next().
-    match = _COUNTER_REPR.fullmatch(repr(counter))
-    if match is None:
-        raise TypeError(f"the {what} is {counter!r}, not an itertools.count with step 1")
-    return int(match.group(1))
 
 
 def _number(value: object) -> int | float | None:

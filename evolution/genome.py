@@ -201,11 +201,11 @@ the threshold excess, in [0, 1]) and the two gene switches."""
 _COUNT_REPR = re.compile(r"count\((-?\d+)\)")
 
 
-def peek_count(counter: count) -> int:
-    """The next value of an ``itertools.count`` (step 1) without consuming it."""
+def peek_count(counter: count, what: str = "counter") -> int:
+    """The next value of an ``itertools.count`` (step 1) without consuming it (``what`` names it in errors)."""
     match = _COUNT_REPR.fullmatch(repr(counter))
     if match is None:
-        raise TypeError(f"node indexer {counter!r} is not an itertools.count with step 1")
+        raise TypeError(f"the {what} is {counter!r}, not an itertools.count with step 1")
     return int(match.group(1))
 
 
@@ -232,7 +232,7 @@ class LIFGenomeConfig(DefaultGenomeConfig):
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["node_indexer"] = None
-        state["_node_indexer_next_value"] = None if self.node_indexer is None else peek_count(self.node_indexer)
+        state["_node_indexer_next_value"] = None if self.node_indexer is None else peek_count(self.node_indexer, "node indexer")
         return state
 
 
