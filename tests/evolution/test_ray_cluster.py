@@ -53,6 +53,21 @@ def _settled_alive_nodes(expected: int, within_s: float = 30.0) -> int:
     return _alive_nodes()
 
 
+def _dead(actor, within_s: float = 30.0) -> bool:
+    """Whether ``actor`` stops answering: its worker can outlive its killed raylet for a moment and
+    finish the calls already sent, so a short run could otherwise end before it dies."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.node.remote(), timeout=within_s)  # queued behind the call under way
+        except ray.exceptions.RayActorError:
+            return True
+        except ray.exceptions.GetTimeoutError:
+            return False
+        time.sleep(0.1)
+    return False
+
+
 def _log(run_dir) -> list[dict]:
     return [{key: value for key, value in json.loads(line).items() if key != "time_s"}
             for line in (run_dir / "log.jsonl").read_text().splitlines()]
@@ -103,6 +118,7 @@ def test_an_island_run_on_two_nodes_loses_one_and_ends_as_the_unkilled_run(clust
                 node_id = ray.get(actors[1].node.remote())
                 (victim,) = [node for node in workers if node.node_id == node_id]
                 nodes.remove_node(victim, allow_graceful=False)  # island 1's actor dies with it
+                assert _dead(actors[1])
 
     killed = evolve_archipelago(tmp_path / "killed", ISLAND_SETTINGS, ISLANDS, progress=False,
                                 on_submitted=lose_a_node_in_the_second_round)
