@@ -18,14 +18,24 @@ so a synaptic current ``I`` adds exactly ``I`` per step, and the bias becomes th
 - non-spiking read-outs: ``nir.LI(tau, r, v_leak)``, or ``nir.I(r=1/dt)`` when ``beta == 1``.
   Their NIR output is the membrane; a spiking neuron's NIR output is its spikes.
 
-Neurons are grouped into one node per (model, hidden or output): ``lif``, ``if``, ``li``, ``i``
-for hidden neurons, ``lif_out`` ... for outputs (in action order), each output node feeding a
-``nir.Output`` (``output``, or ``output_lif`` ... when outputs are of several models); node metadata
-``spikefly_neuron`` lists the network's neuron indices, and each Output node's ``spikefly_action``
-the action positions, so :func:`from_nir` restores the exact numbering. Weights are ``nir.Linear``
-nodes (not Affine: nirtorch 2.6 drops Affine biases), one per (source node, target node, delay),
-dense ``[n_target, n_source]`` float32. Recurrence is an edge cycle (node -> Linear -> node); as in
-every discrete-time reader, a spike reaches its targets one step later. A delay of ``d`` extra
+In spikefly a spike reaches other neurons one step later; NIR readers pass a feed-forward edge
+within the step and an edge cycle one step later. So when every neuron spikes with a leak (the
+usual controller) the graph is **one population**: a ``lif`` node of all neurons in neuron order,
+``input -> weight_input_to_lif -> lif``, and every neuron-to-neuron synapse on the cycle
+``lif -> relay -> weight_lif_to_lif -> lif`` (``relay`` an identity ``nir.Linear``: with it the
+cycle has three nodes, which snnTorch 1.0's importer runs with nirtorch's cycle handling instead
+of mis-wiring it as a two-node RNN); ``lif -> select -> output`` picks the outputs in action order
+(``select`` a 0/1 ``nir.Linear``). Hidden layers and recurrence then read one step late, as here.
+
+Otherwise (no-leak IF neurons, non-spiking read-outs) neurons are grouped into one node per
+(model, hidden or output): ``lif``, ``if``, ``li``, ``i`` for hidden neurons, ``lif_out`` ... for
+outputs (in action order), each output node feeding a ``nir.Output`` (``output``, or
+``output_lif`` ... when outputs are of several models); recurrence is an edge cycle (node ->
+Linear -> node), and an edge from a hidden node to an output node is feed-forward, which readers
+pass within the step. Node metadata ``spikefly_neuron`` lists the network's neuron indices, and
+each Output node's ``spikefly_action`` the action positions, so :func:`from_nir` restores the exact
+numbering. Weights are ``nir.Linear`` nodes (not Affine: nirtorch 2.6 drops Affine biases), one per
+(source node, target node, delay), dense ``[n_target, n_source]`` float32. A delay of ``d`` extra
 steps is a ``nir.Delay`` of ``d * dt`` seconds after the Linear (few readers implement Delay).
 A neuron node with no incoming synapse gets an all-zero Linear from the Input, because NIR's
 type inference adds a second Input in front of any node without incoming edges.
@@ -38,7 +48,7 @@ in spikefly, so they are left out of the graph (in NIR they would carry the memb
 
 Known differences: NIR fires on ``v > v_threshold``, we on ``v >= threshold`` (only an exact tie
 differs); a synapse of weight 0 is dropped on the way back (a dense matrix cannot tell it from
-no synapse); snnTorch 1.0's importer mis-wires the external input of recurrent graphs.
+no synapse).
 
 :func:`from_nir` also reads graphs from other tools: general ``r`` (a current ``I`` then adds
 ``r (1 - beta) I`` per step, folded into the weights), ``nir.Affine`` biases that feed a neuron
@@ -131,6 +141,8 @@ def to_nir(network: LIFNetwork, dt: float, unit_r: bool = False) -> nir.NIRGraph
         raise TypeError(f"to_nir: expected a LIFNetwork, got {type(network).__name__} (dequantize an integer network first)")
     dt = _check_dt(dt)
     _check_expressible(network)
+    if network.n_neurons and bool(np.all(network.spiking & (network.beta < 1.0))):
+        return _population_graph(nir_module, network, dt, unit_r)
     n = network.n_neurons
     is_output = np.zeros(n, bool)
     is_output[network.output_index] = True
@@ -159,6 +171,33 @@ def to_nir(network: LIFNetwork, dt: float, unit_r: bool = False) -> nir.NIRGraph
         nodes[output_name] = nir_module.Output(output_type={"output": np.array([neurons.size])}, metadata={_ACTION_META: action})
         edges.append((name, output_name))
 
+    _add_synapses(nir_module, network, dt, unit_r, nodes, edges, node_of, local)
+    return nir_module.NIRGraph(nodes=nodes, edges=edges, metadata={"spikefly_dt_s": dt})
+
+
+def _population_graph(nir_module: types.ModuleType, network: LIFNetwork, dt: float, unit_r: bool) -> nir.NIRGraph:
+    """Every neuron spiking with a leak: one ``lif`` node of all neurons, in neuron order; its
+    spikes reach neurons through the ``relay`` identity, so every neuron-to-neuron synapse is an
+    edge cycle and arrives one step later in any reader that runs cycles; ``select`` picks the
+    outputs in action order (module docstring)."""
+    n = network.n_neurons
+    everyone = np.arange(n, dtype=np.int64)
+    nodes: dict[str, nir.NIRNode] = {"input": nir_module.Input(input_type={"input": np.array([network.n_inputs])}),
+                                     "lif": _neuron_node(nir_module, network, everyone, "lif", dt, unit_r)}
+    select = np.zeros((network.output_index.size, n), np.float32)
+    select[np.arange(network.output_index.size), network.output_index] = 1.0
+    nodes["select"] = nir_module.Linear(weight=select)
+    nodes["output"] = nir_module.Output(output_type={"output": np.array([network.output_index.size])},
+                                        metadata={_ACTION_META: np.arange(network.output_index.size, dtype=np.int64)})
+    edges = [("lif", "select"), ("select", "output")]
+    _add_synapses(nir_module, network, dt, unit_r, nodes, edges, np.full(n, "lif", object), everyone, relay=True)
+    return nir_module.NIRGraph(nodes=nodes, edges=edges, metadata={"spikefly_dt_s": dt, "spikefly_layout": "population"})
+
+
+def _add_synapses(nir_module: types.ModuleType, network: LIFNetwork, dt: float, unit_r: bool, nodes: dict, edges: list,
+                  node_of: NDArray, local: NDArray[np.int64], relay: bool = False) -> None:
+    """One Linear per (source node, target node, delay), a Delay after it for extra steps; with
+    ``relay``, neuron-sourced Linears read the ``relay`` identity node that follows their source."""
     sources, targets, weights, delays = network.edges()
     if unit_r:
         weights = (weights * _input_gain(network, dt)[targets]).astype(np.float32)
@@ -180,13 +219,18 @@ def to_nir(network: LIFNetwork, dt: float, unit_r: bool = False) -> nir.NIRGraph
         matrix[local[targets[synapses]], source_local[synapses]] = weights[synapses]
         linear = f"weight_{source}_to_{target}" + (f"_delay{delay}" if delay else "")
         nodes[linear] = nir_module.Linear(weight=matrix)
-        edges.append((source, linear))
+        if relay and source != "input":
+            if "relay" not in nodes:
+                nodes["relay"] = nir_module.Linear(weight=np.eye(n_source, dtype=np.float32))
+                edges.append((source, "relay"))
+            edges.append(("relay", linear))
+        else:
+            edges.append((source, linear))
         if delay:
             nodes[f"delay_{source}_to_{target}_{delay}"] = nir_module.Delay(delay=np.full(matrix.shape[0], delay * dt))
             edges += [(linear, f"delay_{source}_to_{target}_{delay}"), (f"delay_{source}_to_{target}_{delay}", target)]
         else:
             edges.append((linear, target))
-    return nir_module.NIRGraph(nodes=nodes, edges=edges, metadata={"spikefly_dt_s": dt})
 
 
 def export_nir(network: LIFNetwork, path: str | Path, dt: float, unit_r: bool = False) -> Path:
@@ -222,8 +266,9 @@ def _neuron_parameters(node: nir.NIRNode, name: str, dt: float) -> dict[str, NDA
 def from_nir(graph: nir.NIRGraph, dt: float) -> LIFNetwork:
     """The LIFNetwork of a NIR graph read at step ``dt`` seconds (inverse of :func:`to_nir`).
 
-    Accepts one Input, neuron nodes LIF/IF/LI/I, Linear (or Affine into a neuron node), Delay
-    after a Linear, and Output nodes fed by a neuron node; anything else is a ValueError naming it.
+    Accepts one Input, neuron nodes LIF/IF/LI/I, Linear (or Affine into a neuron node), an identity-like
+    Linear relay in front of Linears, Delay after a Linear, and Output nodes fed by a neuron node or
+    by a 0/1 selection Linear of one; anything else is a ValueError naming it.
     """
     _import_nir()  # the install hint, before anything else can fail
     dt = _check_dt(dt)
@@ -268,12 +313,25 @@ def from_nir(graph: nir.NIRGraph, dt: float) -> LIFNetwork:
 
     sources, targets, weights, delays = [], [], [], []
     bias = neuron_values["bias"]
+    def only_into(name: str, wanted: tuple[str, ...]) -> bool:
+        return kinds[name] == "Linear" and bool(successors[name]) and all(kinds[after] in wanted for after in successors[name])
+
     for name in (name for name, kind in kinds.items() if kind in ("Linear", "Affine")):
         node = graph.nodes[name]
         if len(predecessors[name]) != 1:
             raise ValueError(f"from_nir: {kinds[name]} {name!r} needs exactly one incoming edge, has {predecessors[name]}")
-        source = source_indices(predecessors[name][0])
+        if only_into(name, ("Linear", "Affine")) or only_into(name, ("Output",)):
+            continue  # a relay in front of synapses, or the selection of outputs: read with what it feeds
+        before = predecessors[name][0]
         matrix = np.asarray(node.weight, np.float64)
+        if kinds[before] == "Linear":  # synapses behind a relay: fold the relay into them
+            if len(predecessors[before]) != 1:
+                raise ValueError(f"from_nir: Linear {before!r} needs exactly one incoming edge, has {predecessors[before]}")
+            relay = np.asarray(graph.nodes[before].weight, np.float64)
+            if matrix.shape[1] != relay.shape[0]:
+                raise ValueError(f"from_nir: {name!r} has weight shape {matrix.shape}, but {before!r} gives {relay.shape[0]} values")
+            matrix, before = matrix @ relay, predecessors[before][0]
+        source = source_indices(before)
         for after in successors[name]:
             delay, target_node = 0, after
             if kinds[after] == "Delay":
@@ -306,10 +364,20 @@ def from_nir(graph: nir.NIRGraph, dt: float) -> LIFNetwork:
     output_parts, action_parts = [], []
     for name in outputs:
         feeding = predecessors[name]
-        if len(feeding) != 1 or kinds[feeding[0]] not in _NEURON_TYPES:
-            raise ValueError(f"from_nir: Output {name!r} must be fed by exactly one neuron node, is fed by {feeding}")
-        output_parts.append(index[feeding[0]])
-        action_parts.append(graph.nodes[name].metadata.get(_ACTION_META, np.full(index[feeding[0]].size, -1)))
+        neurons = None
+        if len(feeding) == 1 and kinds[feeding[0]] in _NEURON_TYPES:
+            neurons = index[feeding[0]]
+        elif len(feeding) == 1 and kinds[feeding[0]] == "Linear" and len(predecessors[feeding[0]]) == 1 \
+                and kinds[predecessors[feeding[0]][0]] in _NEURON_TYPES:  # a selection of a neuron node's outputs
+            pick = np.asarray(graph.nodes[feeding[0]].weight, np.float64)
+            if not (np.all((pick == 0) | (pick == 1)) and np.all(pick.sum(axis=1) == 1)):
+                raise ValueError(f"from_nir: Linear {feeding[0]!r} feeds Output {name!r} but is not a selection (one 1 per row)")
+            neurons = index[predecessors[feeding[0]][0]][np.argmax(pick, axis=1)]
+        if neurons is None:
+            raise ValueError(f"from_nir: Output {name!r} must be fed by exactly one neuron node (or a selection of one), "
+                             f"is fed by {feeding}")
+        output_parts.append(neurons)
+        action_parts.append(graph.nodes[name].metadata.get(_ACTION_META, np.full(neurons.size, -1)))
     output_index = np.concatenate(output_parts) if outputs else np.zeros(0, np.int64)
     action = np.concatenate(action_parts) if outputs else np.zeros(0, np.int64)
     if np.all(action >= 0) and np.array_equal(np.sort(action), np.arange(action.size)):

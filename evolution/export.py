@@ -10,6 +10,7 @@ controller file run beside it.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +56,18 @@ def integer_network(spec: ControllerSpec) -> IntegerLIFNetwork:
 
 
 def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[str], name: str = "spikefly_net",
-                      unit_r: bool = False) -> ExportResult:
-    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir"; ``unit_r``: see :func:`~spikefly.controllers.export_nir.to_nir`)."""
+                      unit_r: bool = False, dt_s: float | None = None) -> ExportResult:
+    """Write ``spec``'s network to ``out`` in ``format`` ("c" or "nir"; ``unit_r``: see
+    :func:`~spikefly.controllers.export_nir.to_nir`; ``dt_s``: NIR only, the step the graph is written
+    for instead of the controller's substep, the same discrete network)."""
     if format not in FORMATS:
         raise ExportError(f"format {format!r}: choose one of {FORMATS}")
     out = Path(out)
-    dt = substep_s(spec)
+    if dt_s is not None and format != "nir":
+        raise ExportError(f"dt {dt_s!r}: only the NIR export is written for a step in seconds; drop it for {format}")
+    if dt_s is not None and not (isinstance(dt_s, (int, float)) and math.isfinite(dt_s) and 0 < dt_s <= 1.0):
+        raise ExportError(f"dt {dt_s!r}: give the step in seconds, > 0 and at most 1 (e.g. 1e-4 for snnTorch 1.0)")
+    dt = dt_s if dt_s is not None else substep_s(spec)
     network = integer_network(spec) if format in ("c", "json") else spec.network
     if format == "json":
         save(dataclasses.replace(spec, network=network), out)

@@ -51,7 +51,7 @@ from spikefly.evolution.fitness import (
     fitness_terms,
     success_rate,
 )
-from spikefly.evolution.genome import seed_everything
+from spikefly.evolution.genome import RELAY_THRESHOLD, seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
 from spikefly.evolution.refine import refine_genome
 from spikefly.evolution.run_records import board_summary, population_record, progress_bar, progress_text
@@ -67,6 +67,13 @@ POPULATION_FILE = "population.json"
 NIR_READY = {"evolve_adaptation": False, "refractory_init_mean": 0.0, "refractory_init_stdev": 0.0,
              "refractory_replace_rate": 0.0, "refractory_mutate_rate": 0.0}
 """NEAT overrides that keep genomes within what NIR expresses (EvolveSettings.nir_ready)."""
+SNNTORCH_READY = {"evolve_delay": False, "bias_init_mean": 0.0, "bias_init_stdev": 0.0, "bias_replace_rate": 0.0,
+                  "bias_mutate_rate": 0.0, "threshold_init_mean": RELAY_THRESHOLD, "threshold_init_stdev": 0.0,
+                  "threshold_replace_rate": 0.0, "threshold_mutate_rate": 0.0, "threshold_min_value": RELAY_THRESHOLD,
+                  "threshold_max_value": RELAY_THRESHOLD}
+"""NEAT overrides for EvolveSettings.nir_reader "snntorch": snnTorch 1.0 reads one threshold per node
+and no bias, and runs no nir.Delay; every threshold is the add-node relay's, whose incoming weight
+(1.0) then clears it instead of tying with it (NIR fires on v > threshold, spikefly on >=)."""
 
 
 class RunError(SpikeflyError):
@@ -450,6 +457,8 @@ def _neat_overrides(settings: EvolveSettings, flyer) -> dict[str, dict[str, Any]
     genome = dict(getattr(flyer, "neat_overrides", {}).get("LIFGenome", {}))
     if settings.nir_ready:
         genome.update(NIR_READY)
+    if settings.nir_reader == "snntorch":
+        genome.update(SNNTORCH_READY)
     return {"NEAT": {"pop_size": settings.population}, **({"LIFGenome": genome} if genome else {})}
 
 

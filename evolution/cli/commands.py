@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--unit-r", action="store_true",
                         help="nir: write r = 1 on every neuron node and fold the input gain into the weights, for readers "
                         "that ignore r (Norse 1.1); snnTorch's importer wants the default (docs/deployment.md)")
+    export.add_argument("--dt", type=float, metavar="SECONDS",
+                        help="nir: write the graph for this step instead of the controller's substep (the same discrete "
+                        "network: tau = dt / (1 - beta)). snnTorch 1.0's importer steps every node at 1e-4 s: give --dt 1e-4")
     export.set_defaults(run=_run_export)
 
     from spikefly.evolution.cli.render import add_render_parser
@@ -304,8 +307,8 @@ def _run_export(args: argparse.Namespace) -> int:
     spec = load(args.controller)
     out = args.out or str(Path(args.controller).with_suffix({"c": ".h", "nir": ".nir", "json": ".int8.json"}[args.format]))
     check_output_file(out)
-    result = export_controller(spec, args.format, out, args.name, unit_r=args.unit_r)
-    print(f"wrote {result.path} ({args.format}); substep dt = {result.dt_s * 1e3:.4g} ms")
+    result = export_controller(spec, args.format, out, args.name, unit_r=args.unit_r, dt_s=args.dt)
+    print(f"wrote {result.path} ({args.format}); {'graph written for' if args.dt else 'substep'} dt = {result.dt_s * 1e3:.4g} ms")
     if result.flash_bytes is not None:
         print(f"  flash {result.flash_bytes} B of const tables (code not counted), RAM {result.ram_bytes} B of state")
     if spec.env_settings.get("action_mode") == "guided":

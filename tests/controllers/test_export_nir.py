@@ -73,6 +73,30 @@ def test_file_round_trip_gives_the_same_network_and_spikes(tmp_path, seed):
     np.testing.assert_array_equal(back_membrane, membrane)
 
 
+def test_all_leaky_spiking_neurons_are_one_node_whose_synapses_come_back_through_a_cycle(tmp_path):
+    """Hidden layers, recurrence, delays and biases: one ``lif`` node, neuron-to-neuron synapses behind
+    the ``relay`` identity (an edge cycle: one step late in any reader), outputs picked by ``select``."""
+    rng = np.random.default_rng(3)
+    network = random_network(rng, 6, 16, 4, 0.25, max_delay=2, heterogeneous=False, membrane_readout=False, weight_scale=0.8)
+    network = network.replace(beta=rng.uniform(0.6, 0.95, 16), bias=rng.uniform(-0.02, 0.05, 16))
+    graph = to_nir(network, DT)
+    kinds = {name: type(node).__name__ for name, node in graph.nodes.items()}
+    assert [name for name, kind in kinds.items() if kind == "LIF"] == ["lif"]
+    np.testing.assert_array_equal(graph.nodes["lif"].metadata["spikefly_neuron"], np.arange(16))
+    assert ("lif", "relay") in graph.edges and ("relay", "weight_lif_to_lif") in graph.edges
+    assert ("weight_lif_to_lif", "lif") in graph.edges and "Delay" in kinds.values()
+    np.testing.assert_array_equal(np.argmax(graph.nodes["select"].weight, axis=1), network.output_index)
+    back = from_nir(nir.read(export_nir(network, tmp_path / "net.nir", DT)), DT)
+    np.testing.assert_array_equal(back.output_index, network.output_index)
+    np.testing.assert_array_equal(sorted_edges(back), sorted_edges(network))
+    inputs = (rng.random((400, 6)) < 0.25).astype(np.float32)
+    spikes, membrane = every_neuron(network, inputs)
+    back_spikes, back_membrane = every_neuron(back, inputs)
+    assert spikes.sum() > 100
+    np.testing.assert_array_equal(back_spikes, spikes)
+    np.testing.assert_array_equal(back_membrane, membrane)
+
+
 def test_nodes_follow_the_documented_mapping():
     network = expressible_network(2)
     graph = to_nir(network, DT)

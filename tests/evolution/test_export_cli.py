@@ -55,6 +55,22 @@ def test_nir_export_round_trips_and_unsupported_features_name_the_fix(tmp_path, 
     assert "spikefly evolve --nir-ready" in capsys.readouterr().err
 
 
+def test_nir_export_for_another_step_is_the_same_discrete_network_and_dt_is_nir_only(tmp_path, capsys):
+    nir = pytest.importorskip("nir")
+    path, spec = _controller(tmp_path)
+    assert main(["export", str(path), "--format", "nir", "--dt", "1e-4", "--out", str(tmp_path / "net.nir")]) == 0
+    assert "graph written for dt = 0.1 ms" in capsys.readouterr().out
+    from spikefly.controllers.export_nir import from_nir
+
+    back = from_nir(nir.read(tmp_path / "net.nir"), 1e-4)  # read at the step it was written for: the same network
+    np.testing.assert_allclose(back.beta, spec.network.beta, rtol=1e-6)
+    np.testing.assert_array_equal(back.weight, spec.network.weight)
+    assert main(["export", str(path), "--format", "c", "--dt", "1e-4", "--out", str(tmp_path / "net.h")]) == 2
+    assert "only the NIR export" in capsys.readouterr().err and not (tmp_path / "net.h").exists()
+    assert main(["export", str(path), "--format", "nir", "--dt", "0", "--out", str(tmp_path / "zero.nir")]) == 2
+    assert "e.g. 1e-4 for snnTorch" in capsys.readouterr().err and not (tmp_path / "zero.nir").exists()
+
+
 def test_evaluate_reports_float_int8_and_pruned_side_by_side_with_board_costs(tmp_path, capsys):
     path, _ = _controller(tmp_path)
     assert main(["evaluate", str(path), "--physics", "twin", "--episodes", "2", "--quantize", "--prune", "0.5",

@@ -55,6 +55,10 @@ def test_settings_name_the_bad_key_and_the_fix():
         EvolveSettings(physics="bullet")
     with pytest.raises(SettingsError, match="generations=0"):
         EvolveSettings(generations=0)
+    with pytest.raises(SettingsError, match=r"nir_reader='norse': choose one of \['', 'snntorch'\]"):
+        EvolveSettings(nir_reader="norse")
+    with pytest.raises(SettingsError, match="needs nir_ready. Fix: drop --no-nir-ready"):
+        EvolveSettings(nir_reader="snntorch", nir_ready=False)
 
 
 def test_pool_evaluator_equals_serial():
