@@ -51,9 +51,10 @@ DEFAULT_CENTRES_HZ = (400.0, 520.0, 800.0, 1200.0, 1800.0, 2400.0, 2900.0, 3100.
 the siren range (800-1800 Hz), four bands 200 Hz apart over the T3 alarm tones (2.9-3.5 kHz), and
 two above them (4.2 kHz: the 520 Hz square wave's 8th-harmonic region; 6 kHz: hiss, glass)."""
 
-DEFAULT_BANDWIDTH_SHIFTS = (5, 5, 4, 3, 3, 3, 4, 4, 4, 4, 2, 2)
+DEFAULT_BANDWIDTH_SHIFTS = (5, 5, 4, 3, 3, 3, 4, 4, 4, 4, 3, 2)
 """``k_b`` of each band (``r_b^2 = 1 - 2^-k_b``): 80 Hz wide at 400-520 Hz, 160 Hz over the alarm
-tones (adjacent bands cross ~4 dB down), 330 Hz for the mid context, 680 Hz above 4 kHz."""
+tones (adjacent bands cross ~4 dB down), 330 Hz for the mid context and at 4.2 kHz (so an alarm
+tone stays 10 dB down there), 680 Hz at 6 kHz."""
 
 
 @njit(cache=True)
