@@ -30,7 +30,7 @@ VARIANTS = {
     "mel (gain control)": "mel",
     "bands, PCEN tau 0.4 s": {"kind": "bands", "pcen_time_constant_s": 0.4},
     "bands, PCEN tau 1 s": {"kind": "bands", "pcen_time_constant_s": 1.0},
-    "bands, PCEN tau 2 s": {"kind": "bands", "pcen_time_constant_s": 2.0},
+    "bands, PCEN tau 2 s (default)": {"kind": "bands", "pcen_time_constant_s": 2.0},
     "bands, PCEN tau 1 s, alpha 0.9": {"kind": "bands", "pcen_time_constant_s": 1.0, "pcen_alpha": 0.9},
     "bands, raw log energy": {"kind": "bands", "pcen_alpha": 0.0, "pcen_delta": 0.0, "pcen_root": 1.0},
 }

@@ -27,7 +27,7 @@ frame times, so the env, the scoring and event timing are the same):
    ``M += s (E - M)`` with ``s = 1 - exp(-hop / tau)`` (M starts at the first frame's E), then
    ``out = (E / (floor + M)^alpha + delta)^root - delta^root``. A steady background gives
    ``(1 + delta)^root - delta^root`` (0.32 with the defaults) whatever its level; a tone 20 dB above
-   its band's recent average gives ~8.7.
+   its band's recent average gives up to ~8.7 (the env clips features at 8).
 
 Streaming equals batch exactly: :meth:`BandFrontEnd.features` is :meth:`BandFrontEnd.step` over the
 whole clip, and the kernel carries every state between calls, so any chunking (one sample, odd
@@ -136,8 +136,9 @@ class BandFrontEnd:
     """Per band ``k`` in 1..12: pole radius ``r = sqrt(1 - 2^-k)``, bandwidth ~``(1 - r) rate / pi``."""
     snapshots_per_frame: int = 4
     """Band power snapshots per hop (must divide ``hop_samples``); 4: every 2.5 ms."""
-    pcen_time_constant_s: float = 0.4
-    """Time constant of PCEN's smoother M, seconds (librosa's default is 0.4 s)."""
+    pcen_time_constant_s: float = 2.0
+    """Time constant of PCEN's smoother M, seconds: 2 s separated the alarm best on validation clips of
+    0.4 s (librosa's default), 1 s and 2 s (``benchmarks/audio_front_ends.py``, docs/audio.md)."""
     pcen_alpha: float = 1.0
     """Gain normalisation exponent: 1 divides by M exactly (level-free); librosa uses 0.98."""
     pcen_delta: float = 2.0
@@ -211,7 +212,7 @@ class BandFrontEnd:
 
     @property
     def pcen_smoothing(self) -> float:
-        """``s = 1 - exp(-hop / tau)`` (0.0247 by default)."""
+        """``s = 1 - exp(-hop / tau)`` (0.004988 by default)."""
         return 1.0 - math.exp(-self.hop_samples / self.sample_rate / self.pcen_time_constant_s)
 
     @property
