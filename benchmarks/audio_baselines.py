@@ -24,7 +24,7 @@ import numpy as np
 
 from spikefly.controllers import load
 from spikefly.controllers.cost_model import arithmetic_cost, dense_ann_cost
-from spikefly.envs.audio_env import FRONT_END, AudioSettings, _soundscape, clip_seed, episode, hop_s
+from spikefly.envs.audio_env import AudioSettings, _soundscape, clip_seed, episode, hop_s
 from spikefly.envs.audio.scoring import event_metrics, score
 from spikefly.envs.audio.soundscape_render import render_clip
 from spikefly.evolution.baselines.audio import GoertzelDetector, MLPDetector
@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     audio_s = sum(raw.duration_s for _, raw in test)
     target = spec_target = test[0][0].classes[0]
     rate = 1.0 / hop_s()
-    front_end = arithmetic_cost(FRONT_END.cost_per_frame()["macs"], args.board, rate)
+    features = test_settings.front_end  # the one the controller was evolved with (mel when its file has no key)
+    front_end = arithmetic_cost(features.cost_per_frame()["macs"], args.board, rate)
     rows = []
 
     report = evaluate_audio(spec, list(WORLDS), args.clips, 0, overrides)
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
 
     mlp = MLPDetector(spec_target).fit([ep.features for ep, _ in train], [ep.events for ep, _ in train])
     scored = [score(mlp.predict(ep.features), ep.events, ep.classes, hop_s()) for ep, _ in test]
-    layers = [mlp.settings.context_frames * FRONT_END.bands, mlp.settings.hidden_units, 1]
+    layers = [mlp.settings.context_frames * features.bands, mlp.settings.hidden_units, 1]
     energy = per_hour_j(dense_ann_cost(layers, args.board, rate)) + per_hour_j(front_end)
     rows.append(("MLP on the same features", event_metrics(scored, audio_s), energy, f"{mlp.parameter_count} parameters"))
 

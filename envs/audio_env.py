@@ -2,14 +2,17 @@
 
 An episode is one clip drawn from a soundscape world (``worlds/kitchen.toml``, ``street``,
 ``office`` or any soundscape file) with the episode's seed. Each step is one 10 ms frame of the
-front end (16 kHz, 25 ms window, 32 mel bands 50-8000 Hz, log, per-channel gain control).
+front end (``front_end`` setting): ``"mel"`` (16 kHz, 25 ms window, 32 mel bands 50-8000 Hz, log,
+per-channel gain control; :mod:`spikefly.envs.audio.frontend`) or ``"bands"`` (12 resonators
+400-6000 Hz with PCEN, a third of the mel front end's arithmetic; :mod:`spikefly.envs.audio.band_frontend`).
 
 ## Observation Space
 
-``Box(float32, (32,))``: the gain-controlled band features of the newest frame, clipped to
-[:data:`FEATURE_LOW`, :data:`FEATURE_HIGH`] (natural-log units; a stationary background sits
-near 0, an onset rises by several units). A controller's encoder (delta or level codes)
-turns them into spikes; an ANN or PPO baseline sees the same numbers.
+``Box(float32, (bands,))``: the front end's features of the newest frame (32 with ``"mel"``, 12
+with ``"bands"``), clipped to [:data:`FEATURE_LOW`, :data:`FEATURE_HIGH`]. Mel: gain-controlled
+log energies (a stationary background sits near 0, an onset rises by several units); bands:
+PCEN (a stationary background sits at 0.32, a tonal onset rises to 3-12). A controller's encoder
+(delta or level codes) turns them into spikes; an ANN or PPO baseline sees the same numbers.
 
 ## Action Space
 
@@ -55,6 +58,7 @@ from gymnasium import spaces
 from numba import njit
 from numpy.typing import NDArray
 
+from spikefly.envs.audio.band_frontend import BandFrontEnd
 from spikefly.envs.audio.frontend import FrontEnd
 from spikefly.envs.audio.scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
 from spikefly.envs.audio.soundscape_render import render_clip
@@ -83,6 +87,37 @@ def detected_class(values) -> int:
     return best
 
 
+FRONT_END_KINDS: dict[str, type[FrontEnd] | type[BandFrontEnd]] = {"mel": FrontEnd, "bands": BandFrontEnd}
+"""The front ends ``AudioSettings.front_end`` can name."""
+
+AudioFrontEnd = FrontEnd | BandFrontEnd
+
+
+def front_end_from_setting(value: str | dict[str, Any] | AudioFrontEnd) -> AudioFrontEnd:
+    """The front end a ``front_end`` setting names: ``"mel"``, ``"bands"``, or a table such as
+    ``{"kind": "bands", "pcen_time_constant_s": 1.0}`` (its other keys are that front end's fields)."""
+    if isinstance(value, (FrontEnd, BandFrontEnd)):
+        return value
+    table = {"kind": value} if isinstance(value, str) else dict(value) if isinstance(value, dict) else None
+    kinds = sorted(FRONT_END_KINDS)
+    if table is None or table.get("kind") not in FRONT_END_KINDS:
+        shown = table.get("kind") if table is not None else value
+        raise ValueError(f"front_end={shown!r} is not a front end; give one of {kinds}, or a table "
+                         f"{{\"kind\": \"bands\", ...its fields}}")
+    kind = FRONT_END_KINDS[table.pop("kind")]
+    unknown = sorted(set(table) - set(kind.__dataclass_fields__))
+    if unknown:
+        raise ValueError(f"front_end: {unknown} are not {kind.__name__} fields; valid: {sorted(kind.__dataclass_fields__)}")
+    try:
+        front_end = kind(**{key: tuple(v) if isinstance(v, list) else v for key, v in table.items()})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"front_end ({kind.kind}): {error}") from None
+    if (front_end.sample_rate, front_end.hop_samples, front_end.window_samples) != (16_000, 160, 400):
+        raise ValueError("front_end: sample_rate, hop_samples and window_samples must stay 16000, 160 and 400 "
+                         "(the env's frame timing and its scoring follow them)")
+    return front_end
+
+
 @dataclass(frozen=True)
 class AudioSettings:
     """Everything that shapes ``spikefly/AudioEventDetection-v0`` apart from the world."""
@@ -95,8 +130,14 @@ class AudioSettings:
     """Replace the soundscape's backgrounds by built-in ones (e.g. ("speech_babble",))."""
     reward: AudioRewardWeights = AudioRewardWeights()
     """Weights of the named reward terms (an AudioRewardWeights or a dict of its fields)."""
+    front_end: AudioFrontEnd = FrontEnd()
+    """The features: ``"mel"`` (log-mel with gain control, 32 bands), ``"bands"`` (resonator bank with
+    PCEN, 12 bands), or a table ``{"kind": ..., field: value}`` (:func:`front_end_from_setting`). The
+    default stays ``"mel"`` so that controller files written before this key load as they were
+    evolved; ``spikefly evolve --env audio`` writes the key it used into every controller file."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "front_end", front_end_from_setting(self.front_end))
         if isinstance(self.reward, dict):
             object.__setattr__(self, "reward", AudioRewardWeights.from_mapping(self.reward))
         if self.duration_s is not None and not (isinstance(self.duration_s, (int, float)) and self.duration_s > 0.1):
@@ -124,7 +165,7 @@ class Episode:
     """What one (world, seed) pair streams: features, events aligned to frame times, classes."""
 
     features: NDArray[np.float32]
-    """float32[T, 32], clipped to the observation bounds."""
+    """float32[T, bands] of the settings' front end, clipped to the observation bounds."""
     events: tuple[Event, ...]
     """The clip's events, times shifted by the frame offset (frame t is at t x hop for the scorer)."""
     classes: tuple[str, ...]
@@ -134,6 +175,7 @@ class Episode:
 
 
 FRONT_END = FrontEnd()
+"""The default (mel) front end; every front end has its 10 ms hop (:func:`hop_s`)."""
 
 
 def clip_seed(seed: int) -> int:
@@ -158,8 +200,9 @@ def _episode(soundscape: Soundscape, drawn_seed: int, settings: AudioSettings) -
         soundscape, np.random.default_rng(drawn_seed), duration_s=settings.duration_s, snr_db=settings.snr_db,
         backgrounds=list(settings.backgrounds) if settings.backgrounds is not None else None,
     )
-    features = np.clip(FRONT_END.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)
-    offset_s = FRONT_END.frame_times_s(1)[0]  # frame t is complete at t x hop + window: scored at t x hop
+    front_end = settings.front_end
+    features = np.clip(front_end.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)
+    offset_s = front_end.frame_times_s(1)[0]  # frame t is complete at t x hop + window: scored at t x hop
     # An event that starts within the first frame's window is already under way at frame 0: clamp at 0.
     events = tuple(replace(e, onset_s=max(e.onset_s - offset_s, 0.0), offset_s=max(e.offset_s - offset_s, 0.0))
                    for e in clip.events)
@@ -182,7 +225,7 @@ class AudioEventDetectionEnv(gym.Env):
         self.settings = AudioSettings.from_kwargs(**settings)
         self.soundscape = _soundscape(os.fspath(world))
         self.classes = self.soundscape.target
-        bands = FRONT_END.bands
+        bands = self.settings.front_end.bands
         self.observation_space = spaces.Box(FEATURE_LOW, FEATURE_HIGH, shape=(bands,), dtype=np.float32)
         self.action_space = spaces.Discrete(1 + len(self.classes))
         self.metadata = {**self.metadata, "render_fps": 1.0 / hop_s()}

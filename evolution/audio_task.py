@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spikefly.controllers import decoder_from_dict, encoder_from_dict
-from spikefly.envs.audio_env import FRONT_END, AudioSettings, episode, hop_s
+from spikefly.envs.audio_env import AudioSettings, episode, hop_s
 from spikefly.envs.audio.scoring import COUNT_NAMES, score_batch
 from spikefly.evolution.episodes import EpisodeSet
 from spikefly.evolution.stream_rollout import PopulationListener
@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 ENCODER_LOW = -1.0
 ENCODER_HIGH = 8.0
-"""Feature range the encoder scales to [0, 1] (gain-controlled log-mel: a steady background sits
-near 0, an event's bands rise several units): level thresholds fall at 2 and 5 with two levels."""
+"""Feature range the encoder scales to [0, 1], for both front ends (gain-controlled log-mel: a steady
+background sits near 0, an event's bands rise several units; PCEN bands: a steady background sits
+at 0.32, a tonal onset rises to 3-12): level thresholds fall at 2 and 5 with two levels."""
 
 AUDIO_DEFAULTS: dict[str, Any] = {
     "worlds": ("kitchen", "street", "office"),
@@ -50,14 +51,16 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     "energy_weight": 0.05,
     "integer": True,
     # the quadrotor defaults that do not apply to listening
-    "env_settings": {},
+    # the front end is written out so that every controller file records it (a file without the key is mel)
+    "env_settings": {"front_end": "mel"},
     "nir_ready": False,
     "curriculum_start": 0.0,
 }
 """What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
 
 AUDIO_NEAT_OVERRIDES = {"LIFGenome": {"initial_connection": "partial_direct 0.2", "beta_init_mean": 0.9, "beta_init_stdev": 0.05}}
-"""Sparse first networks (about 13 of the 64 input channels each, so most fit Xylo's 16 inputs)
+"""Sparse first networks (about 13 of the 64 input channels each with mel's 32 bands, 5 of 24 with the
+12 PCEN bands; the level code gives 2 channels per band, so most fit Xylo's 16 inputs)
 with slow membranes: at one LIF step per 10 ms frame, beta 0.9 integrates over ~100 ms, the
 time scale that tells a smoke alarm's 0.5 s beeps from a CO alarm's 0.1 s ones."""
 
@@ -83,9 +86,10 @@ class AudioResults:
 
 
 def listening_rate(env_settings: Mapping[str, Any]) -> tuple[float, int]:
-    """Frames per second, and the front end's multiply-accumulates per frame that an MCU computes before the
-    network (a neuromorphic audio chip such as Xylo Audio has its filterbank in silicon)."""
-    return 1.0 / hop_s(), FRONT_END.cost_per_frame()["macs"]
+    """Frames per second, and the multiply-accumulates per frame of the settings' front end that an MCU
+    computes before the network (mel: 6,074; bands: 2,100; a neuromorphic audio chip such as Xylo Audio
+    has its filterbank in silicon)."""
+    return 1.0 / hop_s(), AudioSettings.from_kwargs(**env_settings).front_end.cost_per_frame()["macs"]
 
 
 def episode_f1(counts: NDArray[np.int64]) -> NDArray[np.float64]:

@@ -319,6 +319,11 @@ def evaluate_audio(
     for world in worlds:
         seeds = [seed + i for i in range(episodes)]
         clips = [episode(world, s, settings) for s in seeds]
+        if clips and clips[0].features.shape[1] != spec.observation_low.shape[0]:
+            raise EvaluateError(
+                f"the controller expects {spec.observation_low.shape[0]} features per frame, the {settings.front_end.kind} "
+                f"front end gives {clips[0].features.shape[1]}; its env settings are {spec.env_settings} (a file without "
+                "front_end was evolved with mel). Fix: set env.settings.front_end to the front end it was evolved with")
         if clips and len(clips[0].classes) != spec.n_actions:
             raise EvaluateError(f"{world}: its soundscape has {len(clips[0].classes)} target classes, the controller "
                                 f"{spec.n_actions}; evaluate it on soundscapes with its classes")

@@ -76,6 +76,8 @@ class Task(Protocol):
 
     def check(self, settings: Any) -> None: ...
 
+    def check_env_settings(self, env_settings: Mapping[str, Any], where: str = "the settings file") -> None: ...
+
     def make_flyer(self, settings: Any) -> Any: ...
 
 
@@ -180,16 +182,20 @@ class TaskParts:
 
     def check(self, settings: Any) -> None:
         self.check_worlds(settings.worlds)
+        self.check_env_settings(settings.env_settings)
+
+    def check_env_settings(self, env_settings: Mapping[str, Any], where: str = "the settings file") -> None:
+        """The env settings are the task's (``where`` names their file in the fix), or a :class:`TaskError`."""
         if self.env_settings is None:
-            if settings.env_settings:
-                raise TaskError(f"env_settings: the {self.name} task takes none, got {sorted(settings.env_settings)}. "
-                                    "Fix: remove env_settings from the settings file")
+            if env_settings:
+                raise TaskError(f"env_settings: the {self.name} task takes none, got {sorted(env_settings)}. "
+                                    f"Fix: remove env_settings from {where}")
             return
         kind = _resolve(self.env_settings)
         try:
-            kind.from_kwargs(**settings.env_settings)
+            kind.from_kwargs(**env_settings)
         except (TypeError, ValueError) as error:
-            raise TaskError(f"env_settings: {error}. Fix: correct that key in the settings file "
+            raise TaskError(f"env_settings: {error}. Fix: correct that key in {where} "
                                 f"(help({kind.__module__}.{kind.__name__}) lists them)") from None
 
     def make_flyer(self, settings: Any) -> Any:

@@ -113,6 +113,8 @@ class FrontEndState(NamedTuple):
 class FrontEnd:
     """Log-mel front end with gain control (see the module docstring for the arithmetic)."""
 
+    kind = "mel"
+
     sample_rate: int = 16_000
     """Input sample rate, Hz."""
     window_samples: int = 400

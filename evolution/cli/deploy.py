@@ -43,6 +43,13 @@ def run_deploy(args: argparse.Namespace) -> int:
         if Path(args.keep).exists() and not Path(args.keep).is_dir():
             raise DeployError(f"--keep {args.keep}: exists and is not a folder. Fix: give a folder (it is created if missing)")
     spec = load(args.controller)
+    from spikefly.core import SpikeflyError
+    from spikefly.evolution.tasks import task_for
+
+    try:  # e.g. an audio front end this version does not know, before anything is built
+        task_for(spec.env_id).check_env_settings(spec.env_settings, "the controller file's env.settings")
+    except SpikeflyError as error:
+        raise DeployError(f"{args.controller}: {error}") from None
     report = deploy(spec, args.board, args.world, args.seed, args.keep).report
     if args.json:
         print(json.dumps(report, indent=2))

@@ -77,6 +77,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         task = task_of(spec)
     except EvaluateError as error:
         raise EvaluateError(f"{controller}: {error}") from None
+    try:  # e.g. an audio front end this version does not know
+        task.check_env_settings(spec.env_settings, "the controller file's env.settings")
+    except SpikeflyError as error:
+        raise EvaluateError(f"{controller}: {error}") from None
     if suite and not task.suites:
         raise EvaluateError(f"--suite {args.suite}: a suite holds obstacle courses; this controller is a {task.name} "
                             "controller (evaluate it on its own worlds with --world)")

@@ -15,18 +15,21 @@ from spikefly.envs.audio.scoring import TERM_NAMES, score
 from spikefly.envs.audio.soundscape_render import render_clip
 
 
-def test_registered_and_passes_the_gymnasium_checker_without_warnings():
-    env = gymnasium.make(AUDIO_EVENT_ID, world="office", duration_s=8.0)
+@pytest.mark.parametrize("front_end, bands", [("mel", 32), ("bands", 12), ({"kind": "bands", "centres_hz": [520, 3100],
+                                                                             "bandwidth_shifts": [4, 4]}, 2)])
+def test_registered_and_passes_the_gymnasium_checker_without_warnings(front_end, bands):
+    settings = {} if front_end == "mel" else {"front_end": front_end}  # no key: mel
+    env = gymnasium.make(AUDIO_EVENT_ID, world="office", duration_s=8.0, **settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped)
     assert not caught, [str(w.message) for w in caught]
-    assert env.observation_space.shape == (32,) and env.action_space.n == 2
+    assert env.observation_space.shape == (bands,) and env.action_space.n == 2
 
 
-@pytest.mark.parametrize("seed", [0, 5])
-def test_stepping_equals_the_vectorised_episode_and_score(seed):
-    env = AudioEventDetectionEnv("kitchen", duration_s=30.0)
+@pytest.mark.parametrize("seed, front_end", [(0, "mel"), (5, "mel"), (0, "bands")])
+def test_stepping_equals_the_vectorised_episode_and_score(seed, front_end):
+    env = AudioEventDetectionEnv("kitchen", duration_s=30.0, front_end=front_end)
     observation, _ = env.reset(seed=seed)
     vectorised = episode("kitchen", seed, env.settings)
     np.testing.assert_array_equal(observation, vectorised.features[0])
@@ -89,6 +92,12 @@ def test_bad_actions_and_settings_are_clear_errors():
         AudioEventDetectionEnv("office", snr_db=(5.0, -5.0))
     with pytest.raises(TypeError, match="unknown AudioEventDetection setting"):
         AudioEventDetectionEnv("office", snr=3)
+    with pytest.raises(ValueError, match="front_end='fft' is not a front end; give one of \\['bands', 'mel'\\]"):
+        AudioEventDetectionEnv("office", front_end="fft")
+    with pytest.raises(ValueError, match="\\['alpha'\\] are not BandFrontEnd fields"):
+        AudioEventDetectionEnv("office", front_end={"kind": "bands", "alpha": 1.0})
+    with pytest.raises(ValueError, match="hop_samples and window_samples must stay"):
+        AudioEventDetectionEnv("office", front_end={"kind": "mel", "hop_samples": 320})
 
 
 def test_reset_takes_the_same_world_option_as_the_quadrotor_env(tmp_path) -> None:

@@ -76,3 +76,47 @@ def test_evolve_env_audio_end_to_end_and_evaluate_reports_event_metrics(tmp_path
     report = json.loads(capsys.readouterr().out)
     assert {"f1", "precision", "recall", "false_alarms_per_hour", "median_latency_s"} <= set(report["summary"])
     assert report["settings"]["snr_db"] == [-6.0, 0.0] and report["boards"]["nrf52840"]["per_hour_j"] > 0
+    # the front end is recorded; a file written before the key existed is mel, and is charged as mel
+    assert spec.env_settings == {"front_end": "mel"} and spec.observation_low.shape == (32,)
+    document = json.loads((out / "champion.json").read_text())
+    del document["env"]["settings"]["front_end"]
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    assert main(["evaluate", str(tmp_path / "old.json"), "--episodes", "1", "--board", "nrf52840", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["boards"]["nrf52840"]["front_end_macs_per_frame"] == 6074
+
+
+def test_evolve_with_the_band_front_end_records_it_and_evaluate_charges_it(tmp_path, capsys):
+    settings = tmp_path / "s.json"
+    settings.write_text(json.dumps({"validation_every": 2, "validation_episodes": 1, "training_pool": 2, "validation_top": 1,
+                                    "worlds": ["office"], "env_settings": {"front_end": "bands"}}))
+    out = tmp_path / "run"
+    assert main(["evolve", "--env", "audio", "--population", "10", "--generations", "1", "--episodes", "1", "--quiet",
+                 "--settings", str(settings), "--out", str(out)]) == 0
+    capsys.readouterr()
+    spec = load(out / "champion.json")
+    assert spec.env_settings == {"front_end": "bands"} and spec.observation_low.shape == (12,)
+    assert spec.network.n_inputs == 24  # level code: 2 channels per band
+    assert main(["evaluate", str(out / "champion.json"), "--episodes", "1", "--board", "nrf52840", "--board", "xylo_audio2",
+                 "--json"]) == 0
+    boards = json.loads(capsys.readouterr().out)["boards"]
+    assert boards["nrf52840"]["front_end_macs_per_frame"] == 2100 and boards["xylo_audio2"]["front_end_macs_per_frame"] == 0
+    document = json.loads((out / "champion.json").read_text())
+    document["env"]["settings"]["front_end"] = "fft"
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    assert main(["evaluate", str(tmp_path / "bad.json"), "--episodes", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "bad.json: env_settings: front_end='fft' is not a front end" in error
+    assert "Fix: correct that key in the controller file's env.settings" in error
+    document["env"]["settings"] = {}  # a band controller with no key is read as mel: a size mismatch, named
+    (tmp_path / "unkeyed.json").write_text(json.dumps(document))
+    assert main(["evaluate", str(tmp_path / "unkeyed.json"), "--episodes", "1"]) == 2
+    assert "expects 12 features per frame, the mel front end gives 32" in capsys.readouterr().err
+
+
+def test_a_settings_file_with_an_unknown_front_end_is_one_error_naming_file_key_and_fix(tmp_path, capsys):
+    settings = tmp_path / "s.json"
+    settings.write_text(json.dumps({"env_settings": {"front_end": {"kind": "bands", "pcen_alpha": 2}}}))
+    assert main(["evolve", "--env", "audio", "--settings", str(settings), "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert "s.json: env_settings: front_end (bands): need 0 <= pcen_alpha <= 1" in error and "Fix: correct that key" in error
+    assert not (tmp_path / "run").exists()
