@@ -74,7 +74,7 @@ def evaluate_flights(
 ) -> dict[str, Any]:
     """The quadrotor task's evaluation (:func:`evaluate_controller` for ``spikefly/QuadrotorAvoid-v0``)."""
     if audio_settings:
-        raise EvaluateError("--snr and --background apply to audio controllers; for the quadrotor use --randomise")
+        raise EvaluateError("--snr, --background and --stream-minutes apply to audio controllers; for the quadrotor use --randomise")
     source = "controller settings"
     if randomise is not None:
         spec = dataclasses.replace(spec, env_settings=randomise.applied_to(spec.env_settings))
@@ -101,7 +101,7 @@ def evaluate_flights(
         mine = [r for r in rows if r["world"] == world]
         per_world[world] = {"episodes": len(mine), "success_rate": sum(r["outcome"] == "goal" for r in mine) / len(mine)}
     return {"physics": physics, "seed": seed, "randomisation": randomisation, "episodes": rows, "summary": summary,
-            "per_world": per_world, "network": _network_summary(spec)}
+            "per_world": per_world, "network": network_summary(spec)}
 
 
 def episode_counts(episodes: int | Sequence[int], worlds: Sequence[object]) -> list[int]:
@@ -146,13 +146,13 @@ def suite_results(report: dict[str, Any], suite: str, courses: Sequence[str | os
     return {"name": suite, "courses": per_course, "summary": summary}
 
 
-def _is_policy(spec) -> bool:
+def is_policy(spec) -> bool:
     """An RL policy card (``spikefly baseline``'s card.json): flown through the same paths as a spiking controller."""
     return getattr(spec, "kind", None) == "sb3_policy"
 
 
-def _network_summary(spec) -> dict[str, Any]:
-    if _is_policy(spec):
+def network_summary(spec) -> dict[str, Any]:
+    if is_policy(spec):
         return spec.network_summary()
     return {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
             "integer": isinstance(spec.network, IntegerLIFNetwork)}
@@ -189,7 +189,7 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
 
     control_hz, front_end_macs = task_for(spec.env_id).control_rate(spec.env_settings)
     n_obs = spec.observation_low.shape[0]
-    if _is_policy(spec):
+    if is_policy(spec):
         from spikefly.evolution.baselines.policy_card import policy_cost
 
         def cost_on(board, fixed_macs: int):
@@ -226,7 +226,7 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
     """The controller as given, and the deployment variants asked for: pruned, and/or int8."""
     from spikefly.controllers.prune import prune as prune_network
 
-    if _is_policy(spec):
+    if is_policy(spec):
         if integer or prune is not None:
             raise EvaluateError("--quantize and --prune apply to spiking controllers, not to an RL policy card")
         return {"policy": spec}
@@ -268,7 +268,7 @@ def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool)
 def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, Any]]:
     from spikefly.evolution.fused_rollout import PopulationRollout
 
-    if _is_policy(spec):
+    if is_policy(spec):
         from spikefly.evolution.baselines.policy_card import fly_card_twin
 
         return fly_card_twin(spec, world, seeds)
@@ -290,12 +290,22 @@ def evaluate_listening(
     physics: str = "pybullet", progress: bool = True, audio_settings: dict[str, Any] | None = None,
     randomise: DomainRandomisation | None = None,
 ) -> dict[str, Any]:
-    """The audio task's evaluation (:func:`evaluate_controller` for ``spikefly/AudioEventDetection-v0``)."""
+    """The audio task's evaluation (:func:`evaluate_controller` for ``spikefly/AudioEventDetection-v0``).
+
+    ``audio_settings`` may hold ``stream_minutes``: then the worlds' clips are joined into one
+    continuous stream of that many minutes (:func:`spikefly.evolution.audio_stream.evaluate_stream`).
+    """
     if randomise is not None:
         raise EvaluateError("--randomise applies to quadrotor controllers; for audio use --snr and --background")
+    overrides = dict(audio_settings or {})
+    stream_minutes = overrides.pop("stream_minutes", None)
+    if stream_minutes is not None:  # one continuous stream instead of separate clips
+        from spikefly.evolution.audio_stream import evaluate_stream
+
+        return evaluate_stream(spec, worlds, float(stream_minutes), seed, overrides)
     if not isinstance(episodes, int):
         raise EvaluateError("audio: give one episode count for every soundscape")
-    return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
+    return evaluate_audio(spec, worlds, episodes, seed, overrides)
 
 
 def evaluate_audio(
@@ -313,7 +323,7 @@ def evaluate_audio(
     from spikefly.evolution.stream_rollout import PopulationListener
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
-    listener = spec.listener() if _is_policy(spec) else PopulationListener(
+    listener = spec.listener() if is_policy(spec) else PopulationListener(
         spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
     rows, scored, audio_s = [], [], 0.0
     for world in worlds:
@@ -342,4 +352,4 @@ def evaluate_audio(
                "mean_return": float(np.mean([r["return"] for r in rows])),
                "mean_synaptic_ops_per_step": float(np.mean([r["synaptic_ops"] / max(r["steps"], 1) for r in rows]))}
     return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
-            "episodes": rows, "summary": summary, "per_world": per_world, "network": _network_summary(spec)}
+            "episodes": rows, "summary": summary, "per_world": per_world, "network": network_summary(spec)}
