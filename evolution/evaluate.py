@@ -300,8 +300,6 @@ def evaluate_listening(
     overrides = dict(audio_settings or {})
     stream_minutes = overrides.pop("stream_minutes", None)
     if stream_minutes is not None:  # one continuous stream instead of separate clips
-        from spikefly.evolution.audio_stream import evaluate_stream
-
         return evaluate_stream(spec, worlds, float(stream_minutes), seed, overrides)
     if not isinstance(episodes, int):
         raise EvaluateError("audio: give one episode count for every soundscape")
@@ -353,3 +351,41 @@ def evaluate_audio(
                "mean_synaptic_ops_per_step": float(np.mean([r["synaptic_ops"] / max(r["steps"], 1) for r in rows]))}
     return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
             "episodes": rows, "summary": summary, "per_world": per_world, "network": network_summary(spec)}
+
+
+def evaluate_stream(spec: ControllerSpec, worlds: Sequence[str | os.PathLike[str]], minutes: float, seed: int = 0,
+                    audio_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Listen with ``spec`` to one stream (:func:`spikefly.evolution.audio_stream.stream_episode`) of ``minutes`` without a reset; a report shaped like ``evaluate_audio``'s.
+
+    ``report["stream"]`` holds :func:`~spikefly.envs.audio.scoring.stream_metrics`: event F1,
+    precision, recall, misses and false alarms (counts, per hour, per 20 minutes), median latency.
+    """
+    from spikefly.envs.audio_env import AudioSettings
+    from spikefly.envs.audio.scoring import COUNT_NAMES, score, stream_metrics
+    from spikefly.evolution.audio_stream import stream_episode
+    from spikefly.evolution.stream_rollout import PopulationListener
+
+    settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
+    try:
+        stream = stream_episode(worlds, minutes, seed, settings)
+    except ValueError as error:
+        raise EvaluateError(f"--stream-minutes: {error}") from None
+    if len(stream.classes) != spec.n_actions:
+        raise EvaluateError(f"the soundscapes have {len(stream.classes)} target classes, the controller "
+                            f"{spec.n_actions}; evaluate it on soundscapes with its classes")
+    listener = spec.listener() if is_policy(spec) else PopulationListener(
+        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
+    actions, ops, lengths = listener.run([spec.network], [stream.features], [seed])
+    result = score(actions[0, 0, : lengths[0]], stream.events, stream.classes, hop_s(), settings.reward)
+    metrics = stream_metrics(result, stream.audio_s)
+    names = ("neuron_updates", "spikes", "input_events", "synaptic_ops")
+    label = "stream:" + "+".join(os.fspath(world) for world in worlds)
+    row = {"world": label, "seed": seed, "return": round(float(result.total), 6), "steps": int(lengths[0]),
+           "audio_s": stream.audio_s, **{name: int(result.counts[name]) for name in COUNT_NAMES},
+           "latencies_s": [round(float(v), 4) for v in result.latencies_s],
+           **{name: int(value) for name, value in zip(names, ops[0, 0].tolist(), strict=True)}}
+    summary = {"episodes": 1, "audio_hours": stream.audio_s / 3600.0, **metrics, "mean_return": row["return"],
+               "mean_synaptic_ops_per_step": row["synaptic_ops"] / max(row["steps"], 1)}
+    return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
+            "episodes": [row], "summary": summary, "per_world": {label: metrics}, "stream": metrics,
+            "network": network_summary(spec)}

@@ -16,7 +16,8 @@ train / held-out split are :mod:`spikefly.envs.audio.recordings`'):
 - ``tv``: a programme of 3-20 s segments: one or two talkers, music, or a talker over music
   at -10 dB, each segment at its own level (+-8 dB), up to 0.6 s of silence between them.
 - ``sounds``: everyday sounds (bells, phone rings, a typewriter, applause, ...) at 4-20 per
-  minute, each at its own level (+-8 dB), over silence.
+  minute, each at its own level (+-8 dB), over silence; at -20 dBFS RMS unless that would
+  clip a peak, then quieter (peak at full scale).
 
 Generated (no packages needed):
 
@@ -182,7 +183,10 @@ def everyday_sounds(
         start = int(rng.integers(0, length))
         piece = sound[: length - start] * _db(rng.uniform(-8.0, 8.0))
         out[start : start + len(piece)] += piece
-    return rms_normalise(out)
+    # Sparse sounds have a high crest factor: scale to -20 dBFS RMS unless the peak would pass full
+    # scale, then to a peak of 1 (quieter, but never clipped).
+    rms, peak = float(np.sqrt(np.mean(out**2))), float(np.max(np.abs(out)))
+    return (out * min(0.1 / rms, 1.0 / peak) if rms > 0 else out).astype(np.float32)
 
 
 RECORDED_BACKGROUNDS = {"speech": recorded_babble, "music": recorded_music, "tv": tv_programme, "sounds": everyday_sounds}
