@@ -83,3 +83,13 @@ def test_evaluate_stream_minutes_reports_stream_metrics_and_energy(tmp_path: Pat
     assert 2990 <= report["episodes"][0]["steps"] <= 3000 and report["boards"]["nrf52840"]["per_hour_j"] > 0
     assert main(["evaluate", str(CHAMPION), "--world", str(world), "--stream-minutes", "0.5"]) == 0
     assert "stream of 0.5 min: 0 misses" in capsys.readouterr().out
+
+
+def test_training_refuses_held_out_recordings() -> None:
+    from spikefly.evolution.audio_task import check_training_worlds
+
+    with pytest.raises(ValueError, match=r"heldout_babble: it draws held-out recordings .*train on soundscapes"):
+        check_training_worlds(("kitchen", "heldout_babble"), AudioSettings())
+    with pytest.raises(ValueError, match="evaluation only"):
+        check_training_worlds(("kitchen",), AudioSettings(backgrounds=("recordings:speech:heldout",)))
+    check_training_worlds(("kitchen", "street", "office", "living_room", "cafe"), AudioSettings())
