@@ -63,7 +63,7 @@ from spikefly.envs.audio.frontend import FrontEnd
 from spikefly.envs.audio.scoring import TERM_NAMES, AudioRewardWeights, StreamingScorer
 from spikefly.envs.audio.soundscape_render import render_clip
 from spikefly.envs.reset_options import reset_options
-from spikefly.worlds.soundscape import Event, Soundscape, load_soundscape
+from spikefly.worlds.soundscape import Clip, Event, Soundscape, load_soundscape
 
 FEATURE_LOW = -8.0
 FEATURE_HIGH = 8.0
@@ -200,13 +200,18 @@ def _episode(soundscape: Soundscape, drawn_seed: int, settings: AudioSettings) -
         soundscape, np.random.default_rng(drawn_seed), duration_s=settings.duration_s, snr_db=settings.snr_db,
         backgrounds=list(settings.backgrounds) if settings.backgrounds is not None else None,
     )
-    front_end = settings.front_end
+    return episode_of_clip(clip, soundscape.target, settings.front_end)
+
+
+def episode_of_clip(clip: Clip, target: tuple[str, ...], front_end: FrontEnd | BandFrontEnd = FRONT_END) -> Episode:
+    """What a rendered clip streams through ``front_end``: its features and its events in frame time
+    (also a long stream of concatenated clips, :mod:`spikefly.evolution.audio_stream`)."""
     features = np.clip(front_end.features(clip.audio), FEATURE_LOW, FEATURE_HIGH).astype(np.float32)
     offset_s = front_end.frame_times_s(1)[0]  # frame t is complete at t x hop + window: scored at t x hop
     # An event that starts within the first frame's window is already under way at frame 0: clamp at 0.
     events = tuple(replace(e, onset_s=max(e.onset_s - offset_s, 0.0), offset_s=max(e.offset_s - offset_s, 0.0))
                    for e in clip.events)
-    return Episode(features, events, soundscape.target, clip.duration_s)
+    return Episode(features, events, target, clip.duration_s)
 
 
 def hop_s() -> float:

@@ -101,6 +101,22 @@ def episode_f1(counts: NDArray[np.int64]) -> NDArray[np.float64]:
     return np.where(denominator > 0, 2 * hits / np.maximum(denominator, 1), 1.0)
 
 
+def check_training_worlds(worlds: tuple[str, ...], settings: AudioSettings) -> None:
+    """Refuse soundscapes (or background overrides) that draw held-out recordings: they measure, never train."""
+    from spikefly.worlds.soundscape import load_soundscape
+
+    overrides = [name for name in settings.backgrounds or () if name.endswith(":heldout")]
+    if overrides:
+        raise ValueError(f"backgrounds {overrides}: held-out recordings are for evaluation only; train on the training "
+                         "part (drop ':heldout')")
+    for world in worlds:
+        layers = load_soundscape(world).backgrounds
+        if any(layer.source == "recordings" and layer.part == "heldout" for layer in layers):
+            raise ValueError(f"{world}: it draws held-out recordings (part = \"heldout\"), which no run may train on; "
+                             "train on soundscapes of the training part (kitchen, street, office, living_room, cafe) "
+                             "and measure on this one with spikefly evaluate")
+
+
 class AudioFlyer:
     """Listens with networks over episodes (the task interface of the quadrotor's Flyer)."""
 
@@ -113,6 +129,7 @@ class AudioFlyer:
         self.audio_settings = AudioSettings.from_kwargs(**settings.env_settings)
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
+        check_training_worlds(settings.worlds, self.audio_settings)
         classes = {episode(world, 0, self.audio_settings).classes for world in settings.worlds}
         if len(classes) != 1:
             raise ValueError(f"the soundscapes {list(settings.worlds)} name different targets {sorted(classes)}; "

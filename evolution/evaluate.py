@@ -74,7 +74,7 @@ def evaluate_flights(
 ) -> dict[str, Any]:
     """The quadrotor task's evaluation (:func:`evaluate_controller` for ``spikefly/QuadrotorAvoid-v0``)."""
     if audio_settings:
-        raise EvaluateError("--snr and --background apply to audio controllers; for the quadrotor use --randomise")
+        raise EvaluateError("--snr, --background and --stream-minutes apply to audio controllers; for the quadrotor use --randomise")
     source = "controller settings"
     if randomise is not None:
         spec = dataclasses.replace(spec, env_settings=randomise.applied_to(spec.env_settings))
@@ -101,7 +101,7 @@ def evaluate_flights(
         mine = [r for r in rows if r["world"] == world]
         per_world[world] = {"episodes": len(mine), "success_rate": sum(r["outcome"] == "goal" for r in mine) / len(mine)}
     return {"physics": physics, "seed": seed, "randomisation": randomisation, "episodes": rows, "summary": summary,
-            "per_world": per_world, "network": _network_summary(spec)}
+            "per_world": per_world, "network": network_summary(spec)}
 
 
 def episode_counts(episodes: int | Sequence[int], worlds: Sequence[object]) -> list[int]:
@@ -146,13 +146,13 @@ def suite_results(report: dict[str, Any], suite: str, courses: Sequence[str | os
     return {"name": suite, "courses": per_course, "summary": summary}
 
 
-def _is_policy(spec) -> bool:
+def is_policy(spec) -> bool:
     """An RL policy card (``spikefly baseline``'s card.json): flown through the same paths as a spiking controller."""
     return getattr(spec, "kind", None) == "sb3_policy"
 
 
-def _network_summary(spec) -> dict[str, Any]:
-    if _is_policy(spec):
+def network_summary(spec) -> dict[str, Any]:
+    if is_policy(spec):
         return spec.network_summary()
     return {"neurons": spec.network.n_neurons, "synapses": spec.network.n_synapses,
             "integer": isinstance(spec.network, IntegerLIFNetwork)}
@@ -189,7 +189,7 @@ def board_costs(spec: ControllerSpec, report: dict[str, Any], boards: list[str],
 
     control_hz, front_end_macs = task_for(spec.env_id).control_rate(spec.env_settings)
     n_obs = spec.observation_low.shape[0]
-    if _is_policy(spec):
+    if is_policy(spec):
         from spikefly.evolution.baselines.policy_card import policy_cost
 
         def cost_on(board, fixed_macs: int):
@@ -226,7 +226,7 @@ def controller_variants(spec: ControllerSpec, integer: bool, prune: float | None
     """The controller as given, and the deployment variants asked for: pruned, and/or int8."""
     from spikefly.controllers.prune import prune as prune_network
 
-    if _is_policy(spec):
+    if is_policy(spec):
         if integer or prune is not None:
             raise EvaluateError("--quantize and --prune apply to spiking controllers, not to an RL policy card")
         return {"policy": spec}
@@ -268,7 +268,7 @@ def _fly_pybullet(spec: ControllerSpec, world, seeds: list[int], progress: bool)
 def _fly_twin(spec: ControllerSpec, world, seeds: list[int]) -> list[dict[str, Any]]:
     from spikefly.evolution.fused_rollout import PopulationRollout
 
-    if _is_policy(spec):
+    if is_policy(spec):
         from spikefly.evolution.baselines.policy_card import fly_card_twin
 
         return fly_card_twin(spec, world, seeds)
@@ -290,12 +290,20 @@ def evaluate_listening(
     physics: str = "pybullet", progress: bool = True, audio_settings: dict[str, Any] | None = None,
     randomise: DomainRandomisation | None = None,
 ) -> dict[str, Any]:
-    """The audio task's evaluation (:func:`evaluate_controller` for ``spikefly/AudioEventDetection-v0``)."""
+    """The audio task's evaluation (:func:`evaluate_controller` for ``spikefly/AudioEventDetection-v0``).
+
+    ``audio_settings`` may hold ``stream_minutes``: then the worlds' clips are joined into one
+    continuous stream of that many minutes (:func:`spikefly.evolution.audio_stream.evaluate_stream`).
+    """
     if randomise is not None:
         raise EvaluateError("--randomise applies to quadrotor controllers; for audio use --snr and --background")
+    overrides = dict(audio_settings or {})
+    stream_minutes = overrides.pop("stream_minutes", None)
+    if stream_minutes is not None:  # one continuous stream instead of separate clips
+        return evaluate_stream(spec, worlds, float(stream_minutes), seed, overrides)
     if not isinstance(episodes, int):
         raise EvaluateError("audio: give one episode count for every soundscape")
-    return evaluate_audio(spec, worlds, episodes, seed, audio_settings)
+    return evaluate_audio(spec, worlds, episodes, seed, overrides)
 
 
 def evaluate_audio(
@@ -313,7 +321,7 @@ def evaluate_audio(
     from spikefly.evolution.stream_rollout import PopulationListener
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
-    listener = spec.listener() if _is_policy(spec) else PopulationListener(
+    listener = spec.listener() if is_policy(spec) else PopulationListener(
         spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
     rows, scored, audio_s = [], [], 0.0
     for world in worlds:
@@ -347,4 +355,42 @@ def evaluate_audio(
                "mean_return": float(np.mean([r["return"] for r in rows])),
                "mean_synaptic_ops_per_step": float(np.mean([r["synaptic_ops"] / max(r["steps"], 1) for r in rows]))}
     return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
-            "episodes": rows, "summary": summary, "per_world": per_world, "network": _network_summary(spec)}
+            "episodes": rows, "summary": summary, "per_world": per_world, "network": network_summary(spec)}
+
+
+def evaluate_stream(spec: ControllerSpec, worlds: Sequence[str | os.PathLike[str]], minutes: float, seed: int = 0,
+                    audio_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Listen with ``spec`` to one stream (:func:`spikefly.evolution.audio_stream.stream_episode`) of ``minutes`` without a reset; a report shaped like ``evaluate_audio``'s.
+
+    ``report["stream"]`` holds :func:`~spikefly.envs.audio.scoring.stream_metrics`: event F1,
+    precision, recall, misses and false alarms (counts, per hour, per 20 minutes), median latency.
+    """
+    from spikefly.envs.audio_env import AudioSettings
+    from spikefly.envs.audio.scoring import COUNT_NAMES, score, stream_metrics
+    from spikefly.evolution.audio_stream import stream_episode
+    from spikefly.evolution.stream_rollout import PopulationListener
+
+    settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
+    try:
+        stream = stream_episode(worlds, minutes, seed, settings)
+    except ValueError as error:
+        raise EvaluateError(f"--stream-minutes: {error}") from None
+    if len(stream.classes) != spec.n_actions:
+        raise EvaluateError(f"the soundscapes have {len(stream.classes)} target classes, the controller "
+                            f"{spec.n_actions}; evaluate it on soundscapes with its classes")
+    listener = spec.listener() if is_policy(spec) else PopulationListener(
+        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
+    actions, ops, lengths = listener.run([spec.network], [stream.features], [seed])
+    result = score(actions[0, 0, : lengths[0]], stream.events, stream.classes, hop_s(), settings.reward)
+    metrics = stream_metrics(result, stream.audio_s)
+    names = ("neuron_updates", "spikes", "input_events", "synaptic_ops")
+    label = "stream:" + "+".join(os.fspath(world) for world in worlds)
+    row = {"world": label, "seed": seed, "return": round(float(result.total), 6), "steps": int(lengths[0]),
+           "audio_s": stream.audio_s, **{name: int(result.counts[name]) for name in COUNT_NAMES},
+           "latencies_s": [round(float(v), 4) for v in result.latencies_s],
+           **{name: int(value) for name, value in zip(names, ops[0, 0].tolist(), strict=True)}}
+    summary = {"episodes": 1, "audio_hours": stream.audio_s / 3600.0, **metrics, "mean_return": row["return"],
+               "mean_synaptic_ops_per_step": row["synaptic_ops"] / max(row["steps"], 1)}
+    return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
+            "episodes": [row], "summary": summary, "per_world": {label: metrics}, "stream": metrics,
+            "network": network_summary(spec)}

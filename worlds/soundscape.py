@@ -7,7 +7,17 @@ the detector must flag), any number of ``[[backgrounds]]`` (at least one) and ``
 ``[[backgrounds]]``
 
 - ``source``: a built-in background (``white_noise``, ``pink_noise``, ``brown_noise``,
-  ``mains_hum``, ``rain``, ``hvac``, ``speech_babble``) or ``"wav_dir"``.
+  ``mains_hum``, ``rain``, ``hvac``, ``speech_babble``, ``babble_noise``, ``synth_music``),
+  ``"wav_dir"`` or ``"recordings"``.
+- ``set`` and ``part`` (``recordings`` only): the recorded set (``speech``: babble of real
+  talkers; ``music``; ``tv``: speech and music alternating at changing levels; ``sounds``:
+  everyday sounds), installed by Debian packages, and which part of it (``"train"``, the
+  default, or ``"heldout"``: speakers, songs and sounds no training soundscape hears).
+- ``talkers = [lo, hi]`` (``recordings`` with ``set = "speech"`` or ``"tv"``): how many people
+  talk at once, drawn per clip, 1 to 16 (default [2, 8] for speech, [1, 2] for tv).
+- ``level_steps_per_min = [lo, hi]`` (optional, any background with a ``level_dbfs``): the
+  layer's level is redrawn from ``level_dbfs`` at Poisson times, this many per minute on average
+  (a TV turned up, a door opened); default none.
 - ``path`` (``wav_dir`` only): a folder; every ``*.wav`` in it (not sub-folders; any rate,
   mono or stereo) is a recording. A clip's background is cut from them: a random stretch of a
   random file, then whole files in random order, with 5 ms fades at the joins.
@@ -18,7 +28,8 @@ the detector must flag), any number of ``[[backgrounds]]`` (at least one) and ``
 ``[[events]]``
 
 - ``source``: a built-in event (``smoke_alarm``, ``co_alarm``, ``siren_wail``, ``siren_yelp``,
-  ``glass_break``, ``dog_bark``) or ``"wav"``.
+  ``glass_break``, ``dog_bark``, and the hard negatives ``microwave_beep``, ``timer_beep``,
+  ``phone_ring``, ``reversing_beeper``, ``tonal_melody``) or ``"wav"``.
 - ``path`` and ``label`` (``wav`` only, both required): the recording (leading and trailing
   audio below -50 dB re its peak is trimmed) and its class name (a class from ``target``, or
   anything else, e.g. ``"distractor"``).
@@ -55,31 +66,37 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from .soundscape_backgrounds import (
+    BACKGROUND_EXAMPLE,
+    BACKGROUND_SOURCE_NAMES,
+    DEFAULT_LEVEL_DBFS,
+    MAX_RATE_PER_MIN,
+    RECORDING_PARTS,
+    RECORDING_SET_NAMES,
+    BackgroundSpec,
+    check_audio_path,
+    read_background,
+)
 from .table_reader import TableReader, closest_key
-from .wav import AudioFileError, check_wav
 
-EVENT_SOURCE_NAMES = ("smoke_alarm", "co_alarm", "siren_wail", "siren_yelp", "glass_break", "dog_bark")
+EVENT_SOURCE_NAMES = ("smoke_alarm", "co_alarm", "siren_wail", "siren_yelp", "glass_break", "dog_bark",
+                      "microwave_beep", "timer_beep", "phone_ring", "reversing_beeper", "tonal_melody")
 """The built-in event generators (``source`` of an ``[[events]]`` entry; what each sounds like:
 :mod:`spikefly.envs.audio.signals`)."""
-BACKGROUND_SOURCE_NAMES = ("white_noise", "pink_noise", "brown_noise", "mains_hum", "rain", "hvac", "speech_babble")
-"""The built-in background generators (``source`` of a ``[[backgrounds]]`` entry)."""
+__all__ = ["BACKGROUND_SOURCE_NAMES", "EVENT_SOURCE_NAMES", "RECORDING_PARTS", "RECORDING_SET_NAMES", "BackgroundSpec",
+           "Clip", "Event", "EventSpec", "Soundscape", "bundled_soundscapes", "load_soundscape", "loads_soundscape",
+           "read_soundscape"]
 
 BUNDLED_DIR = Path(__file__).resolve().parent
 """Folder holding the bundled ``*.toml`` worlds."""
 
 MIN_DURATION_S, MAX_DURATION_S = 1.0, 3_600.0
 """A clip is at least a second (events last up to a few) and at most an hour (it is rendered in memory)."""
-MAX_RATE_PER_MIN = 60.0
 MAX_SNR_DB = 60.0
-MIN_LEVEL_DBFS = -120.0
 SOUNDSCAPE_KEYS = ("name", "kind", "duration_s", "target", "min_gap_s", "backgrounds", "events")
-BUILTIN_BACKGROUND_KEYS = ("source", "level_dbfs")
-WAV_DIR_BACKGROUND_KEYS = ("source", "path", "level_dbfs")
 BUILTIN_EVENT_KEYS = ("source", "label", "rate_per_min", "snr_db")
 WAV_EVENT_KEYS = ("source", "path", "label", "rate_per_min", "snr_db")
 
-DEFAULT_LEVEL_DBFS = (-40.0, -20.0)
-"""Level range of a built-in background without ``level_dbfs``."""
 DEFAULT_RATE_PER_MIN = (0.0, 4.0)
 """Rate range of an event without ``rate_per_min``."""
 DEFAULT_SNR_DB = (0.0, 15.0)
@@ -87,24 +104,12 @@ DEFAULT_SNR_DB = (0.0, 15.0)
 DEFAULT_MIN_GAP_S = 1.0
 """Least time between consecutive events without ``min_gap_s``."""
 
-_BACKGROUND_EXAMPLE = '[[backgrounds]] source = "pink_noise", level_dbfs = [-40.0, -20.0]'
+BACKGROUND_EXAMPLE = '[[backgrounds]] source = "pink_noise", level_dbfs = [-40.0, -20.0]'
 _EVENT_EXAMPLE = '[[events]] source = "smoke_alarm", rate_per_min = [0.0, 4.0], snr_db = [0.0, 15.0]'
 
 
 # ---------------------------------------------------------------------------------------------
 # What a file describes
-
-
-@dataclass(frozen=True)
-class BackgroundSpec:
-    """One ``[[backgrounds]]`` entry."""
-
-    source: str
-    """A name in ``BACKGROUND_SOURCES`` or ``"wav_dir"``."""
-    level_dbfs: tuple[float, float] | None
-    """RMS level range [lo, hi], dBFS; ``None``: a ``wav_dir``'s recorded level."""
-    files: tuple[Path, ...] = ()
-    """``wav_dir``: the WAV files found in the folder, sorted."""
 
 
 @dataclass(frozen=True)
@@ -211,14 +216,14 @@ def read_soundscape(table: TableReader) -> Soundscape:
     )
     target = _read_target(table)
     backgrounds = tuple(
-        _read_background(entry, BACKGROUND_SOURCE_NAMES)
-        for entry in table.table_array("backgrounds", _BACKGROUND_EXAMPLE)
+        read_background(entry, BACKGROUND_SOURCE_NAMES)
+        for entry in table.table_array("backgrounds", BACKGROUND_EXAMPLE)
     )
     if not backgrounds:
         raise table.error(
             "backgrounds",
             "a soundscape needs at least one [[backgrounds]] entry (event SNRs are measured against it)",
-            f"add one, e.g. {_BACKGROUND_EXAMPLE}; for a quiet room use white_noise at level_dbfs = [-80.0, -70.0]",
+            f"add one, e.g. {BACKGROUND_EXAMPLE}; for a quiet room use white_noise at level_dbfs = [-80.0, -70.0]",
         )
     events = tuple(
         _read_event(entry, EVENT_SOURCE_NAMES)
@@ -269,57 +274,6 @@ def _read_target(table: TableReader) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _read_level(entry: TableReader, default: tuple[float, float] | None) -> tuple[float, float] | None:
-    example = "level_dbfs = [-40.0, -20.0]"
-    if not entry.has("level_dbfs"):
-        return default
-    level = entry.number_range("level_dbfs", example, "the RMS level range [lo, hi] in dB re full scale")
-    if level[0] < MIN_LEVEL_DBFS:
-        raise entry.error("level_dbfs", f"{level[0]:g} dBFS is below {MIN_LEVEL_DBFS:g} (silence)",
-                          f"give levels from {MIN_LEVEL_DBFS:g} to 0 dBFS, e.g. {example}")
-    if level[1] > 0:
-        raise entry.error(
-            "level_dbfs",
-            f"{level[1]:g} dBFS is above full scale",
-            f"give levels of 0 dBFS or less, e.g. {example}",
-        )
-    return level
-
-
-def _read_background(entry: TableReader, names: tuple[str, ...]) -> BackgroundSpec:
-    sources = (*names, "wav_dir")
-    if not entry.has("source"):  # a misspelt "source" is better reported as unknown than missing
-        entry.check_keys(WAV_DIR_BACKGROUND_KEYS, "a [[backgrounds]] entry")
-    source = entry.string(
-        "source", 'source = "pink_noise"', 'a background generator or "wav_dir"', choices=sources
-    )
-    if source != "wav_dir":
-        entry.check_keys(BUILTIN_BACKGROUND_KEYS, f"a {source} background")
-        return BackgroundSpec(source, _read_level(entry, DEFAULT_LEVEL_DBFS))
-    entry.check_keys(WAV_DIR_BACKGROUND_KEYS, "a wav_dir background")
-    folder = entry.file_path("path", 'path = "recordings/cafe"', "the folder of .wav recordings")
-    if not folder.is_dir():
-        problem = "is a file, not a folder" if folder.exists() else "no such folder"
-        raise entry.error(
-            "path",
-            f"{folder}: {problem}",
-            "give a folder of .wav files (relative paths are relative to the world file's folder); "
-            'for a single recording use [[events]] source = "wav"',
-        )
-    files = tuple(
-        sorted(path for path in folder.iterdir() if path.suffix.lower() == ".wav" and path.is_file())
-    )
-    if not files:
-        raise entry.error(
-            "path",
-            f"{folder}: the folder holds no .wav files",
-            "put .wav recordings in it, or point path at one that has them",
-        )
-    for file in files:
-        _check_wav(entry, file)
-    return BackgroundSpec(source, _read_level(entry, None), files)
-
-
 def _read_event(entry: TableReader, names: tuple[str, ...]) -> EventSpec:
     sources = (*names, "wav")
     if not entry.has("source"):
@@ -330,7 +284,7 @@ def _read_event(entry: TableReader, names: tuple[str, ...]) -> EventSpec:
     path = None
     if source == "wav":
         path = entry.file_path("path", 'path = "clips/kettle.wav"', "the recording of the event")
-        _check_wav(entry, path)
+        check_audio_path(entry, path)
         label = entry.string(
             "label",
             'label = "distractor"',
@@ -360,13 +314,6 @@ def _read_event(entry: TableReader, names: tuple[str, ...]) -> EventSpec:
         raise entry.error("snr_db", f"[{snr_db[0]:g}, {snr_db[1]:g}] dB is outside +-{MAX_SNR_DB:g} dB",
                           "give an SNR range such as snr_db = [0.0, 15.0]")
     return EventSpec(source, label, rate, snr_db, path)
-
-
-def _check_wav(entry: TableReader, path: Path) -> None:
-    try:
-        check_wav(path)
-    except AudioFileError as error:
-        raise entry.error("path", f"{error.path}: {error.problem}", error.fix) from None
 
 
 # ---------------------------------------------------------------------------------------------

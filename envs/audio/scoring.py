@@ -453,3 +453,22 @@ def event_metrics(results: ScoreResult | Sequence[ScoreResult], audio_seconds: f
         "events": hits + counts["misses"],
         **{name: float(value) for name, value in counts.items()},
     }
+
+
+STREAM_REFERENCE_S = 1200.0
+"""The stream length misses and false alarms are counted per: 20 minutes, as in MLPerf Tiny's
+streaming wake-word benchmark (which reports them over one ~20-minute continuous stream)."""
+
+
+def stream_metrics(result: ScoreResult, audio_seconds: float) -> dict[str, float]:
+    """:func:`event_metrics` of one continuous stream, plus its misses and false alarms per 20 minutes.
+
+    ``misses_per_20_min`` and ``false_alarms_per_20_min`` are the counts scaled to
+    :data:`STREAM_REFERENCE_S` (equal to the counts over a 20-minute stream); ``stream_minutes``
+    is the stream's length.
+    """
+    metrics = event_metrics(result, audio_seconds)
+    scale = STREAM_REFERENCE_S / audio_seconds
+    return {**metrics, "stream_minutes": audio_seconds / 60.0,
+            "misses_per_20_min": metrics["misses"] * scale,
+            "false_alarms_per_20_min": metrics["false_alarms"] * scale}

@@ -25,6 +25,9 @@ event            signal                                                       de
                  noise; 0.15-0.5 s between barks
 =============== ============================================================ =================
 
+The hard negatives ``microwave_beep``, ``timer_beep``, ``phone_ring``, ``reversing_beeper`` and
+``tonal_melody`` are :mod:`spikefly.envs.audio.beeps`'.
+
 A multi-cycle alarm's span runs from its first beep's start to its last beep's end (the pauses
 between cycles are inside it). Events are peak-normalised to 0.5.
 
@@ -34,7 +37,8 @@ from 20 Hz to 7.9 kHz), ``brown_noise`` (-6 dB/octave above 5 Hz), ``mains_hum``
 and harmonics), ``rain`` (Poisson droplets at 300-1500 per second, each a decaying chirp at
 1-5 kHz, over band-passed hiss), ``hvac`` (rumble below ~150 Hz with a motor tone at
 25-60 Hz, plus fan noise below 1-3 kHz, slowly modulated) and ``speech_babble`` (4-6 talkers
-from Debian's ``espeak-ng``; raises :class:`AudioSourceUnavailable` without it). Output of
+from Debian's ``espeak-ng``; raises :class:`AudioSourceUnavailable` without it), and the
+non-stationary ``babble_noise`` and ``synth_music`` of :mod:`spikefly.envs.audio.room_backgrounds`. Output of
 espeak-ng is cached per (its version, text, voice, pitch, speed) under ``$XDG_CACHE_HOME/spikefly/espeak-ng``
 (``~/.cache/...``), falling back to the temporary folder.
 
@@ -65,6 +69,8 @@ from spikefly.envs.audio.dsp import (
     samples,
     sweep_phase,
 )
+from spikefly.envs.audio.beeps import BEEP_SOURCES
+from spikefly.envs.audio.room_backgrounds import GENERATED_BACKGROUNDS
 from spikefly.envs.audio.speech_babble import ESPEAK_INSTALL_HINT, AudioSourceUnavailable, speech_babble
 from spikefly.worlds.wav import SAMPLE_RATE, AudioFileError, check_wav, load_wav
 
@@ -414,6 +420,8 @@ EVENT_SOURCES: dict[str, EventSource] = {
     "siren_yelp": siren_yelp,
     "glass_break": glass_break,
     "dog_bark": dog_bark,
+    # hard negatives (spikefly.envs.audio.beeps): microwave, timer, phone, reversing truck, a tune at alarm pitch
+    **{name: (lambda rng, make=make: EventSound(*make(rng))) for name, make in BEEP_SOURCES.items()},
 }
 """Built-in event generators by name (the ``source`` of a soundscape's ``[[events]]``)."""
 
@@ -425,6 +433,7 @@ BACKGROUND_SOURCES: dict[str, BackgroundSource] = {
     "rain": rain,
     "hvac": hvac,
     "speech_babble": speech_babble,
+    **GENERATED_BACKGROUNDS,  # babble_noise, synth_music (spikefly.envs.audio.room_backgrounds)
 }
 """Built-in background generators by name (the ``source`` of a soundscape's ``[[backgrounds]]``)."""
 

@@ -12,8 +12,18 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from spikefly.envs.audio.room_backgrounds import level_steps, recorded_background
 from spikefly.envs.audio.signals import BACKGROUND_SOURCES, EVENT_SOURCES, EventSound
-from spikefly.worlds.soundscape import DEFAULT_LEVEL_DBFS, BackgroundSpec, Clip, Event, EventSpec, Soundscape
+from spikefly.worlds.soundscape import (
+    DEFAULT_LEVEL_DBFS,
+    RECORDING_PARTS,
+    RECORDING_SET_NAMES,
+    BackgroundSpec,
+    Clip,
+    Event,
+    EventSpec,
+    Soundscape,
+)
 from spikefly.worlds.table_reader import closest_key
 from spikefly.worlds.wav import SAMPLE_RATE, AudioFileError, load_wav
 
@@ -38,7 +48,8 @@ def render_clip(
         duration_s: clip length (default the soundscape's ``duration_s``).
         snr_db: ``(lo, hi)`` replacing every event's SNR range.
         backgrounds: built-in background names replacing the file's backgrounds, each drawn
-            at the highest ``level_dbfs`` range among the file's (e.g. ``["speech_babble"]``).
+            at the highest ``level_dbfs`` range among the file's (e.g. ``["speech_babble"]``,
+            or a recorded set: ``["recordings:speech:heldout"]``).
 
     Backgrounds are summed at their drawn levels. Event counts are Poisson with each
     entry's drawn rate; the events are shuffled and laid out uniformly at random without
@@ -85,15 +96,24 @@ def render_clip(
 
 
 def _replacement_backgrounds(soundscape: Soundscape, names: list[str]) -> tuple[BackgroundSpec, ...]:
-    valid = tuple(BACKGROUND_SOURCES)
-    for name in names:
-        if name not in valid:
-            guess = closest_key(name, valid)
-            hint = f" (did you mean {guess!r}?)" if guess else ""
-            raise ValueError(f"unknown background {name!r}{hint}; use one of: {', '.join(valid)}")
+    """Built-in backgrounds by name, or ``recordings:SET`` / ``recordings:SET:PART`` (e.g. ``recordings:music:heldout``)."""
+    valid = tuple(BACKGROUND_SOURCES) + tuple(f"recordings:{name}" for name in RECORDING_SET_NAMES)
     levels = [layer.level_dbfs for layer in soundscape.backgrounds if layer.level_dbfs is not None]
     level = max(levels, key=lambda pair: pair[1]) if levels else DEFAULT_LEVEL_DBFS
-    return tuple(BackgroundSpec(name, level) for name in names)
+    layers = []
+    for name in names:
+        source, _, rest = name.partition(":")
+        recording_set, _, part = rest.partition(":")
+        if source == "recordings" and recording_set in RECORDING_SET_NAMES and part in ("", *RECORDING_PARTS):
+            layers.append(BackgroundSpec("recordings", level, recording_set=recording_set, part=part or "train"))
+        elif name in BACKGROUND_SOURCES:
+            layers.append(BackgroundSpec(name, level))
+        else:
+            guess = closest_key(name, valid)
+            hint = f" (did you mean {guess!r}?)" if guess else ""
+            raise ValueError(f"unknown background {name!r}{hint}; use one of: {', '.join(valid)} "
+                             f"(a recorded set may end in :heldout or :train)")
+    return tuple(layers)
 
 
 def _place(
@@ -134,12 +154,18 @@ def _render_background(
 ) -> NDArray[np.float64]:
     if layer.source == "wav_dir":
         signal = _cut_recordings(layer.files, rng, length)
+    elif layer.source == "recordings":
+        assert layer.recording_set is not None  # checked by the reader
+        signal = np.asarray(recorded_background(layer.recording_set, rng, length / SAMPLE_RATE, layer.part,
+                                                layer.talkers), dtype=np.float64)
     else:
         signal = np.asarray(
             BACKGROUND_SOURCES[layer.source](rng, length / SAMPLE_RATE), dtype=np.float64
         )
     if layer.level_dbfs is None:
         return signal
+    if layer.level_steps_per_min is not None:
+        return level_steps(signal, rng, layer.level_steps_per_min, layer.level_dbfs)
     return signal * _level_gain(signal, float(rng.uniform(*layer.level_dbfs)))
 
 

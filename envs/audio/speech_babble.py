@@ -50,16 +50,17 @@ _WORDS = tuple(_WORD_LIST.split())
 _SENTENCES_PER_TALKER = 6
 
 
-def _cache_dir() -> Path:
+def cache_dir(program: str = "espeak-ng") -> Path:
+    """A writable folder for ``program``'s output: ``$XDG_CACHE_HOME/spikefly/PROGRAM``, else the temporary folder."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    for folder in (base / "spikefly" / "espeak-ng", Path(tempfile.gettempdir()) / "spikefly-espeak-ng"):
+    for folder in (base / "spikefly" / program, Path(tempfile.gettempdir()) / f"spikefly-{program}"):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if os.access(folder, os.W_OK):
                 return folder
         except OSError:
             continue
-    raise AudioSourceUnavailable("no writable cache folder for espeak-ng output; set XDG_CACHE_HOME")
+    raise AudioSourceUnavailable(f"no writable cache folder for {program} output; set XDG_CACHE_HOME")
 
 
 def _espeak_executable() -> str:
@@ -83,7 +84,7 @@ def _speak(text: str, voice: str, pitch: int, words_per_minute: int) -> Audio:
     """float32 speech of ``text`` at 16 kHz, synthesised once per arguments (cached on disk)."""
     identity = f"{_espeak_version()}|{text}|{voice}|{pitch}|{words_per_minute}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:24]
-    path = _cache_dir() / f"{key}.wav"
+    path = cache_dir() / f"{key}.wav"
     if not path.is_file():
         partial = path.with_suffix(f".{os.getpid()}.part.wav")
         command = [

@@ -42,8 +42,14 @@ def add_evaluate_parser(commands) -> None:
     evaluate.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"),
                           help="audio: draw every event's signal-to-noise ratio from this range instead")
     evaluate.add_argument("--background", action="append", dest="backgrounds", metavar="NAME",
-                          help="audio: replace the soundscapes' backgrounds by this built-in one, repeatable "
+                          help="audio: replace the soundscapes' backgrounds by this built-in one or recorded set "
+                          "(recordings:speech, recordings:music:heldout, ...), repeatable "
                           "(e.g. speech_babble, which needs Debian's espeak-ng)")
+    evaluate.add_argument("--stream-minutes", type=float, metavar="MINUTES",
+                          help="audio: join the soundscapes' clips (in turn, seeds SEED, SEED+1, ...) into ONE continuous "
+                          "stream of this length and listen without a reset, as MLPerf Tiny's streaming benchmark does; "
+                          "reports misses and false alarms per 20 minutes beside F1, latency and energy per hour "
+                          "(e.g. --stream-minutes 20; the false-alarm check: --world heldout_no_alarm --stream-minutes 5)")
     evaluate.add_argument("--quantize", action="store_true",
                           help="also fly the int8 fixed-point version (what the C export runs) and report it beside the float one")
     evaluate.add_argument("--prune", type=fraction, metavar="SPARSITY",
@@ -101,7 +107,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # so does a bad randomisation preset or file
     randomise = None if args.randomise is None else load_randomisation(args.randomise)
     variants = controller_variants(spec, args.quantize, args.prune)
-    audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
+    audio = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds),
+                                           ("stream_minutes", args.stream_minutes)) if value is not None}
     reports = {}
     for name, variant in variants.items():
         report = evaluate_controller(variant, worlds + suite, episodes if suite else args.episodes or 10, args.seed,
@@ -213,14 +220,18 @@ def print_listening(controller: str, reports: dict, **_: object) -> None:
     """``spikefly evaluate``'s lines for an audio controller."""
     first = next(iter(reports.values()))
     summary = first["summary"]
-    print(f"{controller}: {_size_text(first['network'])}; "
-          f"{summary['episodes']} clips, {summary['audio_hours']:.2f} h of audio")
+    heard = "one continuous stream" if "stream" in first else f"{summary['episodes']} clips"
+    print(f"{controller}: {_size_text(first['network'])}; {heard}, {summary['audio_hours']:.2f} h of audio")
     for name, report in reports.items():
         label = f"[{name}] " if len(reports) > 1 else ""
         for world, m in report["per_world"].items():
             print(f"{label}{Path(world).stem}: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
                   f"false alarms/h {m['false_alarms_per_hour']:.1f}")
         m = report["summary"]
+        if "stream" in report:
+            print(f"{label}stream of {m['stream_minutes']:.1f} min: {int(m['misses'])} misses and {int(m['false_alarms'])} "
+                  f"false alarms ({m['misses_per_20_min']:.1f} and {m['false_alarms_per_20_min']:.1f} per 20 min) "
+                  f"against {int(m['events'])} alarms")
         print(f"{label}all: F1 {m['f1']:.3f}, precision {m['precision']:.3f}, recall {m['recall']:.3f}, false alarms/h "
               f"{m['false_alarms_per_hour']:.1f}, median latency {m['median_latency_s']:.2f} s, "
               f"synaptic ops per frame {m['mean_synaptic_ops_per_step']:.1f}")

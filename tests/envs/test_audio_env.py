@@ -10,7 +10,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from spikefly.envs import AUDIO_EVENT_ID
-from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
+from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, episode_of_clip, hop_s
+from spikefly.worlds.soundscape import Clip, Event
 from spikefly.envs.audio.scoring import TERM_NAMES, score
 from spikefly.envs.audio.soundscape_render import render_clip
 
@@ -68,12 +69,14 @@ def test_event_times_are_shifted_to_when_their_frames_are_available():
 
 
 def test_an_event_starting_in_the_first_frame_window_is_scored_from_frame_zero():
-    # street clip 83 has a smoke alarm starting 8 ms into the clip: 25 ms earlier would be before
-    # the clip (the scorer rejected it, and `spikefly bench --env audio` crashed on such a seed)
-    events = episode("street", 83).events
+    # a smoke alarm starting 8 ms into the clip: 25 ms earlier would be before the clip (the scorer
+    # rejected it, and `spikefly bench --env audio` crashed on such a seed)
+    clip = Clip(np.zeros(32_000, np.float32), 16_000, (Event(0.008, 1.5, "smoke_alarm", 5.0),))
+    streamed = episode_of_clip(clip, ("smoke_alarm",))
+    events = streamed.events
     assert events[0].onset_s == 0.0 and all(0.0 <= e.onset_s <= e.offset_s for e in events)
-    frames = episode("street", 83).features.shape[0]
-    result = score(np.zeros(frames, np.int64), events, episode("street", 83).classes, hop_s(), AudioEventDetectionEnv("street").settings.reward)
+    frames = streamed.features.shape[0]
+    result = score(np.zeros(frames, np.int64), events, streamed.classes, hop_s(), AudioEventDetectionEnv("street").settings.reward)
     assert result.counts["misses"] >= 1
 
 

@@ -79,9 +79,15 @@ def test_registries_name_every_generator() -> None:
         "siren_yelp",
         "glass_break",
         "dog_bark",
+        "microwave_beep",
+        "timer_beep",
+        "phone_ring",
+        "reversing_beeper",
+        "tonal_melody",
     }
     assert set(BACKGROUND_SOURCES) == {
         "white_noise", "pink_noise", "brown_noise", "mains_hum", "rain", "hvac", "speech_babble",
+        "babble_noise", "synth_music",
     }  # fmt: skip
 
 

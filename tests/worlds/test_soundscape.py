@@ -100,11 +100,16 @@ def test_design_example_is_accepted_exactly_as_written(tmp_path: Path) -> None:
 
 
 def test_bundled_soundscapes_load_and_target_the_smoke_alarm() -> None:
-    assert bundled_soundscapes() == ["kitchen", "office", "street"]
+    assert bundled_soundscapes() == ["cafe", "heldout_babble", "heldout_music", "heldout_no_alarm", "heldout_tv",
+                                     "kitchen", "living_room", "office", "street"]
     sources = {
-        "kitchen": ({"pink_noise", "hvac", "mains_hum"}, {"smoke_alarm", "co_alarm", "dog_bark"}),
-        "street": ({"brown_noise", "rain"}, {"smoke_alarm", "siren_wail", "siren_yelp", "glass_break"}),
-        "office": ({"hvac", "white_noise"}, {"smoke_alarm", "co_alarm", "glass_break"}),
+        "kitchen": ({"pink_noise", "hvac", "mains_hum", "recordings"},
+                    {"smoke_alarm", "co_alarm", "dog_bark", "microwave_beep", "timer_beep", "phone_ring", "tonal_melody"}),
+        "street": ({"brown_noise", "rain", "recordings"},
+                   {"smoke_alarm", "siren_wail", "siren_yelp", "glass_break", "reversing_beeper", "phone_ring",
+                    "tonal_melody"}),
+        "office": ({"hvac", "white_noise", "recordings", "babble_noise"},
+                   {"smoke_alarm", "co_alarm", "glass_break", "phone_ring", "microwave_beep", "tonal_melody"}),
     }
     for name, (backgrounds, events) in sources.items():
         scape = load_soundscape(name)
@@ -117,7 +122,7 @@ def test_bundled_soundscapes_load_and_target_the_smoke_alarm() -> None:
         assert Path(scape.source).read_text().startswith("# ")  # a comment header says what it is
 
 
-@pytest.mark.parametrize("name", ["kitchen", "office", "street"])
+@pytest.mark.parametrize("name", ["kitchen", "office", "street", "living_room", "cafe", "heldout_babble"])
 def test_bundled_soundscapes_give_a_few_targets_and_distractors_per_minute(name: str) -> None:
     scape = load_soundscape(name)
     clips = [render_clip(scape, np.random.default_rng(seed)) for seed in range(8)]
