@@ -1,11 +1,13 @@
 """The evolved spiking detector beside two non-spiking baselines, scored by the same scorer.
 
     python benchmarks/audio_baselines.py CONTROLLER [--clips 60] [--train-clips 40] [--board nrf52840]
-                                        [--snr LOW HIGH] [--background NAME]
+                                        [--world NAME ...] [--snr LOW HIGH] [--background NAME]
 
-Clips ``0 .. clips-1`` of every bundled soundscape (kitchen, street, office) are the test set
-(the seeds ``spikefly evaluate`` uses; evolution never sees seeds this small); the baselines
-train on seeds from ``10_000`` up. Baselines:
+Clips ``0 .. clips-1`` of every test soundscape (``--world``, default: the soundscapes the
+controller was evolved on, e.g. the held-out ``heldout_babble`` or ``heldout_music`` instead) are
+the test set (the seeds ``spikefly evaluate`` uses; evolution never sees seeds this small); the
+baselines train on seeds from ``10_000`` up of the controller's training soundscapes, as it did.
+Baselines:
 
 - **MLP** (numpy): 5 stacked frames of the same 32 gain-controlled features -> 32 ReLU -> 1,
   with a hysteresis threshold fitted on training clips for event F1;
@@ -31,13 +33,14 @@ from spikefly.evolution.baselines.audio import GoertzelDetector, MLPDetector
 from spikefly.evolution.evaluate import board_costs, evaluate_audio
 
 WORLDS = ("kitchen", "street", "office")
+"""Training soundscapes of a controller file that does not name its own."""
 TRAIN_SEED = 10_000
 
 
-def clips(seeds: range, settings: AudioSettings):
+def clips(worlds, seeds: range, settings: AudioSettings):
     """(episode, raw clip) pairs: the episode's features and aligned events, and the clip's audio."""
     pairs = []
-    for world in WORLDS:
+    for world in worlds:
         soundscape = _soundscape(world)
         for seed in seeds:
             raw = render_clip(soundscape, np.random.default_rng(clip_seed(seed)), duration_s=settings.duration_s,
@@ -57,6 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clips", type=int, default=60, help="test clips per soundscape (default 60: one hour in all)")
     parser.add_argument("--train-clips", type=int, default=40, help="baseline training clips per soundscape")
     parser.add_argument("--board", default="nrf52840")
+    parser.add_argument("--world", nargs="+", dest="worlds", metavar="NAME",
+                        help="test soundscapes (default: the controller's training soundscapes)")
     parser.add_argument("--snr", nargs=2, type=float, metavar=("LOW_DB", "HIGH_DB"))
     parser.add_argument("--background", action="append", dest="backgrounds")
     args = parser.parse_args(argv)
@@ -64,8 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     overrides = {key: value for key, value in (("snr_db", args.snr), ("backgrounds", args.backgrounds)) if value}
     spec = load(args.controller)
     test_settings = AudioSettings.from_kwargs(**{**spec.env_settings, **overrides})
-    train = clips(range(TRAIN_SEED, TRAIN_SEED + args.train_clips), AudioSettings.from_kwargs(**spec.env_settings))
-    test = clips(range(args.clips), test_settings)
+    trained_on = list(spec.metadata.get("worlds") or WORLDS)
+    worlds = args.worlds or trained_on
+    train = clips(trained_on, range(TRAIN_SEED, TRAIN_SEED + args.train_clips), AudioSettings.from_kwargs(**spec.env_settings))
+    test = clips(worlds, range(args.clips), test_settings)
     audio_s = sum(raw.duration_s for _, raw in test)
     target = spec_target = test[0][0].classes[0]
     rate = 1.0 / hop_s()
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     front_end = arithmetic_cost(features.cost_per_frame()["macs"], args.board, rate)
     rows = []
 
-    report = evaluate_audio(spec, list(WORLDS), args.clips, 0, overrides)
+    report = evaluate_audio(spec, list(worlds), args.clips, 0, overrides)
     cost = board_costs(spec, report, [args.board])[args.board]
     m = report["summary"]
     rows.append(("evolved LIF (spikefly)", m, cost["per_hour_j"],
@@ -95,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     rows.append(("Goertzel band rule (raw audio)", event_metrics(scored, audio_s), energy, "no front end"))
 
     condition = ", ".join(f"{k} {v}" for k, v in overrides.items()) or "bundled SNR (0-15 dB for targets)"
-    print(f"{len(test)} test clips, {audio_s / 3600:.2f} h of audio; {condition}; energy on {args.board}")
+    print(f"{len(test)} test clips of {', '.join(worlds)}, {audio_s / 3600:.2f} h of audio; {condition}; baselines "
+          f"trained on {', '.join(trained_on)}; energy on {args.board}")
     print("| method | event F1 | precision | recall | false alarms / h | median latency (s) | energy per hour (J) | size |")
     print("|---|---|---|---|---|---|---|---|")
     for name, metrics, energy, size in rows:

@@ -264,7 +264,7 @@ def synth_music(rng: np.random.Generator, duration_s: float) -> Audio:
     high = rng.random() < 0.5  # a melody up at alarm pitch (2.3-3.7 kHz) half of the time
     melody_octave = 4 if high else int(rng.integers(2, 4))
     decaying = bool(rng.random() < 0.6)
-    mix = np.zeros(length + 8 * beat)
+    mix = np.zeros(length + 20 * beat)  # a bar that starts before the end holds up to 16 beats of melody
     position, degree = 0, int(rng.integers(0, 7))
     while position < length:
         bar_root = int(rng.choice([0, 3, 4, 5]))

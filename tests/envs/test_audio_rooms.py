@@ -113,6 +113,12 @@ def test_synth_music_puts_a_melody_at_alarm_pitch_half_of_the_time() -> None:
     assert 3 <= high <= 10
 
 
+@pytest.mark.parametrize("seed", [39, 49, 51, 153])
+def test_synth_music_fills_any_clip_whatever_its_last_bar_holds(seed) -> None:
+    """These seeds end a 4 s clip in a bar whose melody runs past the end (they once raised)."""
+    assert synth_music(np.random.default_rng(seed), 4.0).shape == (4 * RATE,)
+
+
 def test_level_steps_move_the_level_within_the_range() -> None:
     signal = np.random.default_rng(0).standard_normal(60 * RATE)
     stepped = level_steps(signal, np.random.default_rng(1), (6.0, 6.0), (-50.0, -20.0))
