@@ -79,3 +79,11 @@ def test_audio_baselines_benchmark_prints_all_three_rows(tmp_path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     assert [row.split("|")[1].strip() for row in rows[1:]] == [
         "evolved LIF (spikefly)", "MLP on the same features", "Goertzel band rule (raw audio)"]
+    conditions = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "audio_baselines.py"), str(path), "--clips", "1", "--train-clips", "1",
+         "--conditions", "stationary", "no-alarm"], capture_output=True, text=True, check=True, timeout=600)
+    rows = [line.split("|")[1:4] for line in conditions.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [(condition.strip(), method.strip()) for condition, method, _ in rows[1:]] == [
+        (condition, method) for condition in ("stationary", "no-alarm")
+        for method in ("evolved LIF (spikefly)", "MLP on the same features", "Goertzel band rule (raw audio)")]
+    assert all(float(f1) == 0.0 for condition, _, f1 in rows[1:] if condition.strip() == "no-alarm")  # nothing to hit
