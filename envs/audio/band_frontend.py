@@ -46,6 +46,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from spikefly.envs.audio.frontend import FrameTiming
+
 DEFAULT_CENTRES_HZ = (400.0, 520.0, 800.0, 1200.0, 1800.0, 2400.0, 2900.0, 3100.0, 3300.0, 3500.0, 4200.0, 6000.0)
 """Context bands log-spaced over speech and music, 520 Hz (the low-frequency alarm's fundamental),
 the siren range (800-1800 Hz), four bands 200 Hz apart over the T3 alarm tones (2.9-3.5 kHz), and
@@ -125,7 +127,7 @@ class BandFrontEndState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class BandFrontEnd:
+class BandFrontEnd(FrameTiming):
     """Resonator filter bank with PCEN (see the module docstring for the arithmetic)."""
 
     kind = "bands"
@@ -214,21 +216,6 @@ class BandFrontEnd:
     def pcen_smoothing(self) -> float:
         """``s = 1 - exp(-hop / tau)`` (0.004988 by default)."""
         return 1.0 - math.exp(-self.hop_samples / self.sample_rate / self.pcen_time_constant_s)
-
-    @property
-    def frames_per_second(self) -> float:
-        """Output frame rate, Hz (100 by default)."""
-        return self.sample_rate / self.hop_samples
-
-    # -- framing ----------------------------------------------------------------------------
-
-    def frame_count(self, samples: int) -> int:
-        """Number of whole frames in ``samples`` samples."""
-        return 0 if samples < self.window_samples else 1 + (samples - self.window_samples) // self.hop_samples
-
-    def frame_times_s(self, frames: int) -> NDArray[np.float64]:
-        """float64[frames]: time at which each frame is complete, seconds (0.025, 0.035, ...)."""
-        return (np.arange(frames) * self.hop_samples + self.window_samples) / self.sample_rate
 
     # -- processing -------------------------------------------------------------------------
 

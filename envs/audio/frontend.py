@@ -96,6 +96,25 @@ def mel_to_hz(mel: NDArray[np.float64] | float) -> NDArray[np.float64]:
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
+class FrameTiming:
+    """Framing shared by the front ends, from their ``sample_rate``, ``hop_samples`` and
+    ``window_samples`` fields: frame ``t`` spans samples ``[t hop, t hop + window)``."""
+
+    @property
+    def frames_per_second(self) -> float:
+        """Output frame rate, Hz (100 by default)."""
+        return self.sample_rate / self.hop_samples
+
+    def frame_count(self, samples: int) -> int:
+        """Number of whole frames in ``samples`` samples."""
+        return 0 if samples < self.window_samples else 1 + (samples - self.window_samples) // self.hop_samples
+
+    def frame_times_s(self, frames: int) -> NDArray[np.float64]:
+        """float64[frames]: time at which each frame is complete (end of its window), seconds:
+        ``(t hop + window) / rate``, the earliest moment a streaming detector has it (0.025, 0.035, ...)."""
+        return (np.arange(frames) * self.hop_samples + self.window_samples) / self.sample_rate
+
+
 class FrontEndState(NamedTuple):
     """Where a stream stands between calls of :meth:`FrontEnd.step`."""
 
@@ -110,7 +129,7 @@ class FrontEndState(NamedTuple):
 
 
 @dataclass(frozen=True)
-class FrontEnd:
+class FrontEnd(FrameTiming):
     """Log-mel front end with gain control (see the module docstring for the arithmetic)."""
 
     kind = "mel"
@@ -204,24 +223,6 @@ class FrontEnd:
         """``a_slow = 1 - exp(-hop / tau_slow)`` (0.004988 by default)."""
         return 1.0 - math.exp(-self.hop_samples / self.sample_rate / self.slow_time_constant_s)
 
-    @property
-    def frames_per_second(self) -> float:
-        """Output frame rate, Hz (100 by default)."""
-        return self.sample_rate / self.hop_samples
-
-    # -- framing ----------------------------------------------------------------------------
-
-    def frame_count(self, samples: int) -> int:
-        """Number of whole frames in ``samples`` samples."""
-        return 0 if samples < self.window_samples else 1 + (samples - self.window_samples) // self.hop_samples
-
-    def frame_times_s(self, frames: int) -> NDArray[np.float64]:
-        """float64[frames]: time at which each frame is complete (end of its window), seconds.
-
-        Frame ``t`` spans ``[t hop, t hop + window)``; its time is ``(t hop + window) / rate``,
-        the earliest moment a streaming detector has it (0.025, 0.035, ... by default).
-        """
-        return (np.arange(frames) * self.hop_samples + self.window_samples) / self.sample_rate
 
     # -- processing -------------------------------------------------------------------------
 
