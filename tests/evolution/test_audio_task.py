@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from spikefly.controllers import LevelEncoder, RateDecoder, SpikingController, load, quantize, random_network
+from spikefly.controllers import ControllerSpec, LevelEncoder, RateDecoder, SpikingController, load, quantize, random_network, save
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
 from spikefly.envs.audio.scoring import score
-from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW, AudioFlyer, episode_f1
+from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW, SEVEN_BANDS, AudioFlyer, episode_f1
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import VALIDATION, episodes_for
 from spikefly.evolution.settings import EvolveSettings
@@ -76,11 +76,21 @@ def test_evolve_env_audio_end_to_end_and_evaluate_reports_event_metrics(tmp_path
     report = json.loads(capsys.readouterr().out)
     assert {"f1", "precision", "recall", "false_alarms_per_hour", "median_latency_s"} <= set(report["summary"])
     assert report["settings"]["snr_db"] == [-6.0, 0.0] and report["boards"]["nrf52840"]["per_hour_j"] > 0
-    # the front end is recorded; a file written before the key existed is mel, and is charged as mel
-    assert spec.env_settings == {"front_end": "mel"} and spec.observation_low.shape == (32,)
+    # the front end is recorded (the task's seven bands); a file that loses the key is heard as mel and refused
+    assert spec.env_settings == {"front_end": SEVEN_BANDS} and spec.observation_low.shape == (7,)
+    assert main(["evaluate", str(out / "champion.json"), "--episodes", "1", "--board", "nrf52840", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["boards"]["nrf52840"]["front_end_macs_per_frame"] == 1225
     document = json.loads((out / "champion.json").read_text())
     del document["env"]["settings"]["front_end"]
-    (tmp_path / "old.json").write_text(json.dumps(document))
+    (tmp_path / "lost.json").write_text(json.dumps(document))
+    assert main(["evaluate", str(tmp_path / "lost.json"), "--episodes", "1"]) == 2
+    assert "expects 7 features per frame, the mel front end gives 32" in capsys.readouterr().err
+    # a file written before the key existed is mel, and is charged as mel
+    mel = quantize(random_network(np.random.default_rng(0), 64, 3, 1, 0.2, weight_scale=2.0))
+    old = ControllerSpec(network=mel, encoder=LevelEncoder(n_levels=2), decoder=RateDecoder(), steps_per_action=1,
+                         observation_low=np.full(32, ENCODER_LOW, np.float32), observation_high=np.full(32, ENCODER_HIGH, np.float32),
+                         n_actions=1, env_id="spikefly/AudioEventDetection-v0", env_settings={})
+    save(old, tmp_path / "old.json")
     assert main(["evaluate", str(tmp_path / "old.json"), "--episodes", "1", "--board", "nrf52840", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["boards"]["nrf52840"]["front_end_macs_per_frame"] == 6074
 
