@@ -87,3 +87,19 @@ def test_audio_baselines_benchmark_prints_all_three_rows(tmp_path):
         (condition, method) for condition in ("stationary", "no-alarm")
         for method in ("evolved LIF (spikefly)", "MLP on the same features", "Goertzel band rule (raw audio)")]
     assert all(float(f1) == 0.0 for condition, _, f1 in rows[1:] if condition.strip() == "no-alarm")  # nothing to hit
+
+
+def test_ablation_runs_each_variant_on_the_same_step_budget_and_keeps_finished_runs(tmp_path):
+    import json
+
+    command = [sys.executable, str(ROOT / "benchmarks" / "ablation.py"), "--out", str(tmp_path), "--seeds", "1",
+               "--budget-steps", "60000", "--test-episodes", "1", "--variants", "default", "no-curriculum"]
+    first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600).stdout
+    rows = [line.split("|")[1].strip() for line in first.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows == ["variant", "default", "no-curriculum"]
+    results = [json.loads((tmp_path / name / "seed0" / "result.json").read_text()) for name in ("default", "no-curriculum")]
+    assert all(60_000 <= result["env_steps"] for result in results) and 0.0 <= results[0]["suite"] <= 1.0
+    settings = json.loads((tmp_path / "no-curriculum" / "seed0" / "settings.json").read_text())
+    assert settings["curriculum_start"] == 0 and settings["budget_steps"] == 60_000
+    again = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600).stdout
+    assert again == first  # finished runs are read back, not run again
