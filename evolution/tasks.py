@@ -273,7 +273,10 @@ def _quadrotor_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
 
 
 def _audio_hints(champion: str, worlds: tuple[str, ...]) -> list[str]:
-    return [f"hear it on unseen clips: spikefly evaluate {champion} --episodes 60 --seed 0"]
+    return [f"hear it on unseen clips: spikefly evaluate {champion} --episodes 12 --seed 0",
+            f"in rooms built from recordings no run trains on: spikefly evaluate {champion} "
+            "--world heldout_babble heldout_music heldout_tv --episodes 20",
+            f"false alarms over 5 minutes with no alarm: spikefly evaluate {champion} --world heldout_no_alarm --stream-minutes 5"]
 
 
 _REVIEW = "spikefly.evolution.review"

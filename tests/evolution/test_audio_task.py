@@ -68,7 +68,8 @@ def test_evolve_env_audio_end_to_end_and_evaluate_reports_event_metrics(tmp_path
     out = tmp_path / "run"
     assert main(["evolve", "--env", "audio", "--population", "12", "--generations", "2", "--episodes", "1", "--quiet",
                  "--settings", str(settings), "--out", str(out)]) == 0
-    assert "validation event F1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "validation event F1" in printed and "--world heldout_babble heldout_music heldout_tv" in printed
     spec = load(out / "champion.json")
     assert spec.env_id == "spikefly/AudioEventDetection-v0" and spec.board["board"] == "xylo_audio2"
     assert main(["evaluate", str(out / "champion.json"), "--episodes", "2", "--board", "nrf52840", "--snr", "-6", "0",
