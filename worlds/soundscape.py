@@ -69,7 +69,6 @@ from numpy.typing import NDArray
 from .soundscape_backgrounds import (
     BACKGROUND_EXAMPLE,
     BACKGROUND_SOURCE_NAMES,
-    DEFAULT_LEVEL_DBFS,
     MAX_RATE_PER_MIN,
     RECORDING_PARTS,
     RECORDING_SET_NAMES,
@@ -104,7 +103,6 @@ DEFAULT_SNR_DB = (0.0, 15.0)
 DEFAULT_MIN_GAP_S = 1.0
 """Least time between consecutive events without ``min_gap_s``."""
 
-BACKGROUND_EXAMPLE = '[[backgrounds]] source = "pink_noise", level_dbfs = [-40.0, -20.0]'
 _EVENT_EXAMPLE = '[[events]] source = "smoke_alarm", rate_per_min = [0.0, 4.0], snr_db = [0.0, 15.0]'
 
 

@@ -14,8 +14,8 @@ from numpy.typing import NDArray
 
 from spikefly.envs.audio.room_backgrounds import level_steps, recorded_background
 from spikefly.envs.audio.signals import BACKGROUND_SOURCES, EVENT_SOURCES, EventSound
+from spikefly.worlds.soundscape_backgrounds import DEFAULT_LEVEL_DBFS
 from spikefly.worlds.soundscape import (
-    DEFAULT_LEVEL_DBFS,
     RECORDING_PARTS,
     RECORDING_SET_NAMES,
     BackgroundSpec,
