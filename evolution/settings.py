@@ -17,8 +17,8 @@ from spikefly.evolution.tasks import TASKS, task_for
 
 PHYSICS = ("twin", "pybullet")
 EVALUATORS = ("serial", "pool", "ray")
-NIR_READERS = ("", "snntorch")
-"""EvolveSettings.nir_reader: "" or a NIR reader whose importer the champion must read exactly."""
+NIR_READERS = ("any", "snntorch")
+"""EvolveSettings.nir_reader: "any", or a NIR reader whose importer the champion must read exactly."""
 DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path",
                    "action_mode": "guided"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
@@ -134,10 +134,10 @@ class EvolveSettings:
     nir_ready: bool = True
     """Evolve only what NIR can express: no threshold adaptation, no refractory period (overrides
     the NEAT config's evolve_adaptation and refractory_* keys), so ``spikefly export --format nir`` works."""
-    nir_reader: str = ""
+    nir_reader: str = "any"
     """"snntorch": also keep to what snnTorch 1.0's NIR importer reads (one threshold, 0.5 for every
     neuron; no bias; no synaptic delays), so ``snntorch.import_nir.import_from_nir`` runs the
-    exported champion spike for spike (docs/deployment.md); "" (the default): only nir_ready's limits."""
+    exported champion spike for spike (docs/deployment.md); "any" (the default): only nir_ready's limits."""
     novelty_weight: float = 0.0
     """Mix of novelty into fitness (0 = pure fitness): fitness + weight x novelty (final-position kNN distance, m)."""
     novelty_neighbours: int = 15
@@ -231,8 +231,8 @@ class EvolveSettings:
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
         if self.nir_reader not in NIR_READERS:
             raise SettingsError(f"nir_reader={self.nir_reader!r}: choose one of {list(NIR_READERS)}")
-        if self.nir_reader and not self.nir_ready:
-            raise SettingsError(f"nir_reader={self.nir_reader!r} needs nir_ready. Fix: drop --no-nir-ready, or nir_reader \"\"")
+        if self.nir_reader != "any" and not self.nir_ready:
+            raise SettingsError(f"nir_reader={self.nir_reader!r} needs nir_ready. Fix: drop --no-nir-ready, or nir_reader \"any\"")
         self._check_coding()
         for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",
                      "energy_weight", "latency_weight", "refine_sigma"):

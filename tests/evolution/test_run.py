@@ -55,7 +55,7 @@ def test_settings_name_the_bad_key_and_the_fix():
         EvolveSettings(physics="bullet")
     with pytest.raises(SettingsError, match="generations=0"):
         EvolveSettings(generations=0)
-    with pytest.raises(SettingsError, match=r"nir_reader='norse': choose one of \['', 'snntorch'\]"):
+    with pytest.raises(SettingsError, match=r"nir_reader='norse': choose one of \['any', 'snntorch'\]"):
         EvolveSettings(nir_reader="norse")
     with pytest.raises(SettingsError, match="needs nir_ready. Fix: drop --no-nir-ready"):
         EvolveSettings(nir_reader="snntorch", nir_ready=False)

@@ -128,7 +128,7 @@ def test_audio_flags_on_a_quadrotor_controller_are_refused(tmp_path, capsys):
     path = tmp_path / "pilot.json"
     save(ControllerSpec(network, encoder, decoder, 8, space.low, space.high, 4, env_id="spikefly/QuadrotorAvoid-v0"), path)
     assert main(["evaluate", str(path), "--world", "empty", "--episodes", "1", "--snr", "0", "5"]) == 2
-    assert "--snr and --background apply to audio controllers" in capsys.readouterr().err
+    assert "--snr, --background and --stream-minutes apply to audio controllers" in capsys.readouterr().err
 
 
 
