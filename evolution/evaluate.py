@@ -306,6 +306,35 @@ def evaluate_listening(
     return evaluate_audio(spec, worlds, episodes, seed, overrides)
 
 
+def _listener(spec):
+    """What listens for ``spec``: a policy card's own listener, or the compiled population listener."""
+    from spikefly.evolution.stream_rollout import PopulationListener
+
+    return spec.listener() if is_policy(spec) else PopulationListener(
+        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
+
+
+def _check_features(spec, features, settings) -> None:
+    """The front end gives as many features per frame as the controller reads, or an EvaluateError with the fix."""
+    if features.shape[1] != spec.observation_low.shape[0]:
+        raise EvaluateError(
+            f"the controller expects {spec.observation_low.shape[0]} features per frame, the {settings.front_end.kind} "
+            f"front end gives {features.shape[1]}; its env settings are {spec.env_settings} (a file without "
+            "front_end was evolved with mel). Fix: set env.settings.front_end to the front end it was evolved with")
+
+
+def _listening_row(world: str, seed: int, result, steps: int, audio_s: float, ops) -> dict[str, Any]:
+    """One listened clip (or stream) of a report: its return, event counts, latencies and operation counts."""
+    from spikefly.envs.audio.scoring import COUNT_NAMES
+
+    counts = OperationCounts(*ops.tolist())
+    return {"world": world, "seed": seed, "return": round(float(result.total), 6), "steps": steps, "audio_s": audio_s,
+            **{name: int(result.counts[name]) for name in COUNT_NAMES},
+            "latencies_s": [round(float(v), 4) for v in result.latencies_s],
+            "synaptic_ops": int(counts.synaptic_ops), "spikes": int(counts.spikes),
+            "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events)}
+
+
 def evaluate_audio(
     spec: ControllerSpec, worlds: list[str | os.PathLike[str]], episodes: int, seed: int = 0,
     audio_settings: dict[str, Any] | None = None,
@@ -317,21 +346,16 @@ def evaluate_audio(
     every clip: F1, precision, recall, false alarms per hour, median detection latency.
     """
     from spikefly.envs.audio_env import AudioSettings, episode
-    from spikefly.envs.audio.scoring import COUNT_NAMES, event_metrics, score
-    from spikefly.evolution.stream_rollout import PopulationListener
+    from spikefly.envs.audio.scoring import event_metrics, score
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
-    listener = spec.listener() if is_policy(spec) else PopulationListener(
-        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
+    listener = _listener(spec)
     rows, scored, audio_s = [], [], 0.0
     for world in worlds:
         seeds = [seed + i for i in range(episodes)]
         clips = [episode(world, s, settings) for s in seeds]
-        if clips and clips[0].features.shape[1] != spec.observation_low.shape[0]:
-            raise EvaluateError(
-                f"the controller expects {spec.observation_low.shape[0]} features per frame, the {settings.front_end.kind} "
-                f"front end gives {clips[0].features.shape[1]}; its env settings are {spec.env_settings} (a file without "
-                "front_end was evolved with mel). Fix: set env.settings.front_end to the front end it was evolved with")
+        if clips:
+            _check_features(spec, clips[0].features, settings)
         if clips and len(clips[0].classes) != spec.n_actions:
             raise EvaluateError(f"{world}: its soundscape has {len(clips[0].classes)} target classes, the controller "
                                 f"{spec.n_actions}; evaluate it on soundscapes with its classes")
@@ -340,12 +364,7 @@ def evaluate_audio(
             result = score(actions[0, e, : lengths[e]], clip.events, clip.classes, hop_s(), settings.reward)
             scored.append(result)
             audio_s += clip.audio_s
-            counts = OperationCounts(*ops[0, e].tolist())
-            rows.append({"world": str(world), "seed": s, "return": round(float(result.total), 6), "steps": int(lengths[e]),
-                         "audio_s": clip.audio_s, **{name: int(result.counts[name]) for name in COUNT_NAMES},
-                         "latencies_s": [round(float(v), 4) for v in result.latencies_s],
-                         "synaptic_ops": int(counts.synaptic_ops), "spikes": int(counts.spikes),
-                         "neuron_updates": int(counts.neuron_updates), "input_events": int(counts.input_events)})
+            rows.append(_listening_row(str(world), s, result, int(lengths[e]), clip.audio_s, ops[0, e]))
     metrics = event_metrics(scored, audio_s)
     per_world = {}
     for world in dict.fromkeys(r["world"] for r in rows):
@@ -366,9 +385,8 @@ def evaluate_stream(spec: ControllerSpec, worlds: Sequence[str | os.PathLike[str
     precision, recall, misses and false alarms (counts, per hour, per 20 minutes), median latency.
     """
     from spikefly.envs.audio_env import AudioSettings
-    from spikefly.envs.audio.scoring import COUNT_NAMES, score, stream_metrics
+    from spikefly.envs.audio.scoring import score, stream_metrics
     from spikefly.evolution.audio_stream import stream_episode
-    from spikefly.evolution.stream_rollout import PopulationListener
 
     settings = AudioSettings.from_kwargs(**{**spec.env_settings, **(audio_settings or {})})
     try:
@@ -378,17 +396,12 @@ def evaluate_stream(spec: ControllerSpec, worlds: Sequence[str | os.PathLike[str
     if len(stream.classes) != spec.n_actions:
         raise EvaluateError(f"the soundscapes have {len(stream.classes)} target classes, the controller "
                             f"{spec.n_actions}; evaluate it on soundscapes with its classes")
-    listener = spec.listener() if is_policy(spec) else PopulationListener(
-        spec.encoder, spec.decoder, spec.steps_per_action, spec.n_actions, spec.observation_low, spec.observation_high)
-    actions, ops, lengths = listener.run([spec.network], [stream.features], [seed])
+    _check_features(spec, stream.features, settings)
+    actions, ops, lengths = _listener(spec).run([spec.network], [stream.features], [seed])
     result = score(actions[0, 0, : lengths[0]], stream.events, stream.classes, hop_s(), settings.reward)
     metrics = stream_metrics(result, stream.audio_s)
-    names = ("neuron_updates", "spikes", "input_events", "synaptic_ops")
     label = "stream:" + "+".join(os.fspath(world) for world in worlds)
-    row = {"world": label, "seed": seed, "return": round(float(result.total), 6), "steps": int(lengths[0]),
-           "audio_s": stream.audio_s, **{name: int(result.counts[name]) for name in COUNT_NAMES},
-           "latencies_s": [round(float(v), 4) for v in result.latencies_s],
-           **{name: int(value) for name, value in zip(names, ops[0, 0].tolist(), strict=True)}}
+    row = _listening_row(label, seed, result, int(lengths[0]), stream.audio_s, ops[0, 0])
     summary = {"episodes": 1, "audio_hours": stream.audio_s / 3600.0, **metrics, "mean_return": row["return"],
                "mean_synaptic_ops_per_step": row["synaptic_ops"] / max(row["steps"], 1)}
     return {"env": AUDIO_EVENT_ID, "seed": seed, "settings": {"snr_db": settings.snr_db, "backgrounds": settings.backgrounds},
