@@ -17,6 +17,7 @@ from spikefly.envs.sim import outcomes
 from spikefly.envs.render.camera import chase_view
 from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.sim.flight_control import guided_setpoint
+from spikefly.envs.sim.guidance import gap_setpoint, ray_spacing_rad
 from spikefly.envs.sim.observation import assemble_observation, geofence_ranges, heading_of
 from spikefly.envs.sim.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
@@ -67,7 +68,10 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     adds to that, so action 0 flies straight at the goal and a controller learns only how to
     deviate. The evolution default uses it; on a drone it is a few lines of the flight stack,
     beside the velocity controller, and reads only what the observation holds (the goal's
-    bearing and height).
+    bearing and height). Gap mode (``action_mode="gap"``) adds the action to a gap-seeking law
+    instead: from the same observation the controller reads, it flies toward the free direction
+    nearest the goal, keeps going one way along a wall, and slows near obstacles
+    (:func:`spikefly.envs.sim.guidance.gap_setpoint`).
 
     ## Observation Space
 
@@ -267,6 +271,12 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             position, quaternion, _, _ = self._sim.state
             command = np.array(guided_setpoint(np.array(clipped), np.asarray(position), np.asarray(quaternion),
                                                np.asarray(self._goal), self._sim.flight_records))
+        elif s.action_mode == "gap":
+            command = np.array(gap_setpoint(
+                np.array(clipped), self._observation, self._rays, s.n_rays, len(s.ray_elevations_deg),
+                ray_spacing_rad(s.n_rays, s.fov_deg), s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
+                float(self._sim.flight_records[0]["max_yaw_rate_rps"]),
+            ))
         else:
             command = np.array(clipped)
         self._update_wind()
@@ -337,6 +347,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             position, quaternion, velocity, ranges, self._goal, course.bounds_min[2], course.bounds_max[2],
             s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
         )
+        self._observation = observation  # the gap-seeking guidance law reads what the controller read
         return observation, position, velocity
 
     def _info(self, position, velocity, terms: dict[str, float]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 
 from spikefly.envs.sim.reward import RewardWeights
 
-ACTION_MODES = ("velocity", "guided", "rpm")
+ACTION_MODES = ("velocity", "guided", "gap", "rpm")
 MODEL_VARIATIONS = ("mass_variation", "thrust_variation", "motor_lag_variation")
 """The model-error settings: per-episode variation of the true drone, as a fraction of nominal."""
 MAX_VARIATION = 0.5
@@ -30,7 +30,9 @@ class QuadrotorSettings:
     action_mode: str = "velocity"
     """``"velocity"``: forward, lateral, vertical velocity and yaw-rate set-points tracked by the
     inner controller; ``"guided"``: the same set-points added to a goal-seeking guidance law's
-    (action 0 flies straight at the goal); ``"rpm"``: normalised per-motor commands."""
+    (action 0 flies straight at the goal); ``"gap"``: the same set-points added to a gap-seeking
+    law's, which flies toward the free direction nearest the goal (:mod:`spikefly.envs.sim.guidance`);
+    ``"rpm"``: normalised per-motor commands."""
     physics_hz: float = 240.0
     """Physics steps per second."""
     control_hz: float = 30.0

@@ -241,7 +241,7 @@ def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, cou
                 action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
             update_wind(disturbances.mean_wind[e], gust, disturbances.gust_decay, disturbances.gust_scale,
                         disturbances.gust_noise[e], control_step, wind)
-            total += drone_advance(action, airframe, params[e], drone, courses, e, sensing, terms)
+            total += drone_advance(action, observation, airframe, params[e], drone, courses, e, sensing, terms)
             control_step += 1
             drone_observe(drone, courses, e, sensing, noise_row(disturbances, e, control_step), ranges, observation)
         results[e, RESULT_RETURN] = total

@@ -20,7 +20,7 @@ EVALUATORS = ("serial", "pool", "ray")
 NIR_READERS = ("any", "snntorch")
 """EvolveSettings.nir_reader: "any", or a NIR reader whose importer the champion must read exactly."""
 DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path",
-                   "action_mode": "guided"}
+                   "action_mode": "gap"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
 at the world's bounds, progress measured along the obstacle-free path, and actions that deviate
 from a goal-seeking set-point (``action_mode="guided"``: a network that outputs nothing flies

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from spikefly.envs.sim import outcomes
 from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
+from spikefly.envs.sim.guidance import guidance_code, ray_spacing_rad
 from spikefly.envs.sim.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 # Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.sim.randomisation
@@ -118,12 +119,13 @@ class QuadrotorTwin:
     # -- what the kernels take (built once; the arrays in them are updated in place) ---------------
     def _kernel_arguments(self) -> None:
         s = self.settings
-        self.airframe = Airframe(s.action_mode != "rpm", s.action_mode == "guided", s.physics_steps_per_control,
+        self.airframe = Airframe(s.action_mode != "rpm", guidance_code(s.action_mode), s.physics_steps_per_control,
                                  float(self.drone.hover_rpm), float(self.drone.collision_radius_m),
                                  float(self.contact_thrust_to_weight), self.reward_weights)
         """What every drone shares (:class:`~spikefly.envs.twin.kernels.Airframe`)."""
         self.sensing = Sensing(self.ray_directions, float(self.ray_start_m), float(s.max_range_m), bool(s.geofence_rays),
-                               float(s.goal_distance_scale_m), float(s.velocity_scale_mps))
+                               float(s.goal_distance_scale_m), float(s.velocity_scale_mps), int(s.n_rays),
+                               len(s.ray_elevations_deg), ray_spacing_rad(s.n_rays, s.fov_deg))
         """The rays and the observation's scales (:class:`~spikefly.envs.twin.kernels.Sensing`)."""
         self._drones = Drone(self.position, self.quaternion, self.velocity, self.angular_velocity, self.motor_rpm,
                              self.integral, self.gust, self.wind, self.counters, self.scalars)

@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from spikefly.envs.sim import outcomes
 from spikefly.envs.sim.flight_control import guided_setpoint, rotor_power_w, rpm_mode_wrench, velocity_mode_wrench
+from spikefly.envs.sim.guidance import GUIDANCE_GAP, GUIDANCE_GOAL, gap_setpoint
 from spikefly.envs.sim.observation import assemble_observation_into, geofence_ranges, heading_of
 from spikefly.envs.sim.path_field import goal_potential
 from spikefly.envs.sim.reward import compute_reward_terms
@@ -95,9 +96,10 @@ class Airframe(NamedTuple):
     """What every drone of a run shares: control mode, physics steps, size, hover speed, reward weights."""
 
     velocity_mode: bool
-    """The cascaded velocity controller flies the set-points (``action_mode`` "velocity" or "guided"); else motor commands."""
-    guided: bool
-    """``action_mode="guided"``: the action is added to a goal-seeking set-point (velocity mode)."""
+    """The cascaded velocity controller flies the set-points (``action_mode`` "velocity", "guided" or "gap"); else motor commands."""
+    guidance: int
+    """The law whose set-point the action is added to (:data:`spikefly.envs.sim.guidance.GUIDANCE_GOAL`
+    for ``action_mode="guided"``, ``GUIDANCE_GAP`` for "gap", ``GUIDANCE_NONE`` otherwise)."""
     physics_steps: int
     hover_rpm: float
     radius_m: float
@@ -115,6 +117,12 @@ class Sensing(NamedTuple):
     geofence: bool
     goal_distance_scale_m: float
     velocity_scale_mps: float
+    n_rays: int
+    """Rays per row (``QuadrotorSettings.n_rays``)."""
+    n_rows: int
+    """Rows of rays (``len(ray_elevations_deg)``); any up/down rays follow them."""
+    ray_spacing_rad: float
+    """Azimuth between neighbouring rays of a row."""
 
 
 class Disturbance(NamedTuple):
@@ -213,8 +221,10 @@ def noise_row(disturbances, b, step):
 
 
 @njit(cache=True, inline="always")
-def drone_advance(action, airframe, params, drone, courses, w, sensing, terms):
+def drone_advance(action, observation, airframe, params, drone, courses, w, sensing, terms):
     """One control step of ``drone`` on course ``w`` holding ``action`` (4,) float64 already clipped to [-1, 1].
+
+    ``observation``: what the controller read this step (the gap-seeking guidance law reads it).
 
     ``params``: the drone's flight records, nominal then flown (:mod:`flight_control`);
     ``airframe.thrust_to_weight`` bounds the flown drone's (it gates the contact tests).
@@ -237,8 +247,12 @@ def drone_advance(action, airframe, params, drone, courses, w, sensing, terms):
     floor = bounds_min[2]
     outcome = outcomes.NONE
     taken = physics_steps
-    if airframe.guided:
+    if airframe.guidance == GUIDANCE_GOAL:
         command = guided_setpoint(action, position, quaternion, goal, params)
+    elif airframe.guidance == GUIDANCE_GAP:
+        command = gap_setpoint(action, observation, sensing.ray_directions, sensing.n_rays, sensing.n_rows,
+                               sensing.ray_spacing_rad, sensing.max_range_m, sensing.goal_distance_scale_m,
+                               sensing.velocity_scale_mps, p.max_yaw_rate_rps)
     else:
         command = (action[0], action[1], action[2], action[3])
     for index in range(1, physics_steps + 1):
@@ -325,7 +339,7 @@ def _step_batch(actions, active, airframe, params, drones, world_index, courses,
         w, drone = world_index[b], drone_row(drones, b)
         update_wind(disturbances.mean_wind[b], drone.gust, disturbances.gust_decay, disturbances.gust_scale,
                     disturbances.gust_noise[b], drone.counters[COUNTER_STEPS], drone.wind)
-        rewards[b] = drone_advance(actions[b], airframe, params[b], drone, courses, w, sensing, terms[b])
+        rewards[b] = drone_advance(actions[b], observations[b], airframe, params[b], drone, courses, w, sensing, terms[b])
         drone_observe(drone, courses, w, sensing, noise_row(disturbances, b, drone.counters[COUNTER_STEPS]), ranges[b],
                       observations[b])
 

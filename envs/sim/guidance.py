@@ -1,0 +1,166 @@
+"""The gap-seeking guidance law of ``action_mode="gap"``: a reactive set-point from the observation alone.
+
+At every control step it picks, among the range rays, the free direction nearest the goal and
+flies along it; the controller's action is then added to that set-point (as in ``"guided"``
+mode, whose law flies straight at the goal), so a controller only has to learn where the law
+goes wrong. It reads nothing but the observation vector the controller also reads (ranges, goal
+bearing, distance and height, body velocity), so PyBullet and the twin, given equal
+observations, give equal set-points, and on a drone it is a few dozen lines beside the velocity
+controller. Memoryless: the drone's own velocity, which the observation holds, is what keeps it
+going one way along a wall rather than dithering.
+
+The law, per control step (every length in metres, every direction in the heading frame):
+
+1. The goal direction ``g``: the bearing, the distance (``goal_distance`` times its scale) and
+   the height difference (``goal_height`` times 2 m) make a 3-D unit vector.
+2. Each ray of the rows (not the up/down rays) gets an *effective range*: its own reading when
+   the opening around it is wide enough for the drone (its two azimuth neighbours' readings,
+   capped at its own, times the sine of the ray spacing, add up to at least
+   :data:`GAP_MIN_WIDTH_M`), otherwise the smallest of it and its neighbours'.
+3. Each ray scores its alignment with ``g`` (the cosine), plus :data:`GAP_OPEN_WEIGHT` times its
+   effective range as a fraction of what is needed (the goal distance, at most
+   :data:`GAP_LOOKAHEAD_M`), minus 2 if that is under ``min(needed, 1 m)``, plus
+   :data:`GAP_MOMENTUM` times its alignment with the current velocity (when faster than 0.2 m/s,
+   scaled by the speed up to 1 m/s). The best ray is the direction of travel; the goal direction
+   itself when the ray nearest it (within 14 degrees) is clear for what is needed.
+4. Rays nearer than :data:`GAP_REPEL_M` push away (2 per metre inside it, summed).
+5. Speed: :data:`GAP_CRUISE` of full speed, times the effective range along the direction of
+   travel less 0.3 m over 1.5 m (between 0.2 and 1); a goal behind the drone (bearing beyond
+   90 degrees) turns it in place at a fifth of that speed.
+6. Set-points, in the velocity mode's units: forward and lateral from the horizontal part,
+   vertical twice the vertical part, yaw rate toward the direction of travel (toward the goal
+   when it is behind) at 2/s per radian; each clipped to [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+GAP_LOOKAHEAD_M = 3.0
+"""How far a direction must be clear to count as fully open (or the goal distance when nearer)."""
+GAP_MIN_WIDTH_M = 0.6
+"""An opening at least this wide between a ray's neighbours counts as passable on its own."""
+GAP_OPEN_WEIGHT = 0.6
+"""Weight of openness against alignment with the goal in a ray's score."""
+GAP_MOMENTUM = 0.6
+"""Weight of alignment with the current velocity: keeps the drone going one way along a wall."""
+GAP_REPEL_M = 0.5
+"""Rays nearer than this push the drone away."""
+GAP_CRUISE = 1.0
+"""Set-point speed in open space, as a fraction of full speed."""
+GAP_YAW_GAIN = 2.0
+"""Yaw-rate set-point per radian toward the direction of travel, 1/s."""
+
+GUIDANCE_NONE, GUIDANCE_GOAL, GUIDANCE_GAP = 0, 1, 2
+"""The guidance law under the action, by ``action_mode``: none ("velocity", "rpm"), the
+goal-seeking law ("guided", :func:`spikefly.envs.sim.flight_control.guided_setpoint`) or this
+module's gap-seeking law ("gap")."""
+
+
+def guidance_code(action_mode: str) -> int:
+    """The :data:`GUIDANCE_NONE` ... code of an ``action_mode``."""
+    return {"guided": GUIDANCE_GOAL, "gap": GUIDANCE_GAP}.get(action_mode, GUIDANCE_NONE)
+
+
+def ray_spacing_rad(n_rays: int, fov_deg: float) -> float:
+    """The azimuth between neighbouring rays of a row (as :func:`spikefly.envs.sim.range_sensor.ray_directions` spreads them)."""
+    if n_rays < 2:
+        return 0.0
+    if fov_deg >= 360.0:
+        return 2.0 * math.pi / n_rays
+    return math.radians(fov_deg) / (n_rays - 1)
+
+
+@njit(cache=True)
+def _clip_unit(value):
+    return min(max(value, -1.0), 1.0)
+
+
+@njit(cache=True)
+def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_rad, max_range_m, goal_distance_scale_m,
+                 velocity_scale_mps, max_yaw_rate_rps):
+    """``action_mode="gap"``: the velocity-mode set-point (a 4-tuple) for ``action`` (4,) in [-1, 1].
+
+    ``observation`` float32: the observation the controller read this step (its layout:
+    :func:`spikefly.envs.quadrotor_settings.observation_layout`); ``directions`` (R, 3) the ray
+    directions in the heading frame, rows of ``n_rays`` first (``n_rows`` of them), then any
+    up/down rays; ``ray_spacing_rad`` the azimuth between neighbours in a row. The law is the
+    module docstring's; ``action`` is added to its set-points, each then clipped to [-1, 1].
+    """
+    n_ranges = directions.shape[0]
+    count = n_rays * n_rows
+    ranges = np.empty(count)
+    for i in range(count):
+        ranges[i] = np.float64(observation[i]) * max_range_m
+    sin_b = np.float64(observation[n_ranges])
+    cos_b = np.float64(observation[n_ranges + 1])
+    distance = np.float64(observation[n_ranges + 2]) * goal_distance_scale_m
+    dz = np.float64(observation[n_ranges + 3]) * 2.0
+    horizontal = math.sqrt(max(distance * distance - dz * dz, 1e-6))
+    gx, gy, gz = horizontal * cos_b, horizontal * sin_b, dz
+    norm = math.sqrt(gx * gx + gy * gy + gz * gz) + 1e-9
+    gx, gy, gz = gx / norm, gy / norm, gz / norm
+    vx = np.float64(observation[n_ranges + 4]) * velocity_scale_mps
+    vy = np.float64(observation[n_ranges + 5]) * velocity_scale_mps
+    vz = np.float64(observation[n_ranges + 6]) * velocity_scale_mps
+    speed = math.sqrt(vx * vx + vy * vy + vz * vz)
+    needed = min(distance, GAP_LOOKAHEAD_M)
+    blocked = min(needed, 1.0)
+    spacing = math.sin(ray_spacing_rad)
+    effective = np.empty(count)
+    for row in range(n_rows):
+        for k in range(n_rays):
+            i = row * n_rays + k
+            own = ranges[i]
+            narrowest = own
+            width = 0.0
+            if k > 0:
+                narrowest = min(narrowest, ranges[i - 1])
+                width += min(ranges[i - 1], own) * spacing
+            if k < n_rays - 1:
+                narrowest = min(narrowest, ranges[i + 1])
+                width += min(ranges[i + 1], own) * spacing
+            effective[i] = own if width >= GAP_MIN_WIDTH_M else narrowest
+    best, best_score, nearest, nearest_cos = 0, -1e30, 0, -2.0
+    for i in range(count):
+        alignment = directions[i, 0] * gx + directions[i, 1] * gy + directions[i, 2] * gz
+        score = alignment + GAP_OPEN_WEIGHT * min(effective[i], needed) / needed
+        if effective[i] < blocked:
+            score -= 2.0
+        if speed > 0.2:
+            score += GAP_MOMENTUM * min(speed, 1.0) * (
+                directions[i, 0] * vx + directions[i, 1] * vy + directions[i, 2] * vz) / speed
+        if score > best_score:
+            best, best_score = i, score
+        if alignment > nearest_cos:
+            nearest, nearest_cos = i, alignment
+    dx, dy, dzt = directions[best, 0], directions[best, 1], directions[best, 2]
+    if effective[nearest] >= needed and nearest_cos > 0.97:
+        dx, dy, dzt = gx, gy, gz
+    px = py = pz = 0.0
+    for i in range(count):
+        if ranges[i] < GAP_REPEL_M:
+            push = 2.0 * (GAP_REPEL_M - ranges[i])
+            px -= push * directions[i, 0]
+            py -= push * directions[i, 1]
+            pz -= push * directions[i, 2]
+    front, front_cos = 0.0, -2.0
+    for i in range(count):
+        alignment = directions[i, 0] * dx + directions[i, 1] * dy + directions[i, 2] * dzt
+        if alignment > front_cos:
+            front, front_cos = effective[i], alignment
+    scale = min(1.0, max(0.2, (front - 0.3) / 1.5))
+    if cos_b <= 0.0:
+        scale *= 0.2
+        yaw_target = math.atan2(sin_b, cos_b)
+    else:
+        yaw_target = math.atan2(dy, dx)
+    return (
+        _clip_unit(_clip_unit((GAP_CRUISE * dx + px) * scale) + action[0]),
+        _clip_unit(_clip_unit((GAP_CRUISE * dy + py) * scale) + action[1]),
+        _clip_unit(_clip_unit(2.0 * (GAP_CRUISE * dzt + pz)) + action[2]),
+        _clip_unit(_clip_unit(GAP_YAW_GAIN * yaw_target / max_yaw_rate_rps) + action[3]),
+    )
