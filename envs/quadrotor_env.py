@@ -58,6 +58,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     | | 2 | vertical velocity set-point | ``max_speed_z_mps`` (1 m/s) |
     | | 3 | yaw rate set-point (counter-clockwise) | ``max_yaw_rate_rps`` (1.5 rad/s) |
     | ``guided`` | 0..3 | the velocity mode's set-points, each added to a goal-seeking guidance law's and clipped | as ``velocity`` |
+    | ``gap`` | 0..3 | the velocity mode's set-points, each added to a gap-seeking guidance law's and clipped | as ``velocity`` |
     | ``rpm`` | 0..3 | motor command, motors front-right, rear-right, rear-left, front-left | max RPM (-1 is 0 RPM) |
 
     In velocity mode a cascaded controller (velocity P+I -> tilt-limited thrust vector ->
@@ -66,12 +67,13 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
     speed times the cosine of the goal bearing and climbs or sinks toward the goal's height
     (:func:`spikefly.envs.sim.flight_control.guided_setpoint`); the action is what the controller
     adds to that, so action 0 flies straight at the goal and a controller learns only how to
-    deviate. The evolution default uses it; on a drone it is a few lines of the flight stack,
+    deviate. On a drone it is a few lines of the flight stack,
     beside the velocity controller, and reads only what the observation holds (the goal's
     bearing and height). Gap mode (``action_mode="gap"``) adds the action to a gap-seeking law
     instead: from the same observation the controller reads, it flies toward the free direction
     nearest the goal, keeps going one way along a wall, and slows near obstacles
-    (:func:`spikefly.envs.sim.guidance.gap_setpoint`).
+    (:func:`spikefly.envs.sim.guidance.gap_setpoint`). The evolution default uses gap mode;
+    ``spikefly export --format c`` writes its law as C beside the network.
 
     ## Observation Space
 

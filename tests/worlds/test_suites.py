@@ -89,6 +89,32 @@ def test_the_files_are_what_make_heldout_writes():
         "worlds/suites/heldout differs from what worlds/suites/make_heldout.py writes: run it again")
 
 
+def test_a_redrawn_suite_holds_the_same_courses_drawn_anew_and_never_overwrites_the_bundled_one(tmp_path, capsys):
+    script = SUITES_DIR / "make_heldout.py"
+    spec = importlib.util.spec_from_file_location("make_heldout_draw", script)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        with pytest.raises(SystemExit):
+            module.main(["--draw", "1"])  # no --out: it would overwrite the bundled suite
+        assert "give N >= 0, and an --out folder" in capsys.readouterr().err
+        assert module.main(["--draw", "1", "--out", str(tmp_path)]) == 0
+    finally:
+        module.heldout_kit.draw = 0
+        del sys.modules[spec.name]
+    drawn = sorted(tmp_path.glob("*.toml"))
+    assert [path.name for path in drawn] == [path.name for path in HELDOUT]
+    same = []
+    for path, bundled in zip(drawn, HELDOUT):
+        world = load_world(path)
+        assert free_path_exists(world, world.obstacles, clearance_m=0.15), path.name
+        if world.obstacles == load_world(bundled).obstacles:
+            same.append(path.stem)
+        assert "--draw 1" in path.read_text(encoding="utf-8")
+    assert same == ["corridor-drift", "corridor-ducts", "corridor-zigzag"]  # the corridors are drawn by hand: fixed
+
+
 @pytest.mark.parametrize(("name", "expected"), [("nope", "no bundled suite named 'nope'"),
                                                 ("heldot", "did you mean 'heldout'?")])
 def test_an_unknown_suite_names_itself_and_lists_the_bundled_ones(name: str, expected: str):

@@ -3,6 +3,7 @@
 
     python worlds/suites/make_heldout.py            # (re)write worlds/suites/heldout/*.toml, checked
     python worlds/suites/make_heldout.py --check    # exit 1 if the files on disk differ from what it would write
+    python worlds/suites/make_heldout.py --draw 1 --out /tmp/draw1   # the same 22 courses drawn anew, never bundled
 
 Every course is drawn here, with placement rules and parameters of this folder's own (``heldout_kit.py``), on
 purpose independent of the project's procedural generators (``worlds/forest.py``,
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # a script beside its toolkit, run or loaded by path
+import heldout_kit  # noqa: E402
 from heldout_kit import (  # noqa: E402
     CLEARANCE_M,
     MAX_OBSTACLES,
@@ -416,7 +418,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare with the files on disk instead of writing them")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output folder (default: {OUT_DIR})")
+    parser.add_argument("--draw", type=int, default=0, metavar="N",
+                        help="N > 0: draw every course anew with the same rules (more courses no run has seen; "
+                             "give --out, the bundled suite is draw 0)")
     args = parser.parse_args(argv)
+    if args.draw < 0 or (args.draw and args.out.resolve() == OUT_DIR):
+        parser.error(f"--draw {args.draw}: give N >= 0, and an --out folder for N > 0 (the bundled suite is draw 0)")
+    heldout_kit.draw = args.draw
     courses = build()
     texts = {f"{course.name}.toml": course.toml() for course in courses}
     if args.check:
