@@ -47,7 +47,7 @@ GAP_OPEN_WEIGHT = 0.6
 """Weight of openness against alignment with the goal in a ray's score."""
 GAP_MOMENTUM = 0.6
 """Weight of alignment with the current velocity: keeps the drone going one way along a wall."""
-GAP_REPEL_M = 0.5
+GAP_REPEL_M = 0.6
 """Rays nearer than this push the drone away."""
 GAP_CRUISE = 1.0
 """Set-point speed in open space, as a fraction of full speed."""
