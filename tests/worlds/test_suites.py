@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import sys
@@ -75,34 +76,33 @@ def test_suite_courses_are_not_bundled_worlds():
     assert not set(bundled_worlds()) & {path.stem for path in HELDOUT}
 
 
-def test_the_files_are_what_make_heldout_writes():
-    script = SUITES_DIR / "make_heldout.py"
-    spec = importlib.util.spec_from_file_location("make_heldout_under_test", script)
+@contextlib.contextmanager
+def make_heldout():
+    """The suite's script, loaded by path as the tests' own module (the draw reset to 0 after)."""
+    spec = importlib.util.spec_from_file_location("make_heldout_under_test", SUITES_DIR / "make_heldout.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
-        written = {f"{course.name}.toml": course.toml() for course in module.build()}
+        yield module
     finally:
+        module.heldout_kit.draw = 0
         del sys.modules[spec.name]
+
+
+def test_the_files_are_what_make_heldout_writes():
+    with make_heldout() as module:
+        written = {f"{course.name}.toml": course.toml() for course in module.build()}
     assert written == {path.name: path.read_text(encoding="utf-8") for path in HELDOUT}, (
         "worlds/suites/heldout differs from what worlds/suites/make_heldout.py writes: run it again")
 
 
 def test_a_redrawn_suite_holds_the_same_courses_drawn_anew_and_never_overwrites_the_bundled_one(tmp_path, capsys):
-    script = SUITES_DIR / "make_heldout.py"
-    spec = importlib.util.spec_from_file_location("make_heldout_draw", script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    with make_heldout() as module:
         with pytest.raises(SystemExit):
             module.main(["--draw", "1"])  # no --out: it would overwrite the bundled suite
         assert "give N >= 0, and an --out folder" in capsys.readouterr().err
         assert module.main(["--draw", "1", "--out", str(tmp_path)]) == 0
-    finally:
-        module.heldout_kit.draw = 0
-        del sys.modules[spec.name]
     drawn = sorted(tmp_path.glob("*.toml"))
     assert [path.name for path in drawn] == [path.name for path in HELDOUT]
     same = []
