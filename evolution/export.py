@@ -69,6 +69,7 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
         raise ExportError(f"dt {dt_s!r}: give the step in seconds, > 0 and at most 1 (e.g. 1e-4 for snnTorch 1.0)")
     dt = dt_s if dt_s is not None else substep_s(spec)
     network = integer_network(spec) if format in ("c", "json") else spec.network
+    out.parent.mkdir(parents=True, exist_ok=True)  # a new folder is fine (the CLI checked it can be made)
     if format == "json":
         save(dataclasses.replace(spec, network=network), out)
         return ExportResult(out, format, None, None, dt)

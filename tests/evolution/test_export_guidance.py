@@ -47,9 +47,9 @@ def _observations(settings, count, rng):
 @pytest.mark.skipif(GCC is None, reason="gcc is not installed")
 def test_export_writes_the_gap_law_as_c_that_gives_the_python_laws_set_points(tmp_path, capsys):
     path, _ = _gap_controller(tmp_path)
-    assert main(["export", str(path), "--format", "c", "--name", "pilot"]) == 0
-    printed = capsys.readouterr().out
-    law = tmp_path / "pilot_guidance.h"
+    assert main(["export", str(path), "--format", "c", "--name", "pilot", "--out", str(tmp_path / "new" / "pilot.h")]) == 0
+    printed = capsys.readouterr().out  # a folder that does not exist yet is made
+    law = tmp_path / "new" / "pilot_guidance.h"
     assert law.exists() and str(law) in printed and "pilot_gap_setpoint" in printed
     settings = QuadrotorSettings(**SENSING)
     rng = np.random.default_rng(3)
@@ -58,7 +58,7 @@ def test_export_writes_the_gap_law_as_c_that_gives_the_python_laws_set_points(tm
     source = tmp_path / "law.c"
     n_obs = observations.shape[1]
     source.write_text(
-        '#include <stdio.h>\n#include "pilot.h"\n#include "pilot_guidance.h"\n'
+        '#include <stdio.h>\n#include "new/pilot.h"\n#include "new/pilot_guidance.h"\n'
         f"int main(void) {{ float o[{n_obs}], a[4]; double c[4];\n"
         f"  while (1) {{ for (int i = 0; i < {n_obs}; i++) if (scanf(\"%a\", &o[i]) != 1) return 0;\n"
         "    for (int i = 0; i < 4; i++) if (scanf(\"%a\", &a[i]) != 1) return 1;\n"
