@@ -17,7 +17,7 @@ from spikefly.envs.sim import outcomes
 from spikefly.envs.render.camera import chase_view
 from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
 from spikefly.envs.sim.flight_control import guided_setpoint
-from spikefly.envs.sim.guidance import gap_setpoint, ray_spacing_rad
+from spikefly.envs.sim.guidance import gap_setpoint
 from spikefly.envs.sim.observation import assemble_observation, geofence_ranges, heading_of
 from spikefly.envs.sim.pybullet_quadrotor import PyBulletQuadrotor, Vector3
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_space
@@ -29,7 +29,7 @@ from spikefly.envs.sim.randomisation import (
     plant_params,
     randomisation_on,
 )
-from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.range_sensor import ray_spacing_rad, sensor_rays
 from spikefly.envs.sim.reward import TERM_NAMES, compute_reward_terms
 from spikefly.envs.reset_options import reset_options
 from spikefly.worlds import Obstacle, ObstacleCourse, load_world, pack_obstacles
@@ -170,6 +170,9 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             max_yaw_rate_rps=s.max_yaw_rate_rps,
         )
         self._rays = sensor_rays(s)
+        # action_mode="gap": what the guidance law takes beside the action and the observation (fixed per env).
+        self._gap_sensing = (self._rays, s.n_rays, len(s.ray_elevations_deg), ray_spacing_rad(s.n_rays, s.fov_deg),
+                             s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps, self._flight.max_yaw_rate_rps)
         self._sim = PyBulletQuadrotor(
             self.drone, self._flight, self._rays, s.max_range_m, gui=render_mode == "human",
             thrust_to_weight_bound=contact_thrust_to_weight(self.drone.thrust_to_weight, s),
@@ -274,11 +277,7 @@ class QuadrotorAvoidEnv(gymnasium.Env[NDArray[np.float32], NDArray[np.float32]],
             command = np.array(guided_setpoint(np.array(clipped), np.asarray(position), np.asarray(quaternion),
                                                np.asarray(self._goal), self._sim.flight_records))
         elif s.action_mode == "gap":
-            command = np.array(gap_setpoint(
-                np.array(clipped), self._observation, self._rays, s.n_rays, len(s.ray_elevations_deg),
-                ray_spacing_rad(s.n_rays, s.fov_deg), s.max_range_m, s.goal_distance_scale_m, s.velocity_scale_mps,
-                float(self._sim.flight_records[0]["max_yaw_rate_rps"]),
-            ))
+            command = np.array(gap_setpoint(np.array(clipped), self._observation, *self._gap_sensing))
         else:
             command = np.array(clipped)
         self._update_wind()

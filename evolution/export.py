@@ -4,7 +4,8 @@ The C export is the integer network (a float controller is quantised first: int8
 multiplier per receiving neuron, shift decay), bit-exact with the project's integer mode. The
 NIR export is the float network at the controller's substep ``dt = 1 / (control_hz x K)``, which
 NIR itself does not store. Both cover the network; the encoder and decoder named in the
-controller file run beside it.
+controller file run beside it, and so does the guidance law of a ``guided`` or ``gap``
+controller (the C export of a ``gap`` one also writes that law, :mod:`export_guidance`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class ExportResult:
     """C: ``sizeof`` the state struct; None for NIR."""
     dt_s: float
     """Substep the network runs at (NIR stores no dt: a reader must be told)."""
+    law_path: Path | None = None
+    """C export of an ``action_mode="gap"`` controller: the guidance law its actions are added to,
+    written as C beside the network (``NAME_guidance.h``); None otherwise."""
 
 
 def substep_s(spec: ControllerSpec) -> float:
@@ -81,7 +85,12 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
         except ValueError as error:
             raise ExportError(f"C export: {error}") from error
         exported.write(out)
-        return ExportResult(out, format, exported.flash_bytes, exported.ram_bytes, dt)
+        law = None
+        if spec.env_settings.get("action_mode") == "gap":
+            from spikefly.evolution.export_guidance import write_gap_law_c
+
+            law = write_gap_law_c(QuadrotorSettings(**spec.env_settings), name, out)
+        return ExportResult(out, format, exported.flash_bytes, exported.ram_bytes, dt, law)
     from spikefly.controllers.export_nir import export_nir
 
     network = dequantize(spec.network) if isinstance(spec.network, IntegerLIFNetwork) else spec.network

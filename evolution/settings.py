@@ -22,9 +22,9 @@ NIR_READERS = ("any", "snntorch")
 DEFAULT_SENSING = {"n_rays": 12, "ray_elevations_deg": [-30.0, 0.0, 30.0], "geofence_rays": True, "progress_metric": "path",
                    "action_mode": "gap"}
 """The default run's env settings: three rows of 12 rays (30 degrees down, level, up) that also stop
-at the world's bounds, progress measured along the obstacle-free path, and actions that deviate
-from a goal-seeking set-point (``action_mode="guided"``: a network that outputs nothing flies
-straight at the goal, so evolution only has to learn the avoiding)."""
+at the world's bounds, progress measured along the obstacle-free path, and actions added to a
+gap-seeking guidance law's set-points (``action_mode="gap"``: a network that outputs nothing flies
+toward the free ray nearest the goal, so evolution only has to learn where that law goes wrong)."""
 DEFAULT_ENCODER = {"kind": "population", "n_fields": 2, "sigma": 0.3, "output": "spikes", "max_rate": 1.0}
 """The default run's spike encoder: an ON/OFF pair of channels per observation element, each sending
 regular spikes at a rate that grows as the value nears its end of the range (a near obstacle

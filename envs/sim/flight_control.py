@@ -84,7 +84,8 @@ def _motor_wrench(command0, command1, command2, command3, motor_rpm, r, velocity
 
 
 @njit(cache=True)
-def _clip_unit(value):
+def clip_unit(value):
+    """``value`` clipped to [-1, 1] (set-points and actions; shared with :mod:`guidance`)."""
     return min(max(value, -1.0), 1.0)
 
 
@@ -116,10 +117,10 @@ def guided_setpoint(action, position, quaternion, goal, params):
     bearing = math.atan2(goal[1] - position[1], goal[0] - position[0]) - yaw
     bearing = math.atan2(math.sin(bearing), math.cos(bearing))
     return (
-        _clip_unit(GUIDED_CRUISE * max(math.cos(bearing), 0.0) + action[0]),
-        _clip_unit(action[1]),
-        _clip_unit(GUIDED_CLIMB_GAIN * (goal[2] - position[2]) / p.max_speed_z_mps + action[2]),
-        _clip_unit(GUIDED_YAW_GAIN * bearing / p.max_yaw_rate_rps + action[3]),
+        clip_unit(GUIDED_CRUISE * max(math.cos(bearing), 0.0) + action[0]),
+        clip_unit(action[1]),
+        clip_unit(GUIDED_CLIMB_GAIN * (goal[2] - position[2]) / p.max_speed_z_mps + action[2]),
+        clip_unit(GUIDED_YAW_GAIN * bearing / p.max_yaw_rate_rps + action[3]),
     )
 
 
@@ -132,8 +133,8 @@ def rpm_mode_wrench(quaternion, velocity, action, motor_rpm, wind, params):
     p = params[0]
     half = 0.5 * p.max_rpm
     return _motor_wrench(
-        half * (_clip_unit(action[0]) + 1.0), half * (_clip_unit(action[1]) + 1.0), half * (_clip_unit(action[2]) + 1.0),
-        half * (_clip_unit(action[3]) + 1.0), motor_rpm, rotation_of(quaternion), velocity, wind,
+        half * (clip_unit(action[0]) + 1.0), half * (clip_unit(action[1]) + 1.0), half * (clip_unit(action[2]) + 1.0),
+        half * (clip_unit(action[3]) + 1.0), motor_rpm, rotation_of(quaternion), velocity, wind,
         params[params.shape[0] - 1],
     )
 
@@ -162,10 +163,10 @@ def velocity_mode_wrench(quaternion, velocity, angular_velocity, action, motor_r
     yaw = math.atan2(r[3], r[0])
     cos_yaw = math.cos(yaw)
     sin_yaw = math.sin(yaw)
-    forward = _clip_unit(action[0]) * p.max_speed_xy_mps
-    lateral = _clip_unit(action[1]) * p.max_speed_xy_mps
-    vertical = _clip_unit(action[2]) * p.max_speed_z_mps
-    yaw_rate_setpoint = _clip_unit(action[3]) * p.max_yaw_rate_rps
+    forward = clip_unit(action[0]) * p.max_speed_xy_mps
+    lateral = clip_unit(action[1]) * p.max_speed_xy_mps
+    vertical = clip_unit(action[2]) * p.max_speed_z_mps
+    yaw_rate_setpoint = clip_unit(action[3]) * p.max_yaw_rate_rps
 
     error0 = cos_yaw * forward - sin_yaw * lateral - velocity[0]
     error1 = sin_yaw * forward + cos_yaw * lateral - velocity[1]

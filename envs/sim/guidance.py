@@ -39,6 +39,8 @@ import math
 import numpy as np
 from numba import njit
 
+from spikefly.envs.sim.flight_control import clip_unit
+
 GAP_LOOKAHEAD_M = 3.0
 """How far a direction must be clear to count as fully open (or the goal distance when nearer)."""
 GAP_MIN_WIDTH_M = 0.6
@@ -63,20 +65,6 @@ module's gap-seeking law ("gap")."""
 def guidance_code(action_mode: str) -> int:
     """The :data:`GUIDANCE_NONE` ... code of an ``action_mode``."""
     return {"guided": GUIDANCE_GOAL, "gap": GUIDANCE_GAP}.get(action_mode, GUIDANCE_NONE)
-
-
-def ray_spacing_rad(n_rays: int, fov_deg: float) -> float:
-    """The azimuth between neighbouring rays of a row (as :func:`spikefly.envs.sim.range_sensor.ray_directions` spreads them)."""
-    if n_rays < 2:
-        return 0.0
-    if fov_deg >= 360.0:
-        return 2.0 * math.pi / n_rays
-    return math.radians(fov_deg) / (n_rays - 1)
-
-
-@njit(cache=True)
-def _clip_unit(value):
-    return min(max(value, -1.0), 1.0)
 
 
 @njit(cache=True)
@@ -159,8 +147,8 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
     else:
         yaw_target = math.atan2(dy, dx)
     return (
-        _clip_unit(_clip_unit((GAP_CRUISE * dx + px) * scale) + action[0]),
-        _clip_unit(_clip_unit((GAP_CRUISE * dy + py) * scale) + action[1]),
-        _clip_unit(_clip_unit(2.0 * (GAP_CRUISE * dzt + pz)) + action[2]),
-        _clip_unit(_clip_unit(GAP_YAW_GAIN * yaw_target / max_yaw_rate_rps) + action[3]),
+        clip_unit(clip_unit((GAP_CRUISE * dx + px) * scale) + action[0]),
+        clip_unit(clip_unit((GAP_CRUISE * dy + py) * scale) + action[1]),
+        clip_unit(clip_unit(2.0 * (GAP_CRUISE * dzt + pz)) + action[2]),
+        clip_unit(clip_unit(GAP_YAW_GAIN * yaw_target / max_yaw_rate_rps) + action[3]),
     )

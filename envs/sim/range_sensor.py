@@ -40,6 +40,15 @@ def ray_directions(
     return directions
 
 
+def ray_spacing_rad(n_rays: int, fov_deg: float) -> float:
+    """The azimuth between neighbouring rays of a row, as :func:`ray_directions` spreads them."""
+    if n_rays < 2:
+        return 0.0
+    if fov_deg >= 360.0:
+        return 2.0 * math.pi / n_rays
+    return math.radians(fov_deg) / (n_rays - 1)
+
+
 def sensor_rays(settings: QuadrotorSettings) -> NDArray[np.float64]:
     """The ray directions of ``settings`` (every backend casts these)."""
     return ray_directions(settings.n_rays, settings.fov_deg, settings.up_down_rays, settings.ray_elevations_deg)

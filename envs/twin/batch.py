@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from spikefly.envs.sim import outcomes
 from spikefly.envs.sim.drone_model import DEFAULT_URDF, flight_params, load_drone
-from spikefly.envs.sim.guidance import guidance_code, ray_spacing_rad
+from spikefly.envs.sim.guidance import guidance_code
 from spikefly.envs.sim.observation import N_STATE_OBSERVATIONS
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 # Randomisation, draw_randomisation and gust_coefficients moved to spikefly.envs.sim.randomisation
@@ -33,7 +33,7 @@ from spikefly.envs.sim.randomisation import (  # noqa: F401
     flight_records,
     gust_coefficients,
 )
-from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.range_sensor import ray_spacing_rad, sensor_rays
 from spikefly.envs.sim.reward import TERM_NAMES
 from spikefly.envs.twin.kernels import (
     COUNTER_OUTCOME,

@@ -314,17 +314,12 @@ def _run_export(args: argparse.Namespace) -> int:
     if spec.env_settings.get("action_mode") == "guided":
         print("  its actions are added to the guided mode's goal-seeking set-points: run that law in the flight stack "
               "(spikefly.envs.sim.flight_control.guided_setpoint)")
-    if spec.env_settings.get("action_mode") == "gap":
-        if args.format == "c":
-            from spikefly.envs.quadrotor_settings import QuadrotorSettings
-            from spikefly.evolution.export_guidance import write_gap_law_c
-
-            law = write_gap_law_c(QuadrotorSettings(**spec.env_settings), args.name, result.path)
-            print(f"  its actions are added to the gap-seeking guidance law's set-points: wrote that law as C to {law} "
-                  f"(call {args.name}_gap_setpoint each control step, then fly its set-points)")
-        else:
-            print("  its actions are added to the gap-seeking guidance law's set-points: run that law in the flight stack "
-                  "(spikefly.envs.sim.guidance.gap_setpoint; `--format c` also writes it as C)")
+    if result.law_path is not None:
+        print(f"  its actions are added to the gap-seeking guidance law's set-points: wrote that law as C to "
+              f"{result.law_path} (call {args.name}_gap_setpoint each control step, then fly its set-points)")
+    elif spec.env_settings.get("action_mode") == "gap":
+        print("  its actions are added to the gap-seeking guidance law's set-points: run that law in the flight stack "
+              "(spikefly.envs.sim.guidance.gap_setpoint; `--format c` also writes it as C)")
     return 0
 
 

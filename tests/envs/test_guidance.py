@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_layout
-from spikefly.envs.sim.guidance import gap_setpoint, guidance_code, ray_spacing_rad, GUIDANCE_GAP, GUIDANCE_NONE
-from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.guidance import GUIDANCE_GAP, GUIDANCE_NONE, gap_setpoint, guidance_code
+from spikefly.envs.sim.range_sensor import ray_spacing_rad, sensor_rays
 from spikefly.envs.twin.batch import QuadrotorTwin
 from spikefly.envs.twin.worlds import TwinWorlds
 

@@ -11,8 +11,8 @@ import pytest
 
 from spikefly.controllers import ControllerSpec, DirectEncoder, RateDecoder, random_network, save
 from spikefly.envs.quadrotor_settings import QuadrotorSettings, observation_layout, observation_space
-from spikefly.envs.sim.guidance import gap_setpoint, ray_spacing_rad
-from spikefly.envs.sim.range_sensor import sensor_rays
+from spikefly.envs.sim.guidance import gap_setpoint
+from spikefly.envs.sim.range_sensor import ray_spacing_rad, sensor_rays
 from spikefly.evolution.cli.commands import main
 
 GCC = shutil.which("gcc")
