@@ -35,6 +35,7 @@ def gap_law_c(settings: QuadrotorSettings, name: str) -> str:
     constants = {
         "LOOKAHEAD_M": guidance.GAP_LOOKAHEAD_M, "MIN_WIDTH_M": guidance.GAP_MIN_WIDTH_M,
         "OPEN_WEIGHT": guidance.GAP_OPEN_WEIGHT, "MOMENTUM": guidance.GAP_MOMENTUM, "REPEL_M": guidance.GAP_REPEL_M,
+        "REPEL_GAIN": guidance.GAP_REPEL_GAIN,
         "CRUISE": guidance.GAP_CRUISE, "YAW_GAIN": guidance.GAP_YAW_GAIN,
         "SPACING_SIN": math.sin(ray_spacing_rad(settings.n_rays, settings.fov_deg)),
         "MAX_RANGE_M": settings.max_range_m, "GOAL_SCALE_M": settings.goal_distance_scale_m,
@@ -113,15 +114,19 @@ static void {name}_gap_setpoint(const float *observation, const float action[4],
     }}
     double dx = {name}_ray_directions[best][0], dy = {name}_ray_directions[best][1], dzt = {name}_ray_directions[best][2];
     if (effective[nearest] >= needed && nearest_cos > 0.97) {{ dx = gx; dy = gy; dzt = gz; }}
-    double px = 0.0, py = 0.0, pz = 0.0;
+    double px = 0.0, py = 0.0, pz = 0.0, deepest = 0.0;
     for (int i = 0; i < count; i++) {{
         if (ranges[i] < {p}_REPEL_M) {{
-            double push = 2.0 * ({p}_REPEL_M - ranges[i]);
-            px -= push * {name}_ray_directions[i][0];
-            py -= push * {name}_ray_directions[i][1];
-            pz -= push * {name}_ray_directions[i][2];
+            double depth = {p}_REPEL_M - ranges[i];
+            deepest = fmax(deepest, depth);
+            px -= depth * {name}_ray_directions[i][0];
+            py -= depth * {name}_ray_directions[i][1];
+            pz -= depth * {name}_ray_directions[i][2];
         }}
     }}
+    double total = sqrt(px * px + py * py + pz * pz);
+    if (total > deepest) {{ px *= deepest / total; py *= deepest / total; pz *= deepest / total; }}
+    px *= {p}_REPEL_GAIN; py *= {p}_REPEL_GAIN; pz *= {p}_REPEL_GAIN;
     double front = 0.0, front_cos = -2.0;
     for (int i = 0; i < count; i++) {{
         const double *d = {name}_ray_directions[i];

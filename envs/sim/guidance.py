@@ -23,7 +23,8 @@ The law, per control step (every length in metres, every direction in the headin
    :data:`GAP_MOMENTUM` times its alignment with the current velocity (when faster than 0.2 m/s,
    scaled by the speed up to 1 m/s). The best ray is the direction of travel; the goal direction
    itself when the ray nearest it (within 14 degrees) is clear for what is needed.
-4. Rays nearer than :data:`GAP_REPEL_M` push away (2 per metre inside it, summed).
+4. Readings nearer than :data:`GAP_REPEL_M` push away: the depth-weighted sum of their
+   directions, at most as long as the deepest one, times :data:`GAP_REPEL_GAIN`.
 5. Speed: :data:`GAP_CRUISE` of full speed, times the effective range along the direction of
    travel less 0.3 m over 1.5 m (between 0.2 and 1); a goal behind the drone (bearing beyond
    90 degrees) turns it in place at a fifth of that speed.
@@ -50,7 +51,12 @@ GAP_OPEN_WEIGHT = 0.6
 GAP_MOMENTUM = 0.6
 """Weight of alignment with the current velocity: keeps the drone going one way along a wall."""
 GAP_REPEL_M = 0.6
-"""Rays nearer than this push the drone away."""
+"""A reading nearer than this pushes the drone away from it."""
+GAP_REPEL_GAIN = 4.0
+"""Set-point push per metre inside :data:`GAP_REPEL_M`. The readings inside it push along the sum of
+their directions, weighted by depth, but never harder than the closest reading alone: a plain sum
+would grow with how many rays see the same wall, and a wall seen by a dozen rays would cancel
+the way along it."""
 GAP_CRUISE = 1.0
 """Set-point speed in open space, as a fraction of full speed."""
 GAP_YAW_GAIN = 2.0
@@ -128,13 +134,18 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
     dx, dy, dzt = directions[best, 0], directions[best, 1], directions[best, 2]
     if effective[nearest] >= needed and nearest_cos > 0.97:
         dx, dy, dzt = gx, gy, gz
-    px = py = pz = 0.0
+    px = py = pz = deepest = 0.0
     for i in range(count):
         if ranges[i] < GAP_REPEL_M:
-            push = 2.0 * (GAP_REPEL_M - ranges[i])
-            px -= push * directions[i, 0]
-            py -= push * directions[i, 1]
-            pz -= push * directions[i, 2]
+            depth = GAP_REPEL_M - ranges[i]
+            deepest = max(deepest, depth)
+            px -= depth * directions[i, 0]
+            py -= depth * directions[i, 1]
+            pz -= depth * directions[i, 2]
+    total = math.sqrt(px * px + py * py + pz * pz)
+    if total > deepest:  # one surface seen by many rays pushes as hard as its closest reading
+        px, py, pz = px * deepest / total, py * deepest / total, pz * deepest / total
+    px, py, pz = GAP_REPEL_GAIN * px, GAP_REPEL_GAIN * py, GAP_REPEL_GAIN * pz
     front, front_cos = 0.0, -2.0
     for i in range(count):
         alignment = directions[i, 0] * dx + directions[i, 1] * dy + directions[i, 2] * dzt

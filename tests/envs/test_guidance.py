@@ -119,3 +119,22 @@ def test_the_twin_flies_the_gap_law_as_pybullet_does(make_env, tmp_path):
         errors.append(np.linalg.norm(info["position_m"] - twin.position[0]))
     assert max(errors) < 0.01, max(errors)
     assert twin.position[0][1] > 0.2  # already sliding toward the window
+
+
+def test_a_wall_seen_by_many_rays_pushes_no_harder_than_its_closest_reading():
+    """Beside a wall that 15 rays see at 0.5 m (the right-hand sector, every row), with the goal
+    ahead: the drone keeps going along it, pushed off by the closest reading's depth alone. A push
+    summed over the rays backed it away from the wall instead of along it."""
+    settings = QuadrotorSettings(action_mode="gap", **SENSING)
+    layout = observation_layout(settings)
+    observation = np.ones(layout["altitude"].stop, np.float32)
+    ranges = np.ones((3, settings.n_rays))
+    ranges[:, :5] = 0.5 / settings.max_range_m  # azimuths -90 to -25 degrees: the wall on the right
+    observation[layout["ranges"]] = ranges.ravel()
+    observation[layout["goal_bearing_sin"]], observation[layout["goal_bearing_cos"]] = -0.14, 0.99
+    observation[layout["goal_distance"]], observation[layout["goal_height"]] = 0.3, 0.0
+    observation[layout["body_velocity"]] = 0.0
+    forward, lateral, vertical, _ = law(settings, observation)
+    assert forward > 0.5, forward
+    # away from the wall (to the left) by at most the deepest reading's push, 4 x (0.6 - 0.5) m
+    assert 0.0 < lateral <= 0.4 + 1e-9 and abs(vertical) < 1e-9
