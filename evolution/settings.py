@@ -123,8 +123,11 @@ class EvolveSettings:
     board: str | None = "stm32f405"
     """Board whose compute the fitness charges for: a bundled profile name (``spikefly boards``) or a
     board TOML file; None for no board terms. The log and the champion file carry its figures."""
-    energy_weight: float = 0.02
-    """Fitness cost per microjoule the network spends per control step on ``board``."""
+    energy_weight: float = 0.2
+    """Fitness cost per microjoule the network spends per control step on ``board``. At 0.2 a
+    20 µJ network costs 4 of a flight's ~35 fitness, so a correction to the guidance law must pay
+    for its synapses: with 0.02 the default command's champions tuned themselves to the mixed
+    world and flew fewer unseen courses than the law alone (docs/generalisation.md)."""
     latency_weight: float = 0.0
     """Fitness cost per millisecond of compute per control step on ``board``."""
     weight_bits: int = 8

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     evolve.add_argument("--board", metavar="NAME_OR_FILE",
                         help="board whose energy and latency the fitness charges (default: stm32f405; see spikefly boards)")
     evolve.add_argument("--energy-weight", type=float, metavar="PER_UJ",
-                        help="fitness cost per microjoule per control step on the board (default: 0.02)")
+                        help="fitness cost per microjoule per control step on the board (default: 0.2; audio: 0.05)")
     evolve.add_argument("--latency-weight", type=float, metavar="PER_MS",
                         help="fitness cost per millisecond of compute per control step (default: 0)")
     evolve.add_argument("--integer", action=argparse.BooleanOptionalAction, default=None,
