@@ -136,5 +136,6 @@ def test_a_wall_seen_by_many_rays_pushes_no_harder_than_its_closest_reading():
     observation[layout["body_velocity"]] = 0.0
     forward, lateral, vertical, _ = law(settings, observation)
     assert forward > 0.5, forward
-    # away from the wall (to the left) by at most the deepest reading's push, 4 x (0.6 - 0.5) m
+    # away from the wall (to the left), within the deepest reading's push alone, 4 x (0.6 - 0.5) m; summed over the
+    # 15 rays the push was 1.0 (and the forward set-point -0.37)
     assert 0.0 < lateral <= 0.4 + 1e-9 and abs(vertical) < 1e-9
