@@ -29,6 +29,15 @@ frame times, so the env, the scoring and event timing are the same):
    ``(1 + delta)^root - delta^root`` (0.32 with the defaults) whatever its level; a tone 20 dB above
    its band's recent average gives up to ~8.7 (the env clips features at 8).
 
+5'. or, with ``normalisation = "tonality"``, the band's share of the frame's power:
+   ``out = E_b / (floor + P)``, ``P`` the mean of ``x[n]^2`` over the frame's hop (the 160 samples
+   its snapshots span). A sine at a band's centre gives ~1 there and ~0 in the other bands whatever
+   its level; a broadband background spreads its power and gives each band a small share. PCEN
+   divides each band by its own past, so a tone lights every band that leaks a little of it above
+   that band's quiet background (a 1.2 kHz beeper's third harmonic lights the 3.5 kHz band as
+   brightly as an alarm); the frame's power keeps the bands apart. The Goertzel rule of
+   :mod:`spikefly.evolution.baselines.audio` uses the same ratio.
+
 Streaming equals batch exactly: :meth:`BandFrontEnd.features` is :meth:`BandFrontEnd.step` over the
 whole clip, and the kernel carries every state between calls, so any chunking (one sample, odd
 sizes, ...) gives bit-identical frames. :mod:`spikefly.envs.audio.band_reference` is the same
@@ -48,6 +57,9 @@ from numpy.typing import NDArray
 
 from spikefly.envs.audio.frontend import FrameTiming
 
+NORMALISATIONS = ("pcen", "tonality")
+"""The ways a band's energy becomes a feature (:attr:`BandFrontEnd.normalisation`)."""
+
 DEFAULT_CENTRES_HZ = (400.0, 520.0, 800.0, 1200.0, 1800.0, 2400.0, 2900.0, 3100.0, 3300.0, 3500.0, 4200.0, 6000.0)
 """Context bands log-spaced over speech and music, 520 Hz (the low-frequency alarm's fundamental),
 the siren range (800-1800 Hz), four bands 200 Hz apart over the T3 alarm tones (2.9-3.5 kHz), and
@@ -61,15 +73,16 @@ tone stays 10 dB down there), 680 Hz at 6 kHz."""
 
 @njit(cache=True)
 def _resonate_pcen(
-    samples, history, ring, accumulated, smoothed, position, started,
+    samples, history, ring, accumulated, smoothed, frame_power, position, started,
     feedback, decay_shift, delay, envelope_coefficient, power_scale,
-    window, hop, interval, smoothing, floor, alpha, delta, root, delta_root, out,
+    window, hop, interval, smoothing, floor, alpha, delta, root, delta_root, tonality, tonality_floor, out,
 ):  # fmt: skip
     """Run the bank over ``samples`` float64[N]; write complete frames into ``out`` float32[T, B].
 
     State, updated in place: ``history`` float64[2] (x[n-1], x[n-2]); ``ring`` float64[B, L]
     (resonator output ``y[m]`` at slot ``m % L``, the last L kept); ``accumulated`` float64[B]
-    (snapshot sum of the open frame); ``smoothed`` float64[B] (PCEN's M). ``decay_shift``
+    (snapshot sum of the open frame); ``smoothed`` float64[B] (PCEN's M); ``frame_power``
+    float64[1] (sum of x^2 over the open frame's hop, for ``tonality``). ``decay_shift``
     float64[B] is ``2^-k_b``, ``delay`` int64[B] the envelope's quadrature delay D_b < L. Returns
     the new ``(position, started, frames written)``.
     """
@@ -90,15 +103,22 @@ def _resonate_pcen(
             y2 = ring[b, earlier]
             ring[b, now] = v + feedback[b] * y1 - y2 + y2 * decay_shift[b]
         position += 1
+        if tonality and position > window - hop:
+            frame_power[0] += x * x
         if position >= first_snapshot and (position - first_snapshot) % interval == 0:
             for b in range(bands):
                 y = ring[b, now]
                 quadrature = ring[b, (now + length - delay[b]) % length]
                 accumulated[b] += y * (y - envelope_coefficient[b] * quadrature) + quadrature * quadrature
         if position >= window and (position - window) % hop == 0:
+            denominator = tonality_floor + frame_power[0] * (1.0 / hop)
+            frame_power[0] = 0.0
             for b in range(bands):
                 energy = accumulated[b] * power_scale[b]
                 accumulated[b] = 0.0
+                if tonality:
+                    out[frame, b] = energy / denominator
+                    continue
                 if started:
                     smoothed[b] += smoothing * (energy - smoothed[b])
                 else:
@@ -124,6 +144,8 @@ class BandFrontEndState(NamedTuple):
     """float64[bands]: PCEN's smoothed energy M (same units as E)."""
     started: bool
     """Whether a frame has been output (before it, M is unset)."""
+    frame_power: NDArray[np.float64]
+    """float64[1]: sum of x^2 over the open frame's hop (``normalisation = "tonality"``)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,12 @@ class BandFrontEnd(FrameTiming):
     """Per band ``k`` in 1..12: pole radius ``r = sqrt(1 - 2^-k)``, bandwidth ~``(1 - r) rate / pi``."""
     snapshots_per_frame: int = 4
     """Band power snapshots per hop (must divide ``hop_samples``); 4: every 2.5 ms."""
+    normalisation: str = "pcen"
+    """How band energy becomes a feature: ``"pcen"`` (each band over its own recent average, step 5 of
+    the module docstring) or ``"tonality"`` (each band over the whole frame's power, step 5'): a tone
+    lights its own band only, whatever the level."""
+    tonality_floor: float = 1e-8
+    """Added to the frame power before the division (``"tonality"``), so silence gives 0."""
     pcen_time_constant_s: float = 2.0
     """Time constant of PCEN's smoother M, seconds: 2 s separated the alarm best on validation clips of
     0.4 s (librosa's default), 1 s and 2 s (``benchmarks/audio_front_ends.py``, docs/audio.md)."""
@@ -172,6 +200,10 @@ class BandFrontEnd(FrameTiming):
             raise ValueError(f"snapshots_per_frame={self.snapshots_per_frame}: must divide hop_samples={self.hop_samples}")
         if not (self.pcen_time_constant_s > 0 and self.pcen_floor > 0 and self.pcen_delta >= 0):
             raise ValueError("pcen_time_constant_s and pcen_floor must be positive, pcen_delta >= 0")
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(f"normalisation={self.normalisation!r}: give one of {list(NORMALISATIONS)}")
+        if not self.tonality_floor > 0:
+            raise ValueError(f"tonality_floor must be positive, got {self.tonality_floor}")
         if not (0 <= self.pcen_alpha <= 1 and 0 < self.pcen_root <= 1):
             raise ValueError(f"need 0 <= pcen_alpha <= 1 and 0 < pcen_root <= 1, got {self.pcen_alpha}, {self.pcen_root}")
 
@@ -222,7 +254,8 @@ class BandFrontEnd(FrameTiming):
     def initial_state(self) -> BandFrontEndState:
         """The state of a stream that has received nothing."""
         bands, length = self.bands, max(2, int(self.delays.max()) + 1)
-        return BandFrontEndState(0, np.zeros(2), np.zeros((bands, length)), np.zeros(bands), np.zeros(bands), False)
+        return BandFrontEndState(0, np.zeros(2), np.zeros((bands, length)), np.zeros(bands), np.zeros(bands), False,
+                                 np.zeros(1))
 
     def step(
         self, state: BandFrontEndState, samples: NDArray[np.floating]
@@ -238,16 +271,17 @@ class BandFrontEnd(FrameTiming):
         frames = self.frame_count(state.position + len(samples)) - self.frame_count(state.position)
         out = np.empty((frames, self.bands), dtype=np.float32)
         history, ring = state.history.copy(), state.ring.copy()
-        accumulated, smoothed = state.accumulated.copy(), state.smoothed.copy()
+        accumulated, smoothed, frame_power = state.accumulated.copy(), state.smoothed.copy(), state.frame_power.copy()
         c = self.coefficients
         position, started, written = _resonate_pcen(
-            samples, history, ring, accumulated, smoothed, state.position, state.started,
+            samples, history, ring, accumulated, smoothed, frame_power, state.position, state.started,
             c["feedback"], c["decay_shift"], self.delays, c["envelope_coefficient"], c["power_scale"],
             self.window_samples, self.hop_samples, self.hop_samples // self.snapshots_per_frame, self.pcen_smoothing,
-            self.pcen_floor, self.pcen_alpha, self.pcen_delta, self.pcen_root, self.pcen_delta**self.pcen_root, out,
+            self.pcen_floor, self.pcen_alpha, self.pcen_delta, self.pcen_root, self.pcen_delta**self.pcen_root,
+            self.normalisation == "tonality", self.tonality_floor, out,
         )  # fmt: skip
         assert written == frames
-        return out, BandFrontEndState(int(position), history, ring, accumulated, smoothed, bool(started))
+        return out, BandFrontEndState(int(position), history, ring, accumulated, smoothed, bool(started), frame_power)
 
     def features(self, audio: NDArray[np.floating]) -> NDArray[np.float32]:
         """float32[T, bands] features of a whole clip (``audio`` float[N], mono, at ``sample_rate``).
@@ -272,6 +306,9 @@ class BandFrontEnd(FrameTiming):
         - ``pcen_mults`` ``3 B`` (power scale, ``s (E - M)``, ``E x M^-alpha``), ``pcen_adds`` ``5 B``,
           ``pcen_powers`` ``2 B`` (``M^-alpha``: a divide when alpha is 1; ``^root``: a square root when
           it is 0.5);
+        - or, with ``normalisation = "tonality"``, ``tonality_mults`` ``H + 1 + B`` (``x^2`` per sample,
+          ``/ H`` as a multiply, the power scale per band), ``tonality_adds`` ``H + 1`` (the sum, the
+          floor) and ``tonality_divides`` ``B``;
         - ``macs``: every multiply above, counted as a multiply-accumulate (the mel front end's
           convention: adds, shifts and powers are listed, not priced).
 
@@ -285,9 +322,11 @@ class BandFrontEnd(FrameTiming):
             "resonator_shifts": bands * hop,
             "snapshot_mults": 3 * bands * snapshots,
             "snapshot_adds": 3 * bands * snapshots,
-            "pcen_mults": 3 * bands,
-            "pcen_adds": 5 * bands,
-            "pcen_powers": 2 * bands,
         }
+        if self.normalisation == "tonality":
+            cost.update({"tonality_mults": hop + 1 + bands, "tonality_adds": hop + 1, "tonality_divides": bands})
+            cost["macs"] = cost["resonator_mults"] + cost["snapshot_mults"] + cost["tonality_mults"]
+            return cost
+        cost.update({"pcen_mults": 3 * bands, "pcen_adds": 5 * bands, "pcen_powers": 2 * bands})
         cost["macs"] = cost["resonator_mults"] + cost["snapshot_mults"] + cost["pcen_mults"]
         return cost

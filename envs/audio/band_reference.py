@@ -20,7 +20,7 @@ from spikefly.envs.audio.band_frontend import BandFrontEnd
 
 @dataclass
 class Tally:
-    """Operation counts by kind (``mults``, ``adds``, ``shifts``, ``powers``)."""
+    """Operation counts by kind (``mults``, ``adds``, ``shifts``, ``powers``, ``divides``)."""
 
     counts: Counter = field(default_factory=Counter)
 
@@ -49,6 +49,9 @@ class Counted:
 
     def __mul__(self, other: Counted | float) -> Counted:
         return self._count("mults", self.value * self._other(other))
+
+    def __truediv__(self, other: Counted | float) -> Counted:
+        return self._count("divides", self.value / self._other(other))
 
     def __pow__(self, exponent: float) -> Counted:
         return self._count("powers", self.value ** float(exponent))
@@ -82,6 +85,8 @@ def count_operations(front_end: BandFrontEnd, audio: NDArray[np.floating]) -> tu
     outputs = [[zero] * (int(delays.max()) + 1) for _ in range(bands)]  # outputs[b][j] = y[n - j]
     accumulated = [zero] * bands
     smoothed = [zero] * bands
+    frame_power = zero
+    tonality = front_end.normalisation == "tonality"
     started = False
     frames: list[list[float]] = []
     per_frame: list[Counter] = []
@@ -90,6 +95,8 @@ def count_operations(front_end: BandFrontEnd, audio: NDArray[np.floating]) -> tu
         x = Counted(sample, tally)
         v = x - x2
         x2, x1 = x1, x
+        if tonality and position > window - hop:
+            frame_power = frame_power + x * x
         for b in range(bands):
             y1, y2 = outputs[b][0], outputs[b][1]
             y = v + y1 * c["feedback"][b] - y2 + y2.shifted(c["decay_shift"][b])
@@ -100,9 +107,15 @@ def count_operations(front_end: BandFrontEnd, audio: NDArray[np.floating]) -> tu
                 accumulated[b] = accumulated[b] + (y * (y - u * c["envelope_coefficient"][b]) + u * u)
         if position >= window and (position - window) % hop == 0:
             row = []
+            if tonality:
+                denominator = frame_power * (1.0 / hop) + front_end.tonality_floor
+                frame_power = zero
             for b in range(bands):
                 energy = accumulated[b] * c["power_scale"][b]
                 accumulated[b] = zero
+                if tonality:
+                    row.append(energy / denominator)
+                    continue
                 smoothed[b] = smoothed[b] + (energy - smoothed[b]) * smoothing if started else energy
                 row.append((energy * (smoothed[b] + front_end.pcen_floor) ** -alpha + delta) ** root - delta_root)
             started = True

@@ -1,4 +1,4 @@
-"""The resonator-bank front end with PCEN: band response, PCEN, streaming equals batch, the cost count, errors."""
+"""The resonator-bank front end with PCEN or tonality: band response, PCEN, tonality, streaming equals batch, the cost count, errors."""
 
 from __future__ import annotations
 
@@ -59,9 +59,10 @@ def test_pcen_ignores_a_steady_level_and_lifts_a_tonal_onset() -> None:
     assert after[:, alarm_band].max() > 3.0 and after[:, 0].max() < 1.0 and features[:onset].max() < 2.5
 
 
+@pytest.mark.parametrize("normalisation", ["pcen", "tonality"])
 @pytest.mark.parametrize("sizes", [[1], [160], [7, 333, 4096], [400, 1, 159, 1000], [2, 3, 5, 11, 13]])
-def test_streaming_in_any_chunks_equals_the_whole_clip_bit_for_bit(sizes: list[int]) -> None:
-    front_end = BandFrontEnd()
+def test_streaming_in_any_chunks_equals_the_whole_clip_bit_for_bit(sizes: list[int], normalisation: str) -> None:
+    front_end = BandFrontEnd(normalisation=normalisation)
     audio = np.concatenate([noise(0.6), tone(0.4, 3100.0, 0.2) + noise(0.4, seed=1), noise(0.3, seed=2)])
     whole = front_end.features(audio)
     state, pieces, start, turn = front_end.initial_state(), [], 0, 0
@@ -74,27 +75,31 @@ def test_streaming_in_any_chunks_equals_the_whole_clip_bit_for_bit(sizes: list[i
     assert state.position == len(audio)
 
 
-def test_step_leaves_the_state_it_was_given_untouched() -> None:
-    front_end = BandFrontEnd()
-    _, after = front_end.step(front_end.initial_state(), noise(0.1))
-    ring, smoothed = after.ring.copy(), after.smoothed.copy()
+@pytest.mark.parametrize("normalisation", ["pcen", "tonality"])
+def test_step_leaves_the_state_it_was_given_untouched(normalisation: str) -> None:
+    front_end = BandFrontEnd(normalisation=normalisation)
+    _, after = front_end.step(front_end.initial_state(), np.r_[noise(0.1), noise(0.0015, seed=3)])  # ends mid-frame
+    ring, smoothed, power = after.ring.copy(), after.smoothed.copy(), after.frame_power.copy()
     front_end.step(after, noise(0.1, seed=1))
     np.testing.assert_array_equal(after.ring, ring)
     np.testing.assert_array_equal(after.smoothed, smoothed)
+    np.testing.assert_array_equal(after.frame_power, power)
 
 
-@pytest.mark.parametrize("settings", [{}, {"snapshots_per_frame": 2, "pcen_alpha": 0.9}, {"centres_hz": (500.0, 3000.0), "bandwidth_shifts": (3, 4)}])
+@pytest.mark.parametrize("settings", [{}, {"snapshots_per_frame": 2, "pcen_alpha": 0.9}, {"centres_hz": (500.0, 3000.0), "bandwidth_shifts": (3, 4)},
+                                      {"normalisation": "tonality"}, {"normalisation": "tonality", "snapshots_per_frame": 2}])
 def test_the_cost_formula_equals_a_count_of_the_plain_oracles_operations(settings: dict) -> None:
     front_end = BandFrontEnd(**settings)
     audio = noise(0.15) + tone(0.15, 3000.0, 0.2)
     frames, per_frame = count_operations(front_end, audio)
     np.testing.assert_array_equal(frames, front_end.features(audio))  # the oracle is the kernel, bit for bit
     cost = front_end.cost_per_frame()
+    norm = "tonality" if front_end.normalisation == "tonality" else "pcen"
     expected = {
-        "mults": cost["resonator_mults"] + cost["snapshot_mults"] + cost["pcen_mults"],
-        "adds": cost["resonator_adds"] + cost["snapshot_adds"] + cost["pcen_adds"],
+        "mults": cost["resonator_mults"] + cost["snapshot_mults"] + cost[f"{norm}_mults"],
+        "adds": cost["resonator_adds"] + cost["snapshot_adds"] + cost[f"{norm}_adds"],
         "shifts": cost["resonator_shifts"],
-        "powers": cost["pcen_powers"],
+        **({"divides": cost["tonality_divides"]} if norm == "tonality" else {"powers": cost["pcen_powers"]}),
     }
     assert len(per_frame) == front_end.frame_count(len(audio)) >= 3
     for counted in per_frame[1:]:  # after the first frame (its window is longer and M starts unsmoothed)
@@ -108,12 +113,37 @@ def test_default_cost_is_2100_macs_a_third_of_the_mel_front_end() -> None:
     assert cost["macs"] < 0.35 * FrontEnd().cost_per_frame()["macs"]
 
 
+def test_tonality_lights_a_tones_own_band_at_any_level_where_pcen_lights_its_neighbours_too() -> None:
+    # a 1.2 kHz beeper with its third harmonic over quiet noise: what made PCEN bands mistake it for an alarm
+    bands = {"centres_hz": (1200.0, 3100.0, 3500.0), "bandwidth_shifts": (3, 4, 4)}
+    beeper = tone(1.0, 1200.0, 0.3) + tone(1.0, 3600.0, 0.1)
+    for level in (0.05, 1.0):
+        audio = level * (noise(1.0, seed=2) * 0.01 + beeper)
+        tonal = BandFrontEnd(**bands, normalisation="tonality").features(audio)[40:]
+        assert tonal[:, 0].min() > 0.5 and tonal[:, 1].max() < 0.05 and tonal[:, 2].max() < 0.2
+    alarm = BandFrontEnd(**bands, normalisation="tonality").features(tone(1.0, 3100.0, 0.3) + noise(1.0, seed=2) * 0.01)[40:]
+    assert alarm[:, 1].min() > 0.8 and alarm[:, 0].max() < 0.05
+    pcen = BandFrontEnd(**bands).features(noise(1.0, seed=2) * 0.01 + np.r_[np.zeros(8000), beeper[:8000]])
+    assert pcen[40:, 2].max() > 3.0  # PCEN: the 3.5 kHz band rises at the beeper's onset like an alarm's
+
+
+def test_the_seven_band_tonality_front_end_costs_less_than_the_goertzel_rule() -> None:
+    from spikefly.evolution.audio_task import SEVEN_BANDS
+    from spikefly.evolution.baselines.audio import GoertzelDetector
+
+    front_end = BandFrontEnd(**{key: value for key, value in SEVEN_BANDS.items() if key != "kind"})
+    assert front_end.normalisation == "tonality"
+    assert front_end.cost_per_frame()["macs"] == 7 * 160 + 3 * 7 * 4 + 160 + 1 + 7 == 1372
+    assert front_end.cost_per_frame()["macs"] < GoertzelDetector("smoke_alarm").ops_per_frame()["macs"]
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [({"centres_hz": (3000.0, 2000.0), "bandwidth_shifts": (4, 4)}, "increasing"),
      ({"centres_hz": (9000.0,), "bandwidth_shifts": (4,)}, "between 0 and 8000"),
      ({"bandwidth_shifts": (4,)}, "one whole number"), ({"snapshots_per_frame": 3}, "must divide"),
-     ({"pcen_alpha": 1.5}, "pcen_alpha"), ({"pcen_time_constant_s": 0.0}, "positive")],
+     ({"pcen_alpha": 1.5}, "pcen_alpha"), ({"pcen_time_constant_s": 0.0}, "positive"),
+     ({"normalisation": "tonal"}, "give one of \\['pcen', 'tonality'\\]"), ({"tonality_floor": 0.0}, "tonality_floor")],
 )  # fmt: skip
 def test_impossible_settings_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

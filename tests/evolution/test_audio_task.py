@@ -80,7 +80,7 @@ def test_evolve_env_audio_end_to_end_and_evaluate_reports_event_metrics(tmp_path
     # the front end is recorded (the task's seven bands); a file that loses the key is heard as mel and refused
     assert spec.env_settings == {"front_end": SEVEN_BANDS} and spec.observation_low.shape == (7,)
     assert main(["evaluate", str(out / "champion.json"), "--episodes", "1", "--board", "nrf52840", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["boards"]["nrf52840"]["front_end_macs_per_frame"] == 1225
+    assert json.loads(capsys.readouterr().out)["boards"]["nrf52840"]["front_end_macs_per_frame"] == 1372
     document = json.loads((out / "champion.json").read_text())
     del document["env"]["settings"]["front_end"]
     (tmp_path / "lost.json").write_text(json.dumps(document))
@@ -131,3 +131,30 @@ def test_a_settings_file_with_an_unknown_front_end_is_one_error_naming_file_key_
     error = capsys.readouterr().err
     assert "s.json: env_settings: front_end (bands): need 0 <= pcen_alpha <= 1" in error and "Fix: correct that key" in error
     assert not (tmp_path / "run").exists()
+
+
+def test_the_default_level_code_sees_a_smoke_alarms_beeps_and_little_of_the_room():
+    # the encoder's first threshold must sit under an alarm's tonality and over the room's: with the
+    # mel range (thresholds 2 and 5) the network heard only onsets and missed a third of the alarms
+    from spikefly.envs.audio_env import AudioSettings
+    from spikefly.evolution.audio_task import encoder_range
+
+    settings = AudioSettings.from_kwargs(front_end=dict(SEVEN_BANDS))
+    low, high = encoder_range(settings.front_end)
+    first_threshold = low + (high - low) / 3  # the level code's thresholds are (j + 1) / (L + 1) of the range
+    assert 0.15 < first_threshold < 0.3
+    alarm_bands = [SEVEN_BANDS["centres_hz"].index(f) for f in (520.0, 2900.0, 3100.0, 3300.0, 3500.0)]
+    on_in_beeps, tone_outside, low_outside = [], [], []
+    for seed in range(3):
+        clip = episode("office", seed, settings)
+        heard = clip.features >= first_threshold
+        outside = np.ones(len(heard), bool)
+        for event in clip.events:
+            span = slice(int(event.onset_s / hop_s()), int((event.offset_s + 0.5) / hop_s()))
+            outside[span] = False
+            if event.label == "smoke_alarm" and event.snr_db >= 3:  # beeps fill 3 of every 5 s of a T3 cycle
+                on_in_beeps.append(heard[span][:, alarm_bands].any(axis=1).mean())
+        tone_outside.append(heard[outside][:, alarm_bands[1:]].any(axis=1).mean())
+        low_outside.append(heard[outside][:, alarm_bands[0]].mean())  # 520 Hz: where talkers put their power
+    assert on_in_beeps and min(on_in_beeps) > 0.3, on_in_beeps
+    assert max(tone_outside) < 0.02 and max(low_outside) < 0.15, (tone_outside, low_outside)
