@@ -83,7 +83,7 @@ gives 2 channels per band, so most fit Xylo's 16 inputs) with slow membranes and
 one LIF step per 10 ms frame, beta 0.9 integrates over ~100 ms, and a weight near 0.1 of the
 threshold fires after ~0.4 s of a tone, the time scale that tells a smoke alarm's 0.5 s beeps from
 a CO alarm's 0.1 s ones. The quadrotor's weight steps (0.5 of the threshold) turn such a counter
-into a one-frame trigger with most mutations; 0.1 keeps it (validation F1 0.90 against 0.73-0.82,
+into a one-frame trigger with most mutations; 0.1 keeps it (validation F1 0.90 against 0.68-0.82,
 docs/audio.md)."""
 
 
