@@ -39,8 +39,8 @@ ENCODER_RANGES: dict[str, tuple[float, float]] = {"mel": (ENCODER_LOW, ENCODER_H
 """Feature range per front end (the band front end by its normalisation), chosen so that two levels
 fall where a smoke alarm's frames sit and most background frames do not (docs/audio.md):
 
-- ``pcen`` 0.9 and 2: PCEN bands rise to 5-8 at a tone's onset but sink to 0.7-1.3 within the beep
-  and from beep to beep, while 99 % of background frames stay below 2.8;
+- ``pcen`` 0.9 and 2: PCEN bands rise to 5-6 at a beep's onset but fall below 2 within 0.2 s and to
+  0.7-1.3 by the later beeps, while 99 % of background frames stay below 2.8;
 - ``tonality`` 0.2 and 0.45: during an alarm's beeps its band holds 0.4-1 of the frame's power (5th
   percentile and above, rooms at 0-15 dB SNR), while the rooms' frames outside events reach 0.2 in
   a tone band one time in 700 (one in 20 at 520 Hz, where speech is)."""

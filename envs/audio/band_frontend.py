@@ -72,7 +72,7 @@ tone stays 10 dB down there), 680 Hz at 6 kHz."""
 
 
 @njit(cache=True)
-def _resonate_pcen(
+def _resonate_and_normalise(
     samples, history, ring, accumulated, smoothed, frame_power, position, started,
     feedback, decay_shift, delay, envelope_coefficient, power_scale,
     window, hop, interval, smoothing, floor, alpha, delta, root, delta_root, tonality, tonality_floor, out,
@@ -118,12 +118,9 @@ def _resonate_pcen(
                 accumulated[b] = 0.0
                 if tonality:
                     out[frame, b] = energy / denominator
-                    continue
-                if started:
-                    smoothed[b] += smoothing * (energy - smoothed[b])
                 else:
-                    smoothed[b] = energy
-                out[frame, b] = (energy * (floor + smoothed[b]) ** -alpha + delta) ** root - delta_root
+                    smoothed[b] = smoothed[b] + smoothing * (energy - smoothed[b]) if started else energy
+                    out[frame, b] = (energy * (floor + smoothed[b]) ** -alpha + delta) ** root - delta_root
             started = True
             frame += 1
     return position, started, frame
@@ -273,7 +270,7 @@ class BandFrontEnd(FrameTiming):
         history, ring = state.history.copy(), state.ring.copy()
         accumulated, smoothed, frame_power = state.accumulated.copy(), state.smoothed.copy(), state.frame_power.copy()
         c = self.coefficients
-        position, started, written = _resonate_pcen(
+        position, started, written = _resonate_and_normalise(
             samples, history, ring, accumulated, smoothed, frame_power, state.position, state.started,
             c["feedback"], c["decay_shift"], self.delays, c["envelope_coefficient"], c["power_scale"],
             self.window_samples, self.hop_samples, self.hop_samples // self.snapshots_per_frame, self.pcen_smoothing,

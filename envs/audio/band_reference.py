@@ -115,9 +115,9 @@ def count_operations(front_end: BandFrontEnd, audio: NDArray[np.floating]) -> tu
                 accumulated[b] = zero
                 if tonality:
                     row.append(energy / denominator)
-                    continue
-                smoothed[b] = smoothed[b] + (energy - smoothed[b]) * smoothing if started else energy
-                row.append((energy * (smoothed[b] + front_end.pcen_floor) ** -alpha + delta) ** root - delta_root)
+                else:
+                    smoothed[b] = smoothed[b] + (energy - smoothed[b]) * smoothing if started else energy
+                    row.append((energy * (smoothed[b] + front_end.pcen_floor) ** -alpha + delta) ** root - delta_root)
             started = True
             frames.append([value.value for value in row])
             per_frame.append(tally.counts - counted_before)

@@ -128,10 +128,11 @@ def test_tonality_lights_a_tones_own_band_at_any_level_where_pcen_lights_its_nei
 
 
 def test_the_seven_band_tonality_front_end_costs_less_than_the_goertzel_rule() -> None:
+    from spikefly.envs.audio_env import front_end_from_setting
     from spikefly.evolution.audio_task import SEVEN_BANDS
     from spikefly.evolution.baselines.audio import GoertzelDetector
 
-    front_end = BandFrontEnd(**{key: value for key, value in SEVEN_BANDS.items() if key != "kind"})
+    front_end = front_end_from_setting(SEVEN_BANDS)
     assert front_end.normalisation == "tonality"
     assert front_end.cost_per_frame()["macs"] == 7 * 160 + 3 * 7 * 4 + 160 + 1 + 7 == 1372
     assert front_end.cost_per_frame()["macs"] < GoertzelDetector("smoke_alarm").ops_per_frame()["macs"]
