@@ -75,7 +75,7 @@ def encoder_kernel_args(encoder: Encoder) -> tuple[int, NDArray[np.float64]]:
 def decoder_kernel_args(decoder: Decoder) -> tuple[int, NDArray[np.float64]]:
     """(code, params float64[P]) of a decoder for :func:`decode_into`."""
     if isinstance(decoder, RateDecoder):
-        return DECODE_RATE, np.array([1.0 if decoder.signed_pairs else 0.0])
+        return DECODE_RATE, np.array([1.0 if decoder.signed_pairs else 0.0, decoder.hold_steps], dtype=np.float64)
     if isinstance(decoder, MembraneDecoder):
         return DECODE_MEMBRANE, np.array([decoder.gain, 1.0 if decoder.reduce == "last" else 0.0])
     if isinstance(decoder, PopulationDecoder):
@@ -97,15 +97,17 @@ class Coding(NamedTuple):
     decoder_code: int
     decoder_params: Any
     steps_per_action: int
+    decoder_state_size: int
+    """Length of the decoder's carried state (0: stateless); reset with the network at each episode."""
 
 
 def coding_for(encoder: Encoder, decoder: Decoder, steps_per_action: int, low: NDArray[np.float32],
-               high: NDArray[np.float32], episode_keys: NDArray[np.uint64]) -> Coding:
-    """The :class:`Coding` of these coders, observation bounds and episode keys."""
+               high: NDArray[np.float32], episode_keys: NDArray[np.uint64], n_actions: int) -> Coding:
+    """The :class:`Coding` of these coders, observation bounds, episode keys and action count."""
     encoder_code, encoder_params = encoder_kernel_args(encoder)
     decoder_code, decoder_params = decoder_kernel_args(decoder)
     return Coding(encoder_code, encoder_params, encoder.state_size(len(low)), low, high, episode_keys, decoder_code,
-                  decoder_params, steps_per_action)
+                  decoder_params, steps_per_action, decoder.state_size(n_actions))
 
 
 @njit(cache=True)
@@ -132,10 +134,13 @@ def encode_into(code, params, observation, low, high, key, counter, state, out):
 
 
 @njit(cache=True)
-def decode_into(code, params, out_spikes, out_membrane, action):
-    """Decode output spikes uint8[K, n_out] / membranes float32[K, n_out] into ``action`` float32[A]."""
+def decode_into(code, params, out_spikes, out_membrane, state, action):
+    """Decode output spikes uint8[K, n_out] / membranes float32[K, n_out] into ``action`` float32[A].
+
+    ``state`` float32[S] is the decoder's carried state (size 0 for stateless decoders).
+    """
     if code == DECODE_RATE:
-        decode_rate(out_spikes, params[0] != 0.0, action)
+        decode_rate(out_spikes, params[0] != 0.0, int(params[1]), state, action)
     elif code == DECODE_MEMBRANE:
         decode_membrane(out_membrane, params[0], params[1] != 0.0, action)
     else:

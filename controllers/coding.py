@@ -49,6 +49,8 @@ class CodingSettings(ABC):
     """Name written as ``"kind"`` in the settings dict."""
     role: ClassVar[str]
     """``"encoder"`` or ``"decoder"``, for error messages."""
+    added_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys added after controller files were first written: a dict without one reads its default."""
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able settings: ``{"kind": ..., <field>: <value>, ...}``."""
@@ -74,9 +76,9 @@ class CodingSettings(ABC):
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise CodingSettingsError(f"{where}: unknown key {key!r}{hint}. Valid keys: {['kind', *names]}")
         for name in names:
-            if name not in values:
+            if name not in values and name not in cls.added_keys:
                 raise CodingSettingsError(f"{where}: missing key {name!r}. Valid keys: {['kind', *names]}")
-        return cls(**{name: values[name] for name in names})
+        return cls(**{name: values[name] for name in names if name in values})
 
     def _number(self, name: str, low: float, high: float, low_open: bool = False) -> None:
         """Check field ``name`` is a real number in [low, high] (or (low, high]); store it as float."""

@@ -37,18 +37,34 @@ def spike_count(out_spikes, neuron):
 
 
 @njit(cache=True)
-def decode_rate(out_spikes, signed_pairs, action):
+def decode_rate(out_spikes, signed_pairs, hold_steps, state, action):
     """Spike-count code. One neuron per action: ``2 * count / K - 1`` (silence -> -1).
 
     ``signed_pairs``: neurons ``2a`` (positive) and ``2a + 1`` (negative) per action:
     ``(count_pos - count_neg) / K`` (silence -> 0). ``action`` float32[n_actions] is written.
+
+    ``hold_steps > 0``: after a control step in which action ``a``'s neurons spiked, ``a`` keeps
+    that step's value through up to ``hold_steps`` silent steps (a new spike restarts the count).
+    ``state`` float32[2 * n_actions] carries it: the held values, then the silent steps left.
     """
     steps = out_spikes.shape[0]
-    for a in range(action.shape[0]):
+    n_actions = action.shape[0]
+    for a in range(n_actions):
         if signed_pairs:
-            value = (spike_count(out_spikes, 2 * a) - spike_count(out_spikes, 2 * a + 1)) / steps
+            positive, negative = spike_count(out_spikes, 2 * a), spike_count(out_spikes, 2 * a + 1)
+            fired = positive + negative > 0
+            value = (positive - negative) / steps
         else:
-            value = 2.0 * spike_count(out_spikes, a) / steps - 1.0
+            count = spike_count(out_spikes, a)
+            fired = count > 0
+            value = 2.0 * count / steps - 1.0
+        if hold_steps > 0:
+            if fired:
+                state[a] = value
+                state[n_actions + a] = hold_steps
+            elif state[n_actions + a] > 0:
+                value = state[a]
+                state[n_actions + a] -= 1
         action[a] = value
 
 
@@ -100,7 +116,7 @@ class Decoder(CodingSettings):
     reads: ClassVar[str] = "spikes"
     """``"spikes"`` (reads out_spikes) or ``"membrane"`` (reads out_membrane of non-spiking read-outs)."""
     neutral: ClassVar[float] = 0.0
-    """The action a silent (all-zero) output decodes to."""
+    """The action a silent (all-zero) output decodes to (with no hold under way)."""
 
     @property
     def per_action(self) -> int:
@@ -110,14 +126,25 @@ class Decoder(CodingSettings):
         """Output neurons the network needs for ``n_actions`` actions."""
         return check_count("n_actions", n_actions) * self.per_action
 
+    def state_size(self, n_actions: int) -> int:
+        """Length of the float32 state this decoder carries between control steps (0 if none)."""
+        return 0
+
+    def initial_state(self, n_actions: int) -> NDArray[np.float32]:
+        """The state float32[state_size(n_actions)] at the start of an episode (zeros)."""
+        return np.zeros(self.state_size(n_actions), dtype=np.float32)
+
     @abstractmethod
     def cost(self, n_actions: int, steps_per_action: int) -> CodingCost:
         """Upper-bound cost per control step of decoding ``n_actions`` actions from ``steps_per_action`` substeps."""
 
-    def decode(self, outputs: NDArray[np.uint8] | NDArray[np.float32], n_actions: int) -> NDArray[np.float32]:
+    def decode(self, outputs: NDArray[np.uint8] | NDArray[np.float32], n_actions: int,
+               state: NDArray[np.float32] | None = None) -> NDArray[np.float32]:
         """Decode one control step: ``outputs`` is out_spikes uint8[K, n_out] or out_membrane float32[K, n_out] (see ``reads``).
 
-        A Python convenience around the kernel (shape and dtype checks); compiled loops call the kernel directly.
+        ``state`` (float32[state_size(n_actions)], updated in place) is needed by a decoder that
+        carries state; start an episode with :meth:`initial_state`. A Python convenience around
+        the kernel (shape and dtype checks); compiled loops call the kernel directly.
         """
         dtype = np.uint8 if self.reads == "spikes" else np.float32
         name = "out_spikes" if self.reads == "spikes" else "out_membrane"
@@ -127,12 +154,18 @@ class Decoder(CodingSettings):
             got = (outputs.dtype, outputs.shape) if isinstance(outputs, np.ndarray) else type(outputs).__name__
             raise ValueError(f"{self.kind} decoder reads {name} {np.dtype(dtype).name}[K, {needed}] for {n_actions} "
                              f"action(s), got {got}")
+        size = self.state_size(n_actions)
+        if size and (state is None or not isinstance(state, np.ndarray) or state.dtype != np.float32
+                     or state.shape != (size,) or not state.flags.c_contiguous):
+            raise ValueError(f"{self.kind} decoder needs state float32[{size}], contiguous, got "
+                             f"{None if state is None else (getattr(state, 'dtype', None), getattr(state, 'shape', None))}. "
+                             f"Fix: state = decoder.initial_state(n_actions)")
         action = np.empty(n_actions, dtype=np.float32)
-        self._decode(np.ascontiguousarray(outputs), action)
+        self._decode(np.ascontiguousarray(outputs), state if size else np.zeros(0, np.float32), action)
         return action
 
     @abstractmethod
-    def _decode(self, outputs, action) -> None:
+    def _decode(self, outputs, state, action) -> None:
         """Call the kernel with checked arrays (the hook each decoder implements)."""
 
 
@@ -143,15 +176,22 @@ class RateDecoder(Decoder):
     ``signed_pairs = False``: one neuron per action, ``2 * count / K - 1`` — silence gives -1,
     firing every other substep gives 0. ``signed_pairs = True``: a positive and a negative
     neuron per action, ``(count_pos - count_neg) / K`` — silence gives 0.
-    Cost per control step: K adds per output neuron plus 3 per action.
+    ``hold_steps``: an action keeps its last spiking step's value through that many silent
+    steps — a detector's hold, so that a detection the network signals with a few spikes spread
+    over a second is one trigger, not one per spike (the audio task's default: 150 steps, 1.5 s).
+    Cost per control step: K adds per output neuron plus 3 per action, 2 more per action with a hold.
     """
 
     kind: ClassVar[str] = "rate"
+    added_keys: ClassVar[tuple[str, ...]] = ("hold_steps",)
     signed_pairs: bool = False
     """Two neurons (positive, negative) per action instead of one."""
+    hold_steps: int = 0
+    """Silent control steps through which an action keeps its last spiking value (0: no hold)."""
 
     def __post_init__(self) -> None:
         self._choice("signed_pairs", (False, True))
+        self._integer("hold_steps", 0, 100_000)
 
     @property
     def per_action(self) -> int:
@@ -161,12 +201,17 @@ class RateDecoder(Decoder):
     def neutral(self) -> float:  # type: ignore[override]
         return 0.0 if self.signed_pairs else -1.0
 
+    def state_size(self, n_actions: int) -> int:
+        return 2 * check_count("n_actions", n_actions) if self.hold_steps > 0 else 0
+
     def cost(self, n_actions: int, steps_per_action: int) -> CodingCost:
         k = check_count("steps_per_action", steps_per_action)
-        return CodingCost(0, 0, self.n_outputs_needed(n_actions) * k + 3 * n_actions, 0, 0, 0)
+        hold = 2 * n_actions if self.hold_steps > 0 else 0
+        return CodingCost(0, 0, self.n_outputs_needed(n_actions) * k + 3 * n_actions + hold, 0, 0,
+                          4 * self.state_size(n_actions))
 
-    def _decode(self, outputs, action) -> None:
-        decode_rate(outputs, self.signed_pairs, action)
+    def _decode(self, outputs, state, action) -> None:
+        decode_rate(outputs, self.signed_pairs, self.hold_steps, state, action)
 
 
 MEMBRANE_REDUCTIONS = ("mean", "last")
@@ -197,7 +242,7 @@ class MembraneDecoder(Decoder):
         per_action = (k + 2) if self.reduce == "mean" else 1
         return CodingCost(0, 0, check_count("n_actions", n_actions) * per_action, n_actions, 0, 0)
 
-    def _decode(self, outputs, action) -> None:
+    def _decode(self, outputs, state, action) -> None:
         decode_membrane(outputs, self.gain, self.reduce == "last", action)
 
 
@@ -226,7 +271,7 @@ class PopulationDecoder(Decoder):
         n_out = self.n_outputs_needed(n_actions)
         return CodingCost(0, 0, n_out * (k + 3) + n_actions, 0, 0, 0)
 
-    def _decode(self, outputs, action) -> None:
+    def _decode(self, outputs, state, action) -> None:
         decode_population(outputs, self.group_size, action)
 
 

@@ -44,18 +44,19 @@ def quantize_channels(inputs, input_fractional_bits, out):
 @njit(cache=True)
 def control_step(
     encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs,
-    network, state, out_spikes, out_membrane, decoder_code, decoder_params, action,
+    network, state, out_spikes, out_membrane, decoder_code, decoder_params, decoder_state, action,
 ):
     """One control step of one float network: encode, K network steps, decode into ``action``."""
     encode_into(encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs)
     lif_run_into(network, state, inputs, out_spikes, out_membrane)
-    decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action)
+    decode_into(decoder_code, decoder_params, out_spikes, out_membrane, decoder_state, action)
 
 
 @njit(cache=True)
 def control_step_int(
     encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs, inputs_q,
-    network, fractional_bits, state, out_spikes, out_membrane_q, out_membrane, decoder_code, decoder_params, action,
+    network, fractional_bits, state, out_spikes, out_membrane_q, out_membrane, decoder_code, decoder_params,
+    decoder_state, action,
 ):
     """One control step of one integer network (inputs quantised, membranes read as Q.F)."""
     encode_into(encoder_code, encoder_params, observation, low, high, key, counter, encoder_state, inputs)
@@ -65,7 +66,7 @@ def control_step_int(
     for k in range(out_membrane_q.shape[0]):
         for j in range(out_membrane_q.shape[1]):
             out_membrane[k, j] = np.float32(out_membrane_q[k, j] * scale)
-    decode_into(decoder_code, decoder_params, out_spikes, out_membrane, action)
+    decode_into(decoder_code, decoder_params, out_spikes, out_membrane, decoder_state, action)
 
 
 class _Coding:
@@ -100,6 +101,7 @@ class _Coding:
         self.encoder_code, self.encoder_params = encoder_kernel_args(encoder)
         self.decoder_code, self.decoder_params = decoder_kernel_args(decoder)
         self.state_size = encoder.state_size(n_obs)
+        self.decoder_state_size = decoder.state_size(n_actions)
         self.channels = channels
 
     def observation(self, observation: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.float32]:
@@ -129,6 +131,7 @@ class SpikingController:
         self.integer = isinstance(network, IntegerLIFNetwork)
         self.state = LIFState.zeros(network)
         self._encoder_state = encoder.initial_state(self._coding.n_obs)
+        self._decoder_state = decoder.initial_state(n_actions)
         self._inputs = np.zeros((k, network.n_inputs), np.float32)
         self._inputs_q = np.zeros((k, network.n_inputs), np.int32)
         self.out_spikes = np.zeros((k, n_out), np.uint8)
@@ -149,6 +152,7 @@ class SpikingController:
             self._key = derive_key(seed)
         self.state.reset()
         self._encoder_state[:] = 0.0
+        self._decoder_state[:] = 0.0
         self._counter = 0
 
     def act(self, observation: ArrayLike) -> NDArray[np.float32]:
@@ -161,12 +165,12 @@ class SpikingController:
             control_step_int(
                 *common, self._inputs_q, self.network.kernel_arrays(), self.network.fractional_bits,
                 self.state.kernel_arrays(), self.out_spikes, self._out_membrane_q, self.out_membrane,
-                c.decoder_code, c.decoder_params, self._action,
+                c.decoder_code, c.decoder_params, self._decoder_state, self._action,
             )
         else:
             control_step(
                 *common, self.network.kernel_arrays(), self.state.kernel_arrays(), self.out_spikes, self.out_membrane,
-                c.decoder_code, c.decoder_params, self._action,
+                c.decoder_code, c.decoder_params, self._decoder_state, self._action,
             )
         self._counter += 1
         return self._action.copy()
@@ -191,11 +195,11 @@ def quantize_population(inputs, input_fractional_bits, out):
 
 
 @njit(cache=True, parallel=True)
-def decode_population_actions(code, params, out_spikes, out_membrane, membrane_scale, actions):
-    """Decode [B, K, n_out] outputs into actions [B, A]; membranes are multiplied by ``membrane_scale``."""
+def decode_population_actions(code, params, out_spikes, out_membrane, membrane_scale, states, actions):
+    """Decode [B, K, n_out] outputs into actions [B, A] (decoder states [B, S]); membranes are multiplied by ``membrane_scale``."""
     for b in prange(actions.shape[0]):
         membrane = (out_membrane[b] * membrane_scale).astype(np.float32)
-        decode_into(code, params, out_spikes[b], membrane, actions[b])
+        decode_into(code, params, out_spikes[b], membrane, states[b], actions[b])
 
 
 class SpikingPopulation:
@@ -223,6 +227,7 @@ class SpikingPopulation:
         self.state = LIFBatchState.zeros(self.batch)
         count = len(networks)
         self._encoder_state = np.zeros((count, self._coding.state_size), np.float32)
+        self._decoder_state = np.zeros((count, self._coding.decoder_state_size), np.float32)
         self._inputs = np.zeros((count, steps_per_action, self.batch.n_inputs), np.float32)
         self._inputs_q = np.zeros((count, steps_per_action, self.batch.n_inputs), np.int32)
         self._actions = np.zeros((count, n_actions), np.float32)
@@ -237,6 +242,7 @@ class SpikingPopulation:
             self._keys = np.full(len(self.networks), derive_key(seed), dtype=np.uint64)
         self.state.reset()
         self._encoder_state[:] = 0.0
+        self._decoder_state[:] = 0.0
         self._counter = 0
 
     def act(self, observations: ArrayLike) -> NDArray[np.float32]:
@@ -252,7 +258,8 @@ class SpikingPopulation:
             out_spikes, out_membrane = lif_run_batch_int(self.batch.kernel_arrays(), self.state.kernel_arrays(), self._inputs_q)
         else:
             out_spikes, out_membrane = lif_run_batch(self.batch.kernel_arrays(), self.state.kernel_arrays(), self._inputs)
-        decode_population_actions(c.decoder_code, c.decoder_params, out_spikes, out_membrane, self._membrane_scale, self._actions)
+        decode_population_actions(c.decoder_code, c.decoder_params, out_spikes, out_membrane, self._membrane_scale,
+                                   self._decoder_state, self._actions)
         self._counter += 1
         return self._actions.copy()
 

@@ -84,8 +84,10 @@ def decoded_actions(spec: ControllerSpec, out_spikes: np.ndarray, membrane_q: np
     code, params = decoder_kernel_args(spec.decoder)
     scale = 1.0 / float(1 << spec.network.fractional_bits)
     actions = np.zeros((out_spikes.shape[0], spec.n_actions), np.float32)
+    state = spec.decoder.initial_state(spec.n_actions)  # the episode's decoder state, from its start
     for t in range(out_spikes.shape[0]):
-        decode_into(code, params, np.ascontiguousarray(out_spikes[t]), (membrane_q[t] * scale).astype(np.float32), actions[t])
+        decode_into(code, params, np.ascontiguousarray(out_spikes[t]), (membrane_q[t] * scale).astype(np.float32), state,
+                    actions[t])
     return actions
 
 

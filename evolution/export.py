@@ -5,7 +5,9 @@ multiplier per receiving neuron, shift decay), bit-exact with the project's inte
 NIR export is the float network at the controller's substep ``dt = 1 / (control_hz x K)``, which
 NIR itself does not store. Both cover the network; the encoder and decoder named in the
 controller file run beside it, and so does the guidance law of a ``guided`` or ``gap``
-controller (the C export of a ``gap`` one also writes that law, :mod:`export_guidance`).
+controller (the C export of a ``gap`` one also writes that law, :mod:`export_guidance`) and a
+detector's decision rule (the C export of an audio controller also writes its rate decoding,
+hold and class choice, :mod:`export_detection`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, quantize, save
+from spikefly.controllers import ControllerSpec, IntegerLIFNetwork, RateDecoder, quantize, save
 from spikefly.controllers.quantize import dequantize
 from spikefly.core import SpikeflyError
+from spikefly.envs import AUDIO_EVENT_ID
 from spikefly.envs.quadrotor_settings import QuadrotorSettings
 
 FORMATS = ("c", "nir", "json")
@@ -42,11 +45,17 @@ class ExportResult:
     law_path: Path | None = None
     """C export of an ``action_mode="gap"`` controller: the guidance law its actions are added to,
     written as C beside the network (``NAME_guidance.h``); None otherwise."""
+    detect_path: Path | None = None
+    """C export of a detector (audio task, rate decoder): its decision rule, written as C beside the
+    network (``NAME_detect.h``); None otherwise."""
 
 
 def substep_s(spec: ControllerSpec) -> float:
-    """Seconds per LIF substep: the control period divided by ``steps_per_action``."""
-    control_hz = QuadrotorSettings.from_kwargs(**spec.env_settings).control_hz
+    """Seconds per LIF substep: the control period (the task's: 20 ms flying, a 10 ms frame listening)
+    divided by ``steps_per_action``."""
+    from spikefly.evolution.tasks import task_for
+
+    control_hz, _ = task_for(spec.env_id).control_rate(spec.env_settings)
     return 1.0 / (control_hz * spec.steps_per_action)
 
 
@@ -90,7 +99,12 @@ def export_controller(spec: ControllerSpec, format: str, out: str | os.PathLike[
             from spikefly.evolution.export_guidance import write_gap_law_c
 
             law = write_gap_law_c(QuadrotorSettings(**spec.env_settings), name, out)
-        return ExportResult(out, format, exported.flash_bytes, exported.ram_bytes, dt, law)
+        detect = None
+        if spec.env_id == AUDIO_EVENT_ID and isinstance(spec.decoder, RateDecoder):
+            from spikefly.evolution.export_detection import write_detection_rule_c
+
+            detect = write_detection_rule_c(spec.decoder, spec.n_actions, spec.steps_per_action, name, out)
+        return ExportResult(out, format, exported.flash_bytes, exported.ram_bytes, dt, law, detect)
     from spikefly.controllers.export_nir import export_nir
 
     network = dequantize(spec.network) if isinstance(spec.network, IntegerLIFNetwork) else spec.network

@@ -169,8 +169,8 @@ def _network_run_for(network, state, inputs, inputs_q, out_spikes, out_membrane_
 
 
 @njit(cache=True)
-def fresh_state(state, encoder_state):
-    """A network's and its encoder's state at the start of an episode."""
+def fresh_state(state, encoder_state, decoder_state):
+    """A network's, its encoder's and its decoder's state at the start of an episode."""
     membrane, adaptation, refractory, ring, step, counters, spiked = state
     membrane[:] = 0
     adaptation[:] = 0
@@ -180,6 +180,7 @@ def fresh_state(state, encoder_state):
     step[:] = 0
     counters[:] = 0
     encoder_state[:] = 0.0
+    decoder_state[:] = 0.0
 
 
 def pack_population(networks: list[LIFNetwork] | list[IntegerLIFNetwork], caller: str):
@@ -221,12 +222,13 @@ def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, cou
     out_membrane_q = np.zeros((steps_per_action, n_outputs), np.int32)
     out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
     encoder_state = np.zeros(coding.encoder_state_size, np.float32)
+    decoder_state = np.zeros(coding.decoder_state_size, np.float32)
     action32 = np.zeros(4, np.float32)
     action = np.zeros(4)
     results = outputs.results
     position, gust, wind, scalars, drone_counters = drone.position, drone.gust, drone.wind, drone.scalars, drone.counters
     for e in range(courses.count.shape[0]):  # the drone flies course e with episode e's disturbance
-        fresh_state(state, encoder_state)
+        fresh_state(state, encoder_state, decoder_state)
         drone_reset(drone, courses, e, airframe, sensing)
         wind[:] = disturbances.mean_wind[e]
         drone_observe(drone, courses, e, sensing, noise_row(disturbances, e, 0), ranges, observation)
@@ -236,7 +238,7 @@ def fly_genome(network, state, n_outputs, coding, airframe, sensing, params, cou
             encode_into(coding.encoder_code, coding.encoder_params, observation, coding.low, coding.high,
                         coding.episode_keys[e], np.uint64(control_step), encoder_state, inputs)
             network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane)
-            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, action32)
+            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, decoder_state, action32)
             for i in range(4):
                 action[i] = min(max(np.float64(action32[i]), -1.0), 1.0)
             update_wind(disturbances.mean_wind[e], gust, disturbances.gust_decay, disturbances.gust_scale,
@@ -354,7 +356,7 @@ class PopulationRollout:
         count = len(networks)
         out = Outputs(np.zeros((count, episodes, N_RESULTS)), np.zeros((count, episodes), np.int64),
                       np.zeros((count, episodes), np.int64), np.zeros((count, episodes, 4), np.int64))
-        coding = coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys)
+        coding = coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys, 4)
         rollout_population(
             (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
             state.kernel_arrays(), coding, twin.airframe, twin.sensing, params, courses_of(worlds, max_steps),

@@ -38,14 +38,15 @@ def listen_genome(network, state, n_outputs, coding, n_classes, features, length
     out_membrane_q = np.zeros((steps_per_action, n_outputs), np.int32)
     out_membrane = np.zeros((steps_per_action, n_outputs), np.float32)
     encoder_state = np.zeros(coding.encoder_state_size, np.float32)
+    decoder_state = np.zeros(coding.decoder_state_size, np.float32)
     values = np.zeros(n_classes, np.float32)
     for e in range(features.shape[0]):
-        fresh_state(state, encoder_state)
+        fresh_state(state, encoder_state, decoder_state)
         for t in range(lengths[e]):
             encode_into(coding.encoder_code, coding.encoder_params, features[e, t], coding.low, coding.high,
                         coding.episode_keys[e], np.uint64(t), encoder_state, inputs)
             network_run(network, state, inputs, inputs_q, out_spikes, out_membrane_q, out_membrane)
-            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, values)
+            decode_into(coding.decoder_code, coding.decoder_params, out_spikes, out_membrane, decoder_state, values)
             actions[e, t] = detected_class(values)
         for i in range(4):
             episode_ops[e, i] = counters[i]
@@ -95,7 +96,8 @@ class PopulationListener:
         ops = np.zeros((len(networks), len(features), 4), np.int64)
         listen_population(
             (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
-            state.kernel_arrays(), coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys),
+            state.kernel_arrays(), coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys,
+                                               self.n_classes),
             self.n_classes, stacked, lengths, actions, ops,
         )
         return actions, ops, lengths

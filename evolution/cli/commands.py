@@ -320,6 +320,10 @@ def _run_export(args: argparse.Namespace) -> int:
     elif spec.env_settings.get("action_mode") == "gap":
         print("  its actions are added to the gap-seeking guidance law's set-points: run that law in the flight stack "
               "(spikefly.envs.sim.guidance.gap_setpoint; `--format c` also writes it as C)")
+    if result.detect_path is not None:
+        hold = f"a {spec.decoder.hold_steps}-frame hold" if spec.decoder.hold_steps else "no hold"
+        print(f"  its decision rule (rate decoding, {hold}, the detected class) as C: "
+              f"{result.detect_path} (call {args.name}_detect with each frame's output spikes)")
     return 0
 
 

@@ -62,7 +62,8 @@ class RecordingController(SpikingController):
         if self.integer:
             scale = 1.0 / float(1 << network.fractional_bits)
             self.out_membrane[:] = (self._out_membrane_q * scale).astype(np.float32)
-        decode_into(c.decoder_code, c.decoder_params, self.out_spikes, self.out_membrane, self._action)
+        decode_into(c.decoder_code, c.decoder_params, self.out_spikes, self.out_membrane, self._decoder_state,
+                    self._action)
         self._counter += 1
         self.inputs.append(self._inputs.copy())
         self.spikes.append(spikes)

@@ -55,6 +55,37 @@ def test_rate_signed_pairs() -> None:
     np.testing.assert_array_equal(action, [0.5, -1.0, 0.0])
 
 
+def test_a_rate_hold_keeps_a_detection_through_silent_steps_and_a_new_spike_restarts_it() -> None:
+    decoder = RateDecoder(hold_steps=3)
+    assert decoder.state_size(1) == 2 and RateDecoder().state_size(1) == 0
+    state = decoder.initial_state(1)
+    spike, silent = spikes_with_counts([1], 2), spikes_with_counts([0], 2)  # K = 2: one spike reads 0.0
+    steps = [spike, silent, silent, silent, silent, spike, silent, spike, silent, silent, silent, silent]
+    actions = [float(decoder.decode(step, 1, state)[0]) for step in steps]
+    # held through 3 silent steps, then silence (-1); the spike at step 7 restarts the count.
+    assert actions == [0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0]
+    # a stronger step is held at its own value, and a fresh state forgets the hold.
+    assert decoder.decode(spikes_with_counts([2], 2), 1, state)[0] == 1.0
+    assert decoder.decode(silent, 1, state)[0] == 1.0
+    assert decoder.decode(silent, 1, decoder.initial_state(1))[0] == -1.0
+
+
+def test_a_rate_hold_is_per_action_and_needs_its_state() -> None:
+    decoder = RateDecoder(signed_pairs=True, hold_steps=1)
+    state = decoder.initial_state(2)
+    np.testing.assert_array_equal(decoder.decode(spikes_with_counts([2, 0, 0, 0], 2), 2, state), [1.0, 0.0])
+    np.testing.assert_array_equal(decoder.decode(spikes_with_counts([0, 0, 0, 1], 2), 2, state), [1.0, -0.5])
+    np.testing.assert_array_equal(decoder.decode(spikes_with_counts([0, 0, 0, 0], 2), 2, state), [0.0, -0.5])
+    with pytest.raises(ValueError, match=r"rate decoder needs state float32\[4\].*initial_state"):
+        decoder.decode(spikes_with_counts([0, 0, 0, 0], 2), 2)
+    with pytest.raises(CodingSettingsError, match="hold_steps=-1 must be an integer >= 0"):
+        RateDecoder(hold_steps=-1)
+
+
+def test_a_decoder_dict_written_before_the_hold_reads_as_no_hold() -> None:
+    assert decoder_from_dict({"kind": "rate", "signed_pairs": False}) == RateDecoder(hold_steps=0)
+
+
 def test_membrane_mean_and_last() -> None:
     membrane = np.array([[0.0, 0.5], [0.0, 0.5], [0.0, 0.5], [1.0, 0.5]], dtype=np.float32)
     mean = MembraneDecoder(gain=2.0, reduce="mean").decode(membrane, 2)
@@ -92,7 +123,7 @@ def test_silence_maps_to_the_documented_neutral_action(decoder: Decoder, expecte
 
 
 ALL_DECODERS: list[Decoder] = [
-    RateDecoder(), RateDecoder(signed_pairs=True), MembraneDecoder(gain=0.01), MembraneDecoder(gain=1e6, reduce="last"),
+    RateDecoder(), RateDecoder(signed_pairs=True), RateDecoder(hold_steps=5), MembraneDecoder(gain=0.01), MembraneDecoder(gain=1e6, reduce="last"),
     PopulationDecoder(group_size=2), PopulationDecoder(group_size=7),
 ]
 
@@ -105,7 +136,7 @@ def test_any_output_decodes_to_finite_actions_in_range(data: st.DataObject, deco
         outputs = data.draw(hnp.arrays(np.uint8, shape))
     else:
         outputs = data.draw(hnp.arrays(np.float32, shape, elements=st.floats(width=32, allow_nan=True, allow_infinity=True)))
-    action = decoder.decode(outputs, n_actions)
+    action = decoder.decode(outputs, n_actions, decoder.initial_state(n_actions))
     assert action.shape == (n_actions,) and action.dtype == np.float32
     assert np.all(np.isfinite(action))
     assert np.all(action >= -1.0) and np.all(action <= 1.0)
@@ -128,7 +159,7 @@ def test_settings_round_trip_exactly_through_json(decoder: Decoder) -> None:
 @pytest.mark.parametrize("cls", list(DECODERS.values()), ids=lambda c: c.kind)
 def test_bad_settings_dicts_name_the_key(cls: type[Decoder]) -> None:
     good = cls().to_dict()
-    field = next(name for name in good if name != "kind")
+    field = next(name for name in good if name != "kind" and name not in cls.added_keys)
     with pytest.raises(CodingSettingsError, match="unknown key 'extra'"):
         cls.from_dict({**good, "extra": 0})
     with pytest.raises(CodingSettingsError, match=f"missing key '{field}'"):
@@ -168,7 +199,7 @@ def fused_rate_loop(observations, low, high, max_rate, key, steps, threshold):
             for k in range(steps):
                 for i in range(n_obs):
                     spikes_out[k, i] = np.uint8(spikes_in[k, i])
-            decode_rate(spikes_out, True, actions[b, t])
+            decode_rate(spikes_out, True, 0, last_sent[:0], actions[b, t])
     return actions
 
 

@@ -10,7 +10,7 @@ import pytest
 from spikefly.controllers import ControllerSpec, LevelEncoder, RateDecoder, SpikingController, load, quantize, random_network, save
 from spikefly.envs.audio_env import AudioEventDetectionEnv, detected_class, episode, hop_s
 from spikefly.envs.audio.scoring import score
-from spikefly.evolution.audio_task import ENCODER_HIGH, ENCODER_LOW, SEVEN_BANDS, AudioFlyer, episode_f1
+from spikefly.evolution.audio_task import DETECTION_HOLD_STEPS, ENCODER_HIGH, ENCODER_LOW, SEVEN_BANDS, AudioFlyer, episode_f1
 from spikefly.evolution.cli.commands import main
 from spikefly.evolution.episodes import VALIDATION, episodes_for
 from spikefly.evolution.settings import EvolveSettings
@@ -20,19 +20,22 @@ K = 4
 LOW, HIGH = np.full(32, ENCODER_LOW, np.float32), np.full(32, ENCODER_HIGH, np.float32)
 
 
-def networks(integer: bool):
-    nets = [random_network(np.random.default_rng(g), 64, 6, 1, 0.25, weight_scale=2.0, max_delay=1) for g in range(3)]
+def networks(integer: bool, weight_scale: float = 2.0):
+    nets = [random_network(np.random.default_rng(g), 64, 6, 1, 0.25, weight_scale=weight_scale, max_delay=1) for g in range(3)]
     return [quantize(net) for net in nets] if integer else nets
 
 
+@pytest.mark.parametrize("hold", [0, 30], ids=["no-hold", "hold"])
 @pytest.mark.parametrize("integer", [False, True], ids=["float", "int8"])
-def test_listener_equals_a_controller_stepping_the_env(integer):
-    encoder, decoder = LevelEncoder(n_levels=2), RateDecoder()
+def test_listener_equals_a_controller_stepping_the_env(integer, hold):
+    encoder, decoder = LevelEncoder(n_levels=2), RateDecoder(hold_steps=hold)
     listener = PopulationListener(encoder, decoder, K, 1, LOW, HIGH)
     seeds = [2, 9]
     clips = [episode("kitchen", s) for s in seeds]
-    actions, ops, lengths = listener.run(networks(integer), [c.features for c in clips], seeds)
-    for g, network in enumerate(networks(integer)):
+    nets = networks(integer, weight_scale=1.0)  # every one spikes, none all the time: a hold has silences to fill
+    actions, ops, lengths = listener.run(nets, [c.features for c in clips], seeds)
+    plain = PopulationListener(encoder, RateDecoder(), K, 1, LOW, HIGH).run(nets, [c.features for c in clips], seeds)[0]
+    for g, network in enumerate(nets):
         for e, seed in enumerate(seeds):
             env = AudioEventDetectionEnv("kitchen")
             observation, _ = env.reset(seed=seed)
@@ -46,6 +49,11 @@ def test_listener_equals_a_controller_stepping_the_env(integer):
                 if terminated:
                     break
             np.testing.assert_array_equal(actions[g, e, : lengths[e]], stepped)
+            if hold:  # the detection stays on past the frames the output neuron spiked in: fewer, longer triggers
+                def triggers(a):
+                    return np.count_nonzero(np.diff(np.r_[0, a]) > 0)
+                assert np.count_nonzero(stepped) > np.count_nonzero(plain[g, e]) > 0
+                assert triggers(stepped) < triggers(plain[g, e, : lengths[e]])
             assert tuple(ops[g, e]) == tuple(controller.counts)
             assert score(stepped, clips[e].events, clips[e].classes, hop_s()).total == pytest.approx(total, abs=1e-9)
 
@@ -72,6 +80,7 @@ def test_evolve_env_audio_end_to_end_and_evaluate_reports_event_metrics(tmp_path
     assert "validation event F1" in printed and "--world heldout_babble heldout_music heldout_tv" in printed
     spec = load(out / "champion.json")
     assert spec.env_id == "spikefly/AudioEventDetection-v0" and spec.board["board"] == "xylo_audio2"
+    assert spec.decoder == RateDecoder(hold_steps=DETECTION_HOLD_STEPS)  # evolved with the hold it is deployed with
     assert main(["evaluate", str(out / "champion.json"), "--episodes", "2", "--board", "nrf52840", "--snr", "-6", "0",
                  "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
