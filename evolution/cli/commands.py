@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="export a controller's network as a header-only C file, a NIR graph or an int8 controller file",
         description="Export the network of a controller file. --format c: a header-only C99 file (no malloc, no float) "
         "with int8 weights and the integer LIF update, bit-exact with spikefly's integer mode; a float controller is "
-        "quantised first. --format nir: a NIR graph (pip install 'spikefly[nir]') at the controller's substep dt, "
+        "quantised first; beside it, the gap law of a gap-mode pilot (NAME_guidance.h) and the decision rule of an "
+        "audio detector (NAME_detect.h: rate decoding, hold, class). --format nir: a NIR graph (pip install 'spikefly[nir]') at the controller's substep dt, "
         "which NIR does not store and is printed here. --format json: the controller file with its network quantised "
         "to int8 (what the C export runs), for spikefly evaluate.",
     )
