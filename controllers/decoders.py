@@ -7,6 +7,9 @@ Kernels read ``out_spikes`` uint8[K, n_out] (any non-zero entry is one spike) or
 ``out_membrane`` float32[K, n_out] and write ``action`` float32[n_actions], every entry finite
 and in [-1, 1] whatever the input (NaN membranes read as 0, infinities saturate). Outputs are
 action-major: the neurons of action ``a`` are ``a * per_action ... a * per_action + per_action - 1``.
+A decoder that carries state between control steps (the rate decoder with a hold) reads and
+writes it in a float32 array of :meth:`Decoder.state_size`, as a stateful encoder does; a
+controller zeroes it with the network at the start of an episode.
 """
 
 from __future__ import annotations
