@@ -158,11 +158,11 @@ class Decoder(CodingSettings):
             raise ValueError(f"{self.kind} decoder reads {name} {np.dtype(dtype).name}[K, {needed}] for {n_actions} "
                              f"action(s), got {got}")
         size = self.state_size(n_actions)
-        if size and (state is None or not isinstance(state, np.ndarray) or state.dtype != np.float32
-                     or state.shape != (size,) or not state.flags.c_contiguous):
-            raise ValueError(f"{self.kind} decoder needs state float32[{size}], contiguous, got "
-                             f"{None if state is None else (getattr(state, 'dtype', None), getattr(state, 'shape', None))}. "
-                             f"Fix: state = decoder.initial_state(n_actions)")
+        if size and not (isinstance(state, np.ndarray) and state.dtype == np.float32 and state.shape == (size,)
+                         and state.flags.c_contiguous):
+            got = (state.dtype, state.shape) if isinstance(state, np.ndarray) else type(state).__name__
+            raise ValueError(f"{self.kind} decoder needs state float32[{size}], contiguous, got {got}. "
+                             "Fix: state = decoder.initial_state(n_actions)")
         action = np.empty(n_actions, dtype=np.float32)
         self._decode(np.ascontiguousarray(outputs), state if size else np.zeros(0, np.float32), action)
         return action

@@ -356,7 +356,8 @@ class PopulationRollout:
         count = len(networks)
         out = Outputs(np.zeros((count, episodes, N_RESULTS)), np.zeros((count, episodes), np.int64),
                       np.zeros((count, episodes), np.int64), np.zeros((count, episodes, 4), np.int64))
-        coding = coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys, 4)
+        coding = coding_for(self.encoder, self.decoder, self.steps_per_action, self.low, self.high, keys,
+                            4)  # the quadrotor's four actions (fly_genome's action32)
         rollout_population(
             (batch.neuron_offset, batch.row_ptr_offset, batch.synapse_offset, batch.output_offset), network_arrays,
             state.kernel_arrays(), coding, twin.airframe, twin.sensing, params, courses_of(worlds, max_steps),
