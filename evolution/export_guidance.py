@@ -34,7 +34,8 @@ def gap_law_c(settings: QuadrotorSettings, name: str) -> str:
     guard = f"{name.upper()}_GUIDANCE_H"
     constants = {
         "LOOKAHEAD_M": guidance.GAP_LOOKAHEAD_M, "MIN_WIDTH_M": guidance.GAP_MIN_WIDTH_M,
-        "OPEN_WEIGHT": guidance.GAP_OPEN_WEIGHT, "MOMENTUM": guidance.GAP_MOMENTUM, "REPEL_M": guidance.GAP_REPEL_M,
+        "OPEN_WEIGHT": guidance.GAP_OPEN_WEIGHT, "MOMENTUM": guidance.GAP_MOMENTUM, "JUMP_WEIGHT": guidance.GAP_JUMP_WEIGHT,
+        "JUMP_M": guidance.GAP_JUMP_M, "REPEL_M": guidance.GAP_REPEL_M,
         "REPEL_GAIN": guidance.GAP_REPEL_GAIN,
         "CRUISE": guidance.GAP_CRUISE, "YAW_GAIN": guidance.GAP_YAW_GAIN,
         "SPACING_SIN": math.sin(ray_spacing_rad(settings.n_rays, settings.fov_deg)),
@@ -108,6 +109,13 @@ static void {name}_gap_setpoint(const float *observation, const float action[4],
         double alignment = d[0] * gx + d[1] * gy + d[2] * gz;
         double score = alignment + {p}_OPEN_WEIGHT * fmin(effective[i], needed) / needed;
         if (effective[i] < blocked) score -= 2.0;
+        else if (effective[i] >= needed) {{
+            int k = i % {p}_N_RAYS;
+            double neighbour = ranges[i];
+            if (k > 0) neighbour = fmin(neighbour, ranges[i - 1]);
+            if (k < {p}_N_RAYS - 1) neighbour = fmin(neighbour, ranges[i + 1]);
+            score += {p}_JUMP_WEIGHT * fmin(1.0, (ranges[i] - neighbour) / {p}_JUMP_M);
+        }}
         if (speed > 0.2) score += {p}_MOMENTUM * fmin(speed, 1.0) * (d[0] * vx + d[1] * vy + d[2] * vz) / speed;
         if (score > best_score) {{ best = i; best_score = score; }}
         if (alignment > nearest_cos) {{ nearest = i; nearest_cos = alignment; }}

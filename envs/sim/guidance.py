@@ -21,8 +21,12 @@ The law, per control step (every length in metres, every direction in the headin
    effective range as a fraction of what is needed (the goal distance, at most
    :data:`GAP_LOOKAHEAD_M`), minus 2 if that is under ``min(needed, 1 m)``, plus
    :data:`GAP_MOMENTUM` times its alignment with the current velocity (when faster than 0.2 m/s,
-   scaled by the speed up to 1 m/s). The best ray is the direction of travel; the goal direction
-   itself when the ray nearest it (within 14 degrees) is clear for what is needed.
+   scaled by the speed up to 1 m/s), plus, for a ray clear for what is needed,
+   :data:`GAP_JUMP_WEIGHT` times how far it reads beyond the nearer of its two azimuth
+   neighbours (over :data:`GAP_JUMP_M`, at most 1): an opening in a wall is a ray that reads far
+   past its neighbours, where the side of a wall that merely runs out of range reads no further
+   than the rays beside it. The best ray is the direction of travel; the goal direction itself
+   when the ray nearest it (within 14 degrees) is clear for what is needed.
 4. Readings nearer than :data:`GAP_REPEL_M` push away: the depth-weighted sum of their
    directions, at most as long as the deepest one, times :data:`GAP_REPEL_GAIN`.
 5. Speed: :data:`GAP_CRUISE` of full speed, times the effective range along the direction of
@@ -50,6 +54,11 @@ GAP_OPEN_WEIGHT = 0.6
 """Weight of openness against alignment with the goal in a ray's score."""
 GAP_MOMENTUM = 0.6
 """Weight of alignment with the current velocity: keeps the drone going one way along a wall."""
+GAP_JUMP_WEIGHT = 2.0
+"""Weight of a clear ray's reading beyond its nearer azimuth neighbour: finds windows and the gaps
+of offset walls among rays that only read past the end of the sensor's range."""
+GAP_JUMP_M = 1.5
+"""The reading beyond the nearer neighbour that earns the whole of :data:`GAP_JUMP_WEIGHT`."""
 GAP_REPEL_M = 0.6
 """A reading nearer than this pushes the drone away from it."""
 GAP_REPEL_GAIN = 4.0
@@ -124,6 +133,14 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
         score = alignment + GAP_OPEN_WEIGHT * min(effective[i], needed) / needed
         if effective[i] < blocked:
             score -= 2.0
+        elif effective[i] >= needed:
+            k = i % n_rays
+            neighbour = ranges[i]
+            if k > 0:
+                neighbour = min(neighbour, ranges[i - 1])
+            if k < n_rays - 1:
+                neighbour = min(neighbour, ranges[i + 1])
+            score += GAP_JUMP_WEIGHT * min(1.0, (ranges[i] - neighbour) / GAP_JUMP_M)
         if speed > 0.2:
             score += GAP_MOMENTUM * min(speed, 1.0) * (
                 directions[i, 0] * vx + directions[i, 1] * vy + directions[i, 2] * vz) / speed

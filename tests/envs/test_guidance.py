@@ -34,6 +34,41 @@ position = [4.0, 3.6, 1.5]
 size = [0.2, 2.8, 3.0]
 """
 
+# A wall across the bounds 5.5 m ahead with one window (y 2.5-4.0 m, z 0.9-2.2 m) on the far side
+# of the goal's line, the start turned 31 degrees away from it (a layout of the mixed world's
+# window kind, training seed 5006). The law without GAP_JUMP_WEIGHT slid along the wall at the
+# wrong height, reversed at the bound and timed out; the window's rays reading far past their
+# neighbours draw it through.
+WINDOW_BESIDE = """name = "window-beside"
+kind = "obstacle_course"
+time_limit_s = 20.2
+[bounds]
+min = [-2.0, -5.85, 0.0]
+max = [20.94, 5.85, 4.22]
+[start]
+position = [0.0, 0.0, 1.96]
+yaw = -0.54
+[goal]
+position = [18.94, 0.57, 2.24]
+radius = 0.5
+[[obstacles]]
+shape = "box"
+position = [5.52, -1.66, 2.11]
+size = [0.2, 8.37, 4.22]
+[[obstacles]]
+shape = "box"
+position = [5.52, 4.94, 2.11]
+size = [0.2, 1.81, 4.22]
+[[obstacles]]
+shape = "box"
+position = [5.52, 3.28, 0.46]
+size = [0.2, 1.51, 0.93]
+[[obstacles]]
+shape = "box"
+position = [5.52, 3.28, 3.2]
+size = [0.2, 1.51, 2.04]
+"""
+
 
 def law(settings, observation, action=(0.0, 0.0, 0.0, 0.0)):
     return np.array(gap_setpoint(
@@ -139,3 +174,35 @@ def test_a_wall_seen_by_many_rays_pushes_no_harder_than_its_closest_reading():
     # away from the wall (to the left), within the deepest reading's push alone, 4 x (0.6 - 0.5) m; summed over the
     # 15 rays the push was 1.0 (and the forward set-point -0.37)
     assert 0.0 < lateral <= 0.4 + 1e-9 and abs(vertical) < 1e-9
+
+
+def test_a_ray_reading_far_past_its_neighbours_draws_the_drone_through_a_window_off_its_line(make_env, tmp_path):
+    world = tmp_path / "window-beside.toml"
+    world.write_text(WINDOW_BESIDE)
+    env = make_env(world, action_mode="gap", **SENSING)
+    env.reset(seed=0)
+    while True:
+        *_, terminated, truncated, info = env.step(np.zeros(4, np.float32))
+        if terminated or truncated:
+            break
+    assert info["outcome"] == "goal" and info["time_s"] < 15.0
+
+
+def test_of_two_clear_rays_equally_far_from_the_goal_the_one_reading_past_its_neighbours_wins():
+    settings = QuadrotorSettings(action_mode="gap", **SENSING)
+    layout = observation_layout(settings)
+    directions = sensor_rays(settings)
+    observation = np.full(layout["altitude"].stop, 0.5, np.float32)  # 2 m everywhere: blocked for a goal 6 m away
+    # the goal 6 degrees right of ahead: without the reading past the neighbours the right ray would win
+    observation[layout["goal_bearing_sin"]], observation[layout["goal_bearing_cos"]] = -0.1, np.sqrt(0.99)
+    observation[layout["goal_distance"]] = 6.0 / settings.goal_distance_scale_m
+    observation[layout["goal_height"]] = 0.0
+    observation[layout["body_velocity"]] = 0.0
+    level = settings.n_rays  # the middle row
+    azimuth = np.degrees(np.arctan2(directions[level:level + settings.n_rays, 1], directions[level:level + settings.n_rays, 0]))
+    left, right = level + int(np.argmin(np.abs(azimuth - 41.0))), level + int(np.argmin(np.abs(azimuth + 41.0)))
+    observation[[left, right]] = 1.0  # both read the full 4 m, as far off the goal's line
+    observation[[right - 1, right + 1]] = 0.8  # but beside the right one the wall is 3.2 m away
+    _, lateral, _, _ = law(settings, observation)
+    assert lateral > 0.3  # the left ray: 4 m against 2 m beside it is an opening; 4 m against 3.2 m less of one
+    np.testing.assert_allclose(law(settings, mirrored(settings, observation))[1], -lateral, atol=1e-12)
