@@ -115,7 +115,7 @@ def _read_at_hidden(network: LIFNetwork) -> LIFNetwork:
 
 
 @pytest.fixture(scope="module")
-def snntorch_ready_champion(tmp_path_factory):
+def snntorch_ready_champion(tmp_path_factory, wired_neat_config):
     """A champion evolved with nir_reader "snntorch" (a short run)."""
     from spikefly.evolution.run import CHAMPION_FILE, EvolutionRun
     from spikefly.evolution.settings import EvolveSettings
@@ -124,7 +124,8 @@ def snntorch_ready_champion(tmp_path_factory):
     # energy_weight 0.02: a short run at the default 0.2 can shed every hidden neuron, and this test needs a
     # network of more than one layer
     settings = EvolveSettings(population=16, generations=3, episodes_per_world=1, validation_episodes=2, validation_top=2,
-                              pybullet_episodes=1, nir_reader="snntorch", energy_weight=0.02)
+                              pybullet_episodes=1, nir_reader="snntorch", energy_weight=0.02,
+                              neat_config=str(wired_neat_config))
     EvolutionRun.start(out, settings, progress=False).run()
     return load(out / CHAMPION_FILE)
 

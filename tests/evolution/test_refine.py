@@ -15,10 +15,10 @@ from spikefly.evolution.settings import EvolveSettings, SettingsError
 
 
 @pytest.fixture(scope="module")
-def neat_config():
-    from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
+def neat_config(wired_neat_config):
+    from spikefly.evolution.neat_config import load_neat_config
 
-    return load_neat_config(BUNDLED_CONFIG, num_inputs=6, num_outputs=2, overrides={"NEAT": {"pop_size": 4}})
+    return load_neat_config(wired_neat_config, num_inputs=6, num_outputs=2, overrides={"NEAT": {"pop_size": 4}})
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +105,12 @@ def test_refinement_rounds_fly_new_training_episodes_never_validation_ones():
     assert {seed for r in range(8) for seed in episodes_for(("kitchen",), 2, 0, TRAINING, 3, pool=4, round_=r).seeds} <= pool
 
 
-def test_a_run_with_refinement_logs_it_and_resumes_identically(tmp_path):
+def test_a_run_with_refinement_logs_it_and_resumes_identically(tmp_path, wired_neat_config):
     from spikefly.evolution.run import EvolutionRun
 
     settings = EvolveSettings(population=12, generations=5, episodes_per_world=1, validation_every=2, validation_episodes=2,
-                              validation_top=2, pybullet_every=0, refine_every=2, refine_iterations=2, refine_population=4)
+                              validation_top=2, pybullet_every=0, refine_every=2, refine_iterations=2, refine_population=4,
+                              neat_config=str(wired_neat_config))
     straight = EvolutionRun.start(tmp_path / "straight", settings, progress=False)
     straight.run()
     lines = [line for line in straight._log_lines() if "generation" in line]
@@ -142,12 +143,12 @@ def test_bad_refinement_settings_name_the_key(values, message):
         EvolveSettings.from_dict(values)
 
 
-def test_the_refine_flag_reaches_the_run_settings(tmp_path, capsys):
+def test_the_refine_flag_reaches_the_run_settings(tmp_path, capsys, wired_neat_config):
     out = tmp_path / "run"
     settings = tmp_path / "tiny.json"
     settings.write_text(json.dumps({"validation_every": 2, "validation_episodes": 2, "pybullet_episodes": 2,
                                     "validation_top": 2, "refine_iterations": 1, "refine_population": 4}))
     assert main(["evolve", "--population", "8", "--generations", "2", "--episodes", "1", "--quiet", "--refine-every", "1",
-                 "--settings", str(settings), "--out", str(out)]) == 0
+                 "--settings", str(settings), "--neat-config", str(wired_neat_config), "--out", str(out)]) == 0
     assert json.loads((out / "settings.json").read_text())["refine_every"] == 1
     assert "refinement" in [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][1]

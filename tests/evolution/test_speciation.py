@@ -14,16 +14,16 @@ from spikefly.evolution.neat_config import load_neat_config
 from spikefly.evolution.speciation import DefaultSpeciesSet, GeneTable
 
 
-def _evolving_population(size: int, threshold: float):
-    config = load_neat_config(None, num_inputs=24, num_outputs=4,
+def _evolving_population(size: int, threshold: float, path):
+    config = load_neat_config(path, num_inputs=24, num_outputs=4,
                               overrides={"NEAT": {"pop_size": size}, "DefaultSpeciesSet": {"compatibility_threshold": threshold}})
     seed_everything(3)
     return config, neat.Population(config)
 
 
 @pytest.mark.parametrize("threshold", [0.5, 1.0, 2.0])
-def test_species_equal_neats_generation_after_generation(threshold):
-    config, population = _evolving_population(120, threshold)
+def test_species_equal_neats_generation_after_generation(threshold, wired_neat_config):
+    config, population = _evolving_population(120, threshold, wired_neat_config)
     rng = np.random.default_rng(0)
     checked = []
 
@@ -48,8 +48,8 @@ def test_species_equal_neats_generation_after_generation(threshold):
     assert len(checked) == 6 and max(checked) >= 3, checked  # several species to choose among
 
 
-def test_gene_table_distances_are_neats_to_the_last_bits():
-    config, population = _evolving_population(60, 3.0)
+def test_gene_table_distances_are_neats_to_the_last_bits(wired_neat_config):
+    config, population = _evolving_population(60, 3.0, wired_neat_config)
     rng = np.random.default_rng(1)
     population.run(lambda genomes, _c: [setattr(g, "fitness", float(rng.normal())) for _, g in genomes], 3)
     keys = sorted(population.population)
