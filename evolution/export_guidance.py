@@ -71,7 +71,7 @@ static double {name}_clip_unit(double value) {{ return value < -1.0 ? -1.0 : (va
 
 static void {name}_gap_setpoint(const float *observation, const float action[4], double command[4]) {{
     const int count = {p}_N_RAYS * {p}_N_ROWS;
-    double ranges[{count}], effective[{count}];
+    double ranges[{count}], effective[{count}], beyond[{count}];
     for (int i = 0; i < count; i++) ranges[i] = (double)observation[i] * {p}_MAX_RANGE_M;
     double sin_b = observation[{p}_N_RANGES], cos_b = observation[{p}_N_RANGES + 1];
     double distance = (double)observation[{p}_N_RANGES + 2] * {p}_GOAL_SCALE_M;
@@ -100,6 +100,7 @@ static void {name}_gap_setpoint(const float *observation, const float action[4],
                 width += fmin(ranges[i + 1], own) * {p}_SPACING_SIN;
             }}
             effective[i] = width >= {p}_MIN_WIDTH_M ? own : narrowest;
+            beyond[i] = own - narrowest;  /* how far it reads past the nearer neighbour */
         }}
     }}
     int best = 0, nearest = 0;
@@ -109,13 +110,7 @@ static void {name}_gap_setpoint(const float *observation, const float action[4],
         double alignment = d[0] * gx + d[1] * gy + d[2] * gz;
         double score = alignment + {p}_OPEN_WEIGHT * fmin(effective[i], needed) / needed;
         if (effective[i] < blocked) score -= 2.0;
-        else if (effective[i] >= needed) {{
-            int k = i % {p}_N_RAYS;
-            double neighbour = ranges[i];
-            if (k > 0) neighbour = fmin(neighbour, ranges[i - 1]);
-            if (k < {p}_N_RAYS - 1) neighbour = fmin(neighbour, ranges[i + 1]);
-            score += {p}_JUMP_WEIGHT * fmin(1.0, (ranges[i] - neighbour) / {p}_JUMP_M);
-        }}
+        else if (effective[i] >= needed) score += {p}_JUMP_WEIGHT * fmin(1.0, beyond[i] / {p}_JUMP_M);
         if (speed > 0.2) score += {p}_MOMENTUM * fmin(speed, 1.0) * (d[0] * vx + d[1] * vy + d[2] * vz) / speed;
         if (score > best_score) {{ best = i; best_score = score; }}
         if (alignment > nearest_cos) {{ nearest = i; nearest_cos = alignment; }}

@@ -114,6 +114,7 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
     blocked = min(needed, 1.0)
     spacing = math.sin(ray_spacing_rad)
     effective = np.empty(count)
+    beyond = np.empty(count)  # how far each ray reads past the nearer of its neighbours
     for row in range(n_rows):
         for k in range(n_rays):
             i = row * n_rays + k
@@ -127,6 +128,7 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
                 narrowest = min(narrowest, ranges[i + 1])
                 width += min(ranges[i + 1], own) * spacing
             effective[i] = own if width >= GAP_MIN_WIDTH_M else narrowest
+            beyond[i] = own - narrowest
     best, best_score, nearest, nearest_cos = 0, -1e30, 0, -2.0
     for i in range(count):
         alignment = directions[i, 0] * gx + directions[i, 1] * gy + directions[i, 2] * gz
@@ -134,13 +136,7 @@ def gap_setpoint(action, observation, directions, n_rays, n_rows, ray_spacing_ra
         if effective[i] < blocked:
             score -= 2.0
         elif effective[i] >= needed:
-            k = i % n_rays
-            neighbour = ranges[i]
-            if k > 0:
-                neighbour = min(neighbour, ranges[i - 1])
-            if k < n_rays - 1:
-                neighbour = min(neighbour, ranges[i + 1])
-            score += GAP_JUMP_WEIGHT * min(1.0, (ranges[i] - neighbour) / GAP_JUMP_M)
+            score += GAP_JUMP_WEIGHT * min(1.0, beyond[i] / GAP_JUMP_M)
         if speed > 0.2:
             score += GAP_MOMENTUM * min(speed, 1.0) * (
                 directions[i, 0] * vx + directions[i, 1] * vy + directions[i, 2] * vz) / speed

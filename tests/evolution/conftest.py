@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def wired_neat_config(tmp_path_factory) -> Path:
     """The bundled NEAT config file with random first wiring (``partial_direct 0.15``), for tests of what acts on

@@ -194,9 +194,8 @@ def test_array_round_trip_is_exact_and_draws_no_keys(config: neat.Config, evolve
     assert (repr(genome_config.node_indexer), tracker.global_counter, dict(tracker.generation_innovations)) == before
 
 
-def test_arrays_are_smaller_than_the_pickled_genome() -> None:
-    # the default quadrotor's channels, wired at random as partial_direct 0.15 does: ~140 connections
-    config = load_neat_config(num_inputs=92, num_outputs=8, overrides={"LIFGenome": {"initial_connection": "partial_direct 0.15"}})
+def test_arrays_are_smaller_than_the_pickled_genome(wired_neat_config) -> None:
+    config = load_neat_config(wired_neat_config, num_inputs=92, num_outputs=8)  # the default quadrotor's channels: ~140 connections
     seed_everything(0)
     genome = LIFGenome(1)
     config.genome_config.innovation_tracker = neat.innovation.InnovationTracker()
