@@ -30,6 +30,10 @@ from spikefly.evolution.settings import EvolveSettings
 from spikefly.evolution.tasks import make_flyer
 
 
+WORLD_CACHE = 2
+"""Episode sets a :class:`Flyer` keeps drawn: the run's validation set and the latest training set."""
+
+
 class Evaluator(Protocol):
     def evaluate(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults: ...
 
@@ -58,13 +62,26 @@ class Flyer:
         self._rollout = PopulationRollout(
             QuadrotorTwin(1, **settings.env_settings), self.encoder, self.decoder, settings.steps_per_action, self.low, self.high
         )
+        self._worlds: dict[EpisodeSet, TwinWorlds] = {}
+        """The last episode sets drawn, with their path fields: a run's validation set is flown again
+        every validation, and drawing it (layouts, solvability, path fields) costs more than flying it."""
 
     def fly(self, networks: list[LIFNetwork], episodes: EpisodeSet, physics: str | None = None) -> RolloutResults:
         physics = physics or self.settings.physics
         if physics == "twin":
-            return self._rollout.run(networks, TwinWorlds.draw(episodes.worlds, episodes.seeds, episodes.difficulty_cap),
-                                     list(episodes.seeds))
+            return self._rollout.run(networks, self._drawn(episodes), list(episodes.seeds))
         return self._fly_pybullet(networks, episodes)
+
+    def _drawn(self, episodes: EpisodeSet) -> TwinWorlds:
+        """``episodes``' layouts, prepared for the twin; the last ``WORLD_CACHE`` sets are kept."""
+        worlds = self._worlds.pop(episodes, None)
+        if worlds is None:
+            drawn = TwinWorlds.draw(episodes.worlds, episodes.seeds, episodes.difficulty_cap)
+            worlds = self._rollout.twin.prepare(drawn)
+        self._worlds[episodes] = worlds  # the newest last: the oldest set goes first
+        while len(self._worlds) > WORLD_CACHE:
+            del self._worlds[next(iter(self._worlds))]
+        return worlds
 
     def _fly_pybullet(self, networks: list[LIFNetwork], episodes: EpisodeSet) -> RolloutResults:
         """The reference physics: each network flies each episode in the PyBullet env."""
