@@ -81,6 +81,9 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     "env_settings": {"front_end": dict(SEVEN_BANDS)},
     "nir_ready": False,
     "curriculum_start": 0.0,
+    # no guidance law to fall back on, and F1 over 10 clips: the first champion and plain comparison
+    "baseline_champion": False,
+    "champion_margin": 0.0,
 }
 """What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
 

@@ -43,6 +43,24 @@ def success_rate(results: RolloutResults) -> NDArray[np.float64]:
     return results.success.mean(axis=1)
 
 
+def beats_champion(successes: NDArray[np.float64], score: list[float], champion: dict, margin: float) -> bool:
+    """Whether a validated candidate replaces the champion.
+
+    ``successes`` [E]: the candidate's per-episode success on the validation episodes, ``score``
+    its (success rate, mean return); ``champion`` holds the same (``"successes"``, ``"score"``).
+    With ``margin`` > 0 the comparison is paired, episode by episode: the candidate must gain
+    more than ``margin`` standard deviations of the gain (a sign test on 0/1 successes: the episodes
+    only it flew, less those only the champion flew, beyond ``margin`` x the square root of their
+    sum), so that the best of many candidates does not win on a few lucky episodes. ``margin`` 0,
+    or a champion without per-episode successes (a checkpoint from before they were kept):
+    higher success rate, then higher return."""
+    kept = champion.get("successes")
+    if margin <= 0 or kept is None or len(kept) != len(successes):
+        return list(score) > list(champion["score"])
+    gain = np.asarray(successes, np.float64) - np.asarray(kept, np.float64)
+    return bool(gain.sum() > margin * np.sqrt(np.square(gain).sum()))
+
+
 def curriculum_success(fitness: NDArray[np.float64], successes: NDArray[np.float64], share: float = 0.1) -> float:
     """Mean success of the top ``share`` of genomes by fitness (at least one): the curriculum's
     promotion test, steadier than the best genome's few episodes, which luck alone can fill."""

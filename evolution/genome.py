@@ -66,6 +66,7 @@ __all__ = [
     "LIFGenome",
     "LIFGenomeConfig",
     "LIFNodeGene",
+    "quiet_genome",
     "seed_everything",
 ]
 
@@ -321,6 +322,22 @@ class LIFGenome(neat.DefaultGenome):
         outgoing.weight, outgoing.enabled, outgoing.delay = split.weight, True, max(split.delay - 1, 0)
         self.connections[incoming.key] = incoming
         self.connections[outgoing.key] = outgoing
+
+
+def quiet_genome(config: LIFGenomeConfig, key: int = -1) -> LIFGenome:
+    """The genome whose network never spikes: its output (and homologous hidden) neurons with no
+    synapse and no bias, every other gene at its initial mean. With a guidance law its controller is
+    the law alone; it draws no random number, so a run that builds one stays on its seed's path."""
+    genome = LIFGenome(key)
+    for node_key in [*config.output_keys, *range(config.num_outputs, config.num_outputs + config.num_hidden)]:
+        node = LIFNodeGene(node_key)
+        for attribute in LIFNodeGene._gene_attributes:
+            mean = getattr(config, attribute.init_mean_name) if attribute.is_on(config) else 0
+            value = attribute.clamp(mean if isinstance(attribute, LIFFloatAttribute) else round(mean), config)
+            setattr(node, attribute.name, value)
+        node.bias = 0.0
+        genome.nodes[node_key] = node
+    return genome
 
 
 def _clamp(value: float, config: LIFGenomeConfig, attribute: str) -> float:

@@ -46,17 +46,18 @@ from spikefly.evolution.evaluators import make_evaluator
 from spikefly.evolution.fitness import (
     TERM_NAMES,
     NoveltyArchive,
+    beats_champion,
     behaviours,
     curriculum_success,
     fitness_terms,
     success_rate,
 )
-from spikefly.evolution.genome import RELAY_THRESHOLD, seed_everything
+from spikefly.evolution.genome import RELAY_THRESHOLD, quiet_genome, seed_everything
 from spikefly.evolution.neat_config import BUNDLED_CONFIG, load_neat_config
 from spikefly.evolution.refine import refine_genome
 from spikefly.evolution.run_records import board_summary, population_record, progress_bar, progress_text
 from spikefly.evolution.settings import EvolveSettings, SettingsError
-from spikefly.evolution.tasks import make_flyer, task_for
+from spikefly.evolution.tasks import make_flyer, task_for, validation_settings
 
 SETTINGS_FILE = "settings.json"
 NEAT_FILE = "neat.ini"
@@ -80,6 +81,9 @@ class RunError(SpikeflyError):
     """A run directory that cannot be started or resumed: the message says why and the fix."""
 
 
+QUIET_NOTE = "the quiet network (no synapse, no bias): no evolved network beat it on validation"
+
+
 @dataclass(frozen=True)
 class RunSummary:
     run_dir: Path
@@ -92,6 +96,10 @@ class RunSummary:
     """The worlds the run trained on (validation drew other layouts of them)."""
     env_id: str = EvolveSettings.env_id
     """The task's env id (:func:`spikefly.evolution.tasks.task_for` says how its success is measured)."""
+    validation_randomise: str | None = None
+    """The domain randomisation validation flew with (``EvolveSettings.validation_randomise``)."""
+    quiet_champion: bool = False
+    """The champion is the quiet genome (``baseline_champion``): no evolved network beat it on validation."""
 
 
 class EvolutionRun:
@@ -109,6 +117,9 @@ class EvolutionRun:
         self.encoder = encoder_from_dict(dict(settings.encoder))
         self.decoder = decoder_from_dict(dict(settings.decoder))
         self._flyer = make_flyer(settings)
+        validation = validation_settings(settings)
+        self._validation_flyer = self._flyer if validation is settings else make_flyer(validation)
+        """Flies validation and the champion's re-flights (under ``validation_randomise``)."""
         self.observation_low, self.observation_high = self._flyer.low, self._flyer.high
         n_obs = self.observation_low.shape[0]
         self.charge = None if settings.board is None else BoardCharge(
@@ -348,20 +359,29 @@ class EvolutionRun:
         return {**report.to_dict(), "env_steps": self.env_steps - steps_before}
 
     def _validate(self, genomes: list, networks: list, generation: int) -> dict[str, Any]:
-        """Fly the candidates on the validation episodes; the best (success, then return) may become champion."""
-        results = self._flyer.fly(networks, self.validation)
+        """Fly the candidates on the validation episodes; the best (success, then return) becomes
+        champion if it beats the champion (:func:`~spikefly.evolution.fitness.beats_champion`).
+        The first validation also flies the quiet genome (``baseline_champion``): the champion to beat."""
+        baseline = self.champion is None and self.settings.baseline_champion
+        if baseline:
+            quiet = quiet_genome(self.config.genome_config)
+            genomes, networks = [quiet, *genomes], [self._scored(compile_genome(quiet, self.config.genome_config)), *networks]
+        results = self._validation_flyer.fly(networks, self.validation)
         self.env_steps += int(results.steps.sum())
         successes = success_rate(results)
         returns = results.returns.mean(axis=1)
-        best = max(range(len(networks)), key=lambda i: (successes[i], returns[i]))
+        first = 1 if baseline else 0
+        best = max(range(first, len(networks)), key=lambda i: (successes[i], returns[i]), default=0)
         score = [float(successes[best]), float(returns[best])]
-        summary: dict[str, Any] = {"success_rate": score[0], "mean_return": score[1], "candidates": len(networks)}
+        summary: dict[str, Any] = {"success_rate": score[0], "mean_return": score[1], "candidates": len(networks) - first}
+        if baseline:
+            summary["baseline"] = {"success_rate": float(successes[0]), "mean_return": float(returns[0])}
+            self._crown(genomes, networks, results, 0, generation, quiet=True)
         self.validations += 1
-        if self.champion is None or score > self.champion["score"]:
-            self.champion = {"genome": arrays_to_json(genome_to_arrays(genomes[best])), "score": score, "generation": generation}
-            if self.charge is not None:
-                report = self.charge.reports([networks[best]], results.ops[best:best + 1], results.steps[best:best + 1])[0]
-                self.champion["board"] = report.to_dict()
+        if self.champion is None or (best >= first and beats_champion(
+                results.success[best], score, self.champion, self.settings.champion_margin)):
+            self._crown(genomes, networks, results, best, generation)
+        if self.champion["generation"] == generation:
             self.validations_without_gain = 0
             summary["new_champion"] = True
             self._save_champion()
@@ -371,6 +391,20 @@ class EvolutionRun:
         if self._reflies() and every and self.validations % every == 0:
             summary["pybullet_success_rate"] = self._fly_champion_in_pybullet()
         return summary
+
+    def _crown(self, genomes: list, networks: list, results, index: int, generation: int, quiet: bool = False) -> None:
+        """Make candidate ``index`` of a validation the champion (its per-episode successes kept)."""
+        self.champion = {
+            "genome": arrays_to_json(genome_to_arrays(genomes[index])),
+            "score": [float(success_rate(results)[index]), float(results.returns[index].mean())],
+            "successes": [round(float(value), 6) for value in results.success[index]],
+            "generation": generation,
+        }
+        if quiet:
+            self.champion["baseline"] = True
+        if self.charge is not None:
+            report = self.charge.reports([networks[index]], results.ops[index:index + 1], results.steps[index:index + 1])[0]
+            self.champion["board"] = report.to_dict()
 
     def _reinsert_champion(self, record: dict[str, Any]) -> None:
         """With ``reinsert_champion``: after a validation without a new champion, put a copy of the
@@ -389,7 +423,7 @@ class EvolutionRun:
         """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
         genome = genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config)
         episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
-        results = self._flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
+        results = self._validation_flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
         self.env_steps += int(results.steps.sum())
         self.pybullet_success = float(success_rate(results)[0])
         return self.pybullet_success
@@ -403,7 +437,8 @@ class EvolutionRun:
             env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=self.champion.get("board"),
             fitness={"validation_success_rate": self.champion["score"][0], "validation_mean_return": self.champion["score"][1]},
             generation=self.champion["generation"],
-            metadata={"run_seed": self.settings.seed, "worlds": list(self.settings.worlds)},
+            metadata={"run_seed": self.settings.seed, "worlds": list(self.settings.worlds),
+                      **({"note": QUIET_NOTE} if self.champion.get("baseline") else {})},
         )
         save(spec, self.run_dir / CHAMPION_FILE)
 
@@ -443,6 +478,7 @@ class EvolutionRun:
             run_dir=self.run_dir, champion=champion if champion.exists() else None, generations=self.generation,
             validation_success=self.champion["score"][0] if self.champion else None, pybullet_success=self.pybullet_success,
             seconds=seconds, worlds=self.settings.worlds, env_id=self.settings.env_id,
+            validation_randomise=self.settings.validation_randomise, quiet_champion=bool(self.champion and self.champion.get("baseline")),
         )
 
 

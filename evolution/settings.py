@@ -52,7 +52,7 @@ INT_LIMITS = {
 }
 """Upper bounds of the integer settings: far beyond any run that finishes, well short of one that
 exhausts memory or never starts."""
-FLOAT_LIMITS = {"time_budget_s": 1e8, "refine_sigma": 1e3}
+FLOAT_LIMITS = {"time_budget_s": 1e8, "refine_sigma": 1e3, "champion_margin": 100.0}
 """Upper bounds of the float settings that are not weights or costs (those are at most 1e6)."""
 
 
@@ -83,11 +83,18 @@ class EvolveSettings:
     training_pool: int = 0
     """0: new training episodes every generation; N: draw them from a fixed pool of N per world
     (for tasks whose episodes are slow to make, such as audio clips)."""
-    validation_episodes: int = 30
-    """Validation episodes per world (seeds disjoint from training) for champion selection."""
+    validation_episodes: int = 150
+    """Validation episodes per world (seeds disjoint from training) for champion selection: the
+    same ones at every validation, so candidates and champion are compared flight by flight."""
+    validation_randomise: str | None = "default"
+    """Validation (champion choice) and the champion's PyBullet re-flights fly with this domain
+    randomisation laid over env_settings: a preset of ``spikefly evaluate --randomise`` ("light",
+    "default", "strong") or a JSON/TOML file of its keys ("off": clean); None: as trained. Noise, wind and model
+    error sort out networks that only pay on clean flights (docs/generalisation.md). A task
+    without domain randomisation (audio) defaults to None."""
     validation_every: int = 5
     """Validate the best genomes every this many generations (and at the end)."""
-    validation_top: int = 5
+    validation_top: int = 2
     """How many of the generation's best genomes (by training fitness) are validated."""
     pybullet_every: int = 2
     """With the twin, re-fly the champion in PyBullet every this many validations and log both
@@ -145,6 +152,17 @@ class EvolveSettings:
     """Mix of novelty into fitness (0 = pure fitness): fitness + weight x novelty (final-position kNN distance, m)."""
     novelty_neighbours: int = 15
     """k of the k-nearest-neighbour novelty."""
+    baseline_champion: bool = True
+    """The first validation also flies the genome whose network never spikes (no synapse, no bias:
+    with a guidance law, the law alone) and makes it the champion to beat, so a run never ships a
+    network that flew its validation episodes worse than doing nothing would (False: the first
+    validation's best candidate is champion however it flew)."""
+    champion_margin: float = 2.0
+    """A validated candidate replaces the champion only when, episode by episode on the same
+    validation episodes, it gains more than this many standard deviations of its gain (a paired
+    sign test, :func:`spikefly.evolution.fitness.beats_champion`): the best of dozens of candidates
+    otherwise wins on lucky episodes and flies unseen courses no better. 0: any higher success
+    rate (then return) replaces it."""
     reinsert_champion: bool = False
     """After a validation that finds no better champion, a copy of the champion replaces the newest
     offspring (never an elite), so noisy training fitness cannot lose the best validated lineage."""
@@ -229,7 +247,7 @@ class EvolveSettings:
         if self.curriculum_start > 0.0 and self.physics != "twin":
             raise SettingsError(f"curriculum_start={self.curriculum_start}: the curriculum trains on the twin. "
                                 "Fix: use physics twin, or curriculum_start 0")
-        for name in ("integer", "nir_ready", "reinsert_champion"):
+        for name in ("integer", "nir_ready", "reinsert_champion", "baseline_champion"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name}={getattr(self, name)!r}: must be true or false")
         if self.nir_reader not in NIR_READERS:
@@ -238,13 +256,16 @@ class EvolveSettings:
             raise SettingsError(f"nir_reader={self.nir_reader!r} needs nir_ready. Fix: drop --no-nir-ready, or nir_reader \"any\"")
         self._check_coding()
         for name in ("time_budget_s", "synaptic_op_cost", "neuron_update_cost", "size_cost", "novelty_weight",
-                     "energy_weight", "latency_weight", "refine_sigma"):
+                     "energy_weight", "latency_weight", "refine_sigma", "champion_margin"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be a finite number >= 0")
             limit = FLOAT_LIMITS.get(name, 1e6)
             if value > limit:
                 raise SettingsError(f"{name}={value!r}: at most {limit:g}. Fix: give a smaller value")
+        if self.validation_randomise is not None and (not isinstance(self.validation_randomise, str) or not self.validation_randomise):
+            raise SettingsError(f"validation_randomise={self.validation_randomise!r}: give a preset name (light, default, strong), "
+                                "a randomisation file, or null to validate as trained")
         if self.refine_sigma == 0:
             raise SettingsError("refine_sigma=0: CMA-ES needs a step size > 0. Fix: give e.g. 0.3, or refine_every 0 to turn refinement off")
 

@@ -52,8 +52,10 @@ class Task(Protocol):
     env_id: str
 
     metric: str
+    quiet_champion: str
     episode_word: str
     suites: bool
+    randomises: bool
 
     @property
     def defaults(self) -> Mapping[str, Any]: ...
@@ -145,6 +147,9 @@ class TaskParts:
     progress, audio_settings, randomise)`` returns the JSON-ready report; None: the task has none."""
     metric: str = "success rate"
     """What a flyer's ``success`` measures, as the run's summary names it."""
+    quiet_champion: str = ("no evolved network beat the quiet one (no synapse, no bias) on validation, "
+                           "so the champion is that quiet network")
+    """The run summary's line when the champion is the quiet genome (``baseline_champion``)."""
     hints: Callable[[str, tuple[str, ...]], list[str]] | None = None
     """``hints(champion_path, worlds)``: the commands ``spikefly evolve`` prints after a run (None:
     ``spikefly evaluate`` on the training worlds)."""
@@ -159,6 +164,8 @@ class TaskParts:
     """What one episode is called in reports ("flight", "clip")."""
     suites: bool = False
     """Its worlds come in the bundled suites of :func:`spikefly.worlds.suite_courses` (``--suite``)."""
+    randomises: bool = False
+    """Its env takes the domain randomisation keys (``spikefly evaluate --randomise``, ``validation_randomise``)."""
     review_parts: ReviewParts | None = None
     """Recording and report pictures; None: ``spikefly render`` and the report's episode picture refuse it."""
     baseline_parts: BaselineParts | None = None
@@ -172,7 +179,9 @@ class TaskParts:
 
     @property
     def defaults(self) -> Mapping[str, Any]:
-        return _resolve(self.defaults_of)
+        defaults = _resolve(self.defaults_of)
+        # a task without domain randomisation validates as it trains
+        return defaults if self.randomises else {"validation_randomise": None, **defaults}
 
     def check_worlds(self, worlds: Any) -> None:
         if self.load_world is not None:
@@ -183,6 +192,17 @@ class TaskParts:
     def check(self, settings: Any) -> None:
         self.check_worlds(settings.worlds)
         self.check_env_settings(settings.env_settings)
+        randomise = getattr(settings, "validation_randomise", None)
+        if randomise is not None:
+            if not self.randomises:
+                raise TaskError(f"validation_randomise={randomise!r}: the {self.name} task has no domain randomisation. "
+                                "Fix: set validation_randomise to null in the settings file")
+            from spikefly.envs.sim.randomisation import RandomisationError, load_randomisation
+
+            try:
+                load_randomisation(randomise)
+            except RandomisationError as error:
+                raise TaskError(f"validation_randomise: {error}") from None
 
     def check_env_settings(self, env_settings: Mapping[str, Any], where: str = "the settings file") -> None:
         """The env settings are the task's (``where`` names their file in the fix), or a :class:`TaskError`."""
@@ -261,6 +281,17 @@ def task_names() -> dict[str, str]:
     return {task.name: task.env_id for task in TASKS.values()}
 
 
+def validation_settings(settings: Any) -> Any:
+    """``settings`` as validation flies them: ``validation_randomise`` laid over the env settings
+    (``settings`` itself when it is None)."""
+    if getattr(settings, "validation_randomise", None) is None:
+        return settings
+    from spikefly.envs.sim.randomisation import load_randomisation
+
+    randomised = load_randomisation(settings.validation_randomise).applied_to(dict(settings.env_settings))
+    return replace(settings, env_settings=randomised)
+
+
 def make_flyer(settings: Any) -> Any:
     """The flyer of ``settings.env_id``'s task."""
     return task_for(settings.env_id).make_flyer(settings)
@@ -285,8 +316,10 @@ _BASELINES = "spikefly.evolution.baselines"
 register_task(TaskParts(
     "quadrotor", QUADROTOR_AVOID_ID, flyer="spikefly.evolution.evaluators:Flyer", load_world="spikefly.worlds:load_world",
     env_settings="spikefly.envs.quadrotor_settings:QuadrotorSettings", hints=_quadrotor_hints,
+    quiet_champion=("no evolved network flew the validation courses better than the quiet one, so the champion's "
+                    "network never spikes: with action_mode gap or guided the guidance law flies alone (docs/generalisation.md)"),
     evaluator="spikefly.evolution.evaluate:evaluate_flights", printer="spikefly.evolution.cli.evaluate:print_flights", rate="spikefly.envs.quadrotor_settings:control_rate",
-    episode_word="flight", suites=True,
+    episode_word="flight", suites=True, randomises=True,
     review_parts=ReviewParts(record=f"{_REVIEW}.record:record_flight", plot_episodes=f"{_REVIEW}.plots:flights_section",
                              io_names=f"{_REVIEW}.plots:quadrotor_io_names"),
     baseline_parts=BaselineParts(

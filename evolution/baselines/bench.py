@@ -148,7 +148,9 @@ def run_neat(settings: BenchSettings, seed: int, out: Path) -> dict[str, Any]:
     values: dict[str, Any] = {
         "env_id": settings.env_id, "worlds": settings.worlds, "env_settings": dict(settings.env_settings),
         "generations": 10**9, "validation_episodes": settings.validation_episodes, "validation_top": 3, "pybullet_every": 0,
-        "seed": seed}
+        "seed": seed,
+        # validated as PPO is (clean, the best so far wins): the curves compare the two searches
+        "validation_randomise": None, "champion_margin": 0.0, "baseline_champion": False}
     if settings.neat_population:
         values["population"] = settings.neat_population
     if settings.neat_episodes:

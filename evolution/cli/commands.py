@@ -281,6 +281,7 @@ def _run_evolve(args: argparse.Namespace) -> int:
         "run_dir": str(summary.run_dir), "champion": str(summary.champion) if summary.champion else None,
         "generations": summary.generations, "seconds": round(summary.seconds, 1),
         "validation_success_rate": summary.validation_success, "pybullet_success_rate": summary.pybullet_success,
+        "quiet_champion": summary.quiet_champion,
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -292,10 +293,14 @@ def _run_evolve(args: argparse.Namespace) -> int:
     print(f"champion: {summary.champion}")
     task = task_for(summary.env_id)
     line = f"  validation {task.metric}"
+    if summary.validation_randomise is not None:
+        line += f" with randomisation {summary.validation_randomise}"
     if summary.pybullet_success is None:
         print(f"{line}: {summary.validation_success:.2f}")
     else:
         print(f"{line} (twin): {summary.validation_success:.2f}; in PyBullet: {summary.pybullet_success:.2f}")
+    if summary.quiet_champion:
+        print(f"  {task.quiet_champion}")
     for hint in task.next_steps(str(summary.champion), tuple(summary.worlds)):
         print(f"  {hint}")
     return 0

@@ -56,3 +56,25 @@ def test_the_curriculum_promotes_on_the_top_tenth_not_on_one_lucky_genome():
     successes[5] = 1.0  # outside the top tenth: does not count
     assert curriculum_success(fitness, successes, share=0.1) == 1.0
     assert curriculum_success(np.array([1.0, 3.0]), np.array([0.0, 0.75])) == 0.75  # at least one genome
+
+
+def test_a_candidate_replaces_the_champion_only_on_a_clear_paired_gain():
+    from spikefly.evolution.fitness import beats_champion
+
+    champion = {"successes": [1.0] * 80 + [0.0] * 20, "score": [0.8, 30.0]}
+
+    def candidate(only_it: int, only_champion: int) -> np.ndarray:
+        """Successes on the same 100 episodes: ``only_it`` of the champion's failures flown, ``only_champion`` of its goals lost."""
+        flown = np.array(champion["successes"])
+        flown[80:80 + only_it] = 1.0
+        flown[:only_champion] = 0.0
+        return flown
+
+    # 10 episodes gained, 2 lost: 8 > 2 x sqrt(12) = 6.9; 8 gained, 2 lost: 6 < 2 x sqrt(10) = 6.3
+    assert beats_champion(candidate(10, 2), [0.88, 29.0], champion, margin=2.0)
+    assert not beats_champion(candidate(8, 2), [0.86, 35.0], champion, margin=2.0)
+    assert not beats_champion(candidate(0, 0), [0.8, 99.0], champion, margin=2.0)  # the same flights, however fast
+    # margin 0, or a champion from an older checkpoint without per-episode successes: rate, then return
+    assert beats_champion(candidate(0, 0), [0.8, 99.0], champion, margin=0.0)
+    assert beats_champion(candidate(8, 2), [0.86, 35.0], {"score": [0.8, 30.0]}, margin=2.0)
+    assert not beats_champion(candidate(2, 8), [0.74, 35.0], {"score": [0.8, 30.0]}, margin=2.0)

@@ -103,6 +103,58 @@ def test_evolve_writes_a_run_directory_and_the_champion_flies(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("baseline", [True, False])
+def test_a_run_never_ships_a_network_that_flew_validation_worse_than_the_quiet_one(tmp_path, baseline):
+    """A candidate whose network always commands backwards and down loses to the quiet network (the
+    guidance law alone), which stays champion; with ``baseline_champion`` off the candidate is shipped."""
+    import random
+
+    from spikefly.evolution.compile import compile_genome
+    from spikefly.evolution.genome import quiet_genome
+    from spikefly.evolution.run import EvolutionRun
+
+    settings = EvolveSettings(validation_episodes=3, pybullet_every=0, baseline_champion=baseline)
+    run = EvolutionRun.start(tmp_path / "run", settings, progress=False)
+    genome_config = run.config.genome_config
+    before = random.getstate()
+    loud = quiet_genome(genome_config, key=7)
+    assert random.getstate() == before  # building the quiet genome leaves NEAT's random stream alone
+    loud.nodes[1].bias = loud.nodes[5].bias = 1.0  # the negative halves of the x and z actions fire every substep
+    summary = run._validate([loud], [run._scored(compile_genome(loud, genome_config))], generation=0)
+
+    spec = load(tmp_path / "run" / "champion.json")
+    assert "wind_speed_mps" not in spec.env_settings  # validated in wind, the champion file keeps the training settings
+    if baseline:
+        assert summary["candidates"] == 1 and summary["baseline"]["success_rate"] > summary["success_rate"] == 0.0
+        assert run.champion["baseline"] and spec.metadata["note"].startswith("the quiet network")
+        assert spec.network.n_synapses == 0 and not np.any(spec.network.bias)
+    else:
+        assert summary["candidates"] == 1 and "baseline" not in summary and summary["success_rate"] == 0.0
+        assert "note" not in spec.metadata and spec.network.bias.max() > 0
+
+
+def test_validation_flies_with_the_randomisation_it_names(tmp_path):
+    """The quiet genome's validation flights differ between clean and the default randomisation
+    (wind, noise, model error act), and each equals flying the same episodes under those settings."""
+    from spikefly.envs.sim.randomisation import load_randomisation
+    from spikefly.evolution.compile import compile_genome
+    from spikefly.evolution.evaluators import Flyer
+    from spikefly.evolution.genome import quiet_genome
+    from spikefly.evolution.run import EvolutionRun
+
+    returns = {}
+    for randomise in (None, "default"):
+        settings = EvolveSettings(validation_episodes=2, pybullet_every=0, validation_randomise=randomise)
+        run = EvolutionRun.start(tmp_path / str(randomise), settings, progress=False)
+        quiet = quiet_genome(run.config.genome_config)
+        network = run._scored(compile_genome(quiet, run.config.genome_config))
+        returns[randomise] = run._validate([], [], generation=0)["baseline"]["mean_return"]
+        flown = dict(settings.env_settings) if randomise is None else load_randomisation(randomise).applied_to(dict(settings.env_settings))
+        direct = Flyer(EvolveSettings(env_settings=flown)).fly([network], run.validation)
+        assert returns[randomise] == pytest.approx(float(direct.returns.mean()))
+    assert returns[None] != returns["default"]
+
+
 def _evolve_command(out: Path, settings: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "spikefly.evolution.cli", "evolve", "--population", "12", "--generations", "8",
             "--episodes", "1", "--quiet", "--settings", str(settings), "--out", str(out), *extra]
@@ -158,13 +210,15 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, arguments, mes
         ({"env_settings": {"geofence_ray": True}}, "'geofence_ray' (did you mean 'geofence_rays'?)"),
         ({"env_settings": {"geofence_rays": "yes"}}, "geofence_rays='yes': must be true or false"),
         ({"env": "audio", "worlds": ["kitchen"], "env_settings": {"snr": [0, 10]}}, "unknown AudioEventDetection setting"),
+        ({"validation_randomise": "windy"}, "validation_randomise: windy: neither a randomisation preset nor a file. Fix: name a preset"),
+        ({"env": "audio", "worlds": ["kitchen"], "validation_randomise": "default"}, "the audio task has no domain randomisation"),
     ],
 )
 def test_bad_env_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
     if settings.pop("env", None) == "audio":
         settings["env_id"] = "spikefly/AudioEventDetection-v0"
     error = _refused_evolve(tmp_path, capsys, settings)
-    assert message in error and "env_settings" in error
+    assert message in error and ("env_settings" in error or "validation_randomise" in error)
 
 
 def _refused_evolve(tmp_path: Path, capsys, settings: dict) -> str:
