@@ -84,6 +84,7 @@ AUDIO_DEFAULTS: dict[str, Any] = {
     # no guidance law to fall back on, and F1 over 10 clips: the first champion and plain comparison
     "baseline_champion": False,
     "champion_margin": 0.0,
+    "confirmation_episodes": 0,
 }
 """What ``spikefly evolve --env audio`` changes from the quadrotor defaults."""
 

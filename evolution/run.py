@@ -132,6 +132,9 @@ class EvolutionRun:
             overrides=_neat_overrides(settings, self._flyer),
         )
         self.validation = episodes_for(settings.worlds, settings.validation_episodes, settings.seed, VALIDATION)
+        self.confirmation = episodes_for(settings.worlds, settings.confirmation_episodes, settings.seed, VALIDATION,
+                                         generation=1) if settings.confirmation_episodes else None
+        """Validation episodes of their own (``confirmation_episodes``), flown only by a candidate that beat the champion."""
         self.novelty = NoveltyArchive(settings.novelty_neighbours) if settings.novelty_weight > 0 else None
         self.champion: dict[str, Any] | None = None  # {"genome": arrays, "score": ..., "generation": ...}
         self.validations_without_gain = 0
@@ -360,8 +363,9 @@ class EvolutionRun:
 
     def _validate(self, genomes: list, networks: list, generation: int) -> dict[str, Any]:
         """Fly the candidates on the validation episodes; the best (success, then return) becomes
-        champion if it beats the champion (:func:`~spikefly.evolution.fitness.beats_champion`).
-        The first validation also flies the quiet genome (``baseline_champion``): the champion to beat."""
+        champion if it beats the champion (:func:`~spikefly.evolution.fitness.beats_champion`) there
+        and on the confirmation episodes. The first validation also flies the quiet genome
+        (``baseline_champion``): the champion to beat."""
         baseline = self.champion is None and self.settings.baseline_champion
         if baseline:
             quiet = quiet_genome(self.config.genome_config)
@@ -378,9 +382,14 @@ class EvolutionRun:
             summary["baseline"] = {"success_rate": float(successes[0]), "mean_return": float(returns[0])}
             self._crown(genomes, networks, results, 0, generation, quiet=True)
         self.validations += 1
-        if self.champion is None or (best >= first and beats_champion(
-                results.success[best], score, self.champion, self.settings.champion_margin)):
+        if self.champion is None:
             self._crown(genomes, networks, results, best, generation)
+        elif best >= first and beats_champion(results.success[best], score, self.champion, self.settings.champion_margin):
+            confirmed = True
+            if self.confirmation is not None:
+                confirmed, summary["confirmation"] = self._confirm(networks[best])
+            if confirmed:
+                self._crown(genomes, networks, results, best, generation)
         if self.champion["generation"] == generation:
             self.validations_without_gain = 0
             summary["new_champion"] = True
@@ -391,6 +400,19 @@ class EvolutionRun:
         if self._reflies() and every and self.validations % every == 0:
             summary["pybullet_success_rate"] = self._fly_champion_in_pybullet()
         return summary
+
+    def _confirm(self, network) -> tuple[bool, dict[str, Any]]:
+        """A candidate that beat the champion on the validation episodes flies, with the champion,
+        the confirmation episodes, and must beat it there too: the best of dozens of candidates
+        beats the champion on one set by luck far more often than on two."""
+        champion = self._scored(compile_genome(genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config),
+                                               self.config.genome_config))
+        results = self._validation_flyer.fly([network, champion], self.confirmation)
+        self.env_steps += int(results.steps.sum())
+        successes, returns = success_rate(results), results.returns.mean(axis=1)
+        kept = {"successes": results.success[1].tolist(), "score": [float(successes[1]), float(returns[1])]}
+        passed = beats_champion(results.success[0], [float(successes[0]), float(returns[0])], kept, self.settings.champion_margin)
+        return passed, {"success_rate": float(successes[0]), "champion_success_rate": float(successes[1]), "passed": passed}
 
     def _crown(self, genomes: list, networks: list, results, index: int, generation: int, quiet: bool = False) -> None:
         """Make candidate ``index`` of a validation the champion (its per-episode successes kept)."""

@@ -45,7 +45,7 @@ MAX_SEED = 2**32 - 1
 """The largest run or episode-start seed (episode seeds count up from it and must stay below 2**64)."""
 INT_LIMITS = {
     "population": 100_000, "generations": 10**9, "episodes_per_world": 10_000, "validation_episodes": 100_000,
-    "validation_every": 1_000_000, "validation_top": 10_000, "pybullet_episodes": 10_000, "steps_per_action": 1_000,
+    "validation_every": 1_000_000, "validation_top": 10_000, "confirmation_episodes": 100_000, "pybullet_episodes": 10_000, "steps_per_action": 1_000,
     "novelty_neighbours": 10_000, "refine_iterations": 100_000, "refine_population": 100_000, "pybullet_every": 1_000_000,
     "workers": 4_096, "early_stop_validations": 1_000_000, "seed": MAX_SEED, "training_pool": 1_000_000,
     "budget_steps": 10**13, "refine_every": 1_000_000,
@@ -163,6 +163,10 @@ class EvolveSettings:
     sign test, :func:`spikefly.evolution.fitness.beats_champion`): the best of dozens of candidates
     otherwise wins on lucky episodes and flies unseen courses no better. 0: any higher success
     rate (then return) replaces it."""
+    confirmation_episodes: int = 150
+    """Validation episodes of their own (seeds disjoint from training and from the validation
+    episodes), flown only by a candidate that beat the champion on the validation episodes, and by
+    the champion: the candidate must beat it there too, by the same test (0 = no confirmation)."""
     reinsert_champion: bool = False
     """After a validation that finds no better champion, a copy of the champion replaces the newest
     offspring (never an elite), so noisy training fitness cannot lose the best validated lineage."""
@@ -230,7 +234,7 @@ class EvolveSettings:
         if isinstance(self.refine_population, bool) or not isinstance(self.refine_population, int) or self.refine_population < 4:
             raise SettingsError(f"refine_population={self.refine_population!r}: must be an integer >= 4 (CMA-ES candidates per iteration)")
         for name in ("pybullet_every", "workers", "early_stop_validations", "seed", "training_pool", "budget_steps",
-                     "refine_every"):
+                     "refine_every", "confirmation_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise SettingsError(f"{name}={value!r}: must be an integer >= 0")

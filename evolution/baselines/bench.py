@@ -150,7 +150,7 @@ def run_neat(settings: BenchSettings, seed: int, out: Path) -> dict[str, Any]:
         "generations": 10**9, "validation_episodes": settings.validation_episodes, "validation_top": 3, "pybullet_every": 0,
         "seed": seed,
         # validated as PPO is (clean, the best so far wins): the curves compare the two searches
-        "validation_randomise": None, "champion_margin": 0.0, "baseline_champion": False}
+        "validation_randomise": None, "champion_margin": 0.0, "baseline_champion": False, "confirmation_episodes": 0}
     if settings.neat_population:
         values["population"] = settings.neat_population
     if settings.neat_episodes:

@@ -133,6 +133,47 @@ def test_a_run_never_ships_a_network_that_flew_validation_worse_than_the_quiet_o
         assert "note" not in spec.metadata and spec.network.bias.max() > 0
 
 
+class _ScriptedFlyer:
+    """Flies nothing: network i of a call succeeds on the episodes ``plan[(episode set, i)]`` says."""
+
+    def __init__(self, plan: dict) -> None:
+        self.plan = plan
+
+    def fly(self, networks, episodes, physics=None):
+        from spikefly.envs.sim import outcomes
+        from spikefly.evolution.fused_rollout import RolloutResults
+
+        shape = (len(networks), len(episodes))
+        codes = np.full(shape, outcomes.TIMEOUT, np.int64)
+        for i in range(len(networks)):
+            codes[i, : self.plan[episodes, i]] = outcomes.GOAL
+        zeros = np.zeros(shape)
+        return RolloutResults(returns=codes.astype(float), outcomes=codes, steps=np.ones(shape, np.int64), time_s=zeros,
+                              min_clearance_m=zeros, rotor_energy_j=zeros, final_position_m=np.zeros((*shape, 3)),
+                              ops=np.zeros((*shape, 4), np.int64))
+
+
+@pytest.mark.parametrize(("confirmed_goals", "crowned"), [(40, True), (30, False)])
+def test_a_candidate_that_beats_the_champion_must_beat_it_again_on_the_confirmation_episodes(tmp_path, confirmed_goals, crowned):
+    """Validation: the candidate reaches the goal on 40 of 40 episodes, the quiet champion on 30.
+    Confirmation: the champion 30 again, the candidate 40 (crowned) or 30 (the same: not crowned)."""
+    from spikefly.evolution.compile import compile_genome
+    from spikefly.evolution.genome import quiet_genome
+    from spikefly.evolution.run import EvolutionRun
+
+    settings = EvolveSettings(validation_episodes=40, confirmation_episodes=40, pybullet_every=0)
+    run = EvolutionRun.start(tmp_path / "run", settings, progress=False)
+    assert not set(run.validation.seeds) & set(run.confirmation.seeds)
+    candidate = quiet_genome(run.config.genome_config, key=3)
+    candidate.nodes[0].bias = 0.5
+    network = run._scored(compile_genome(candidate, run.config.genome_config))
+    run._validation_flyer = _ScriptedFlyer({(run.validation, 0): 30, (run.validation, 1): 40,  # quiet first, then the candidate
+                                            (run.confirmation, 0): confirmed_goals, (run.confirmation, 1): 30})
+    summary = run._validate([candidate], [network], generation=0)  # the quiet genome is crowned, then challenged
+    assert summary["confirmation"] == {"success_rate": confirmed_goals / 40, "champion_success_rate": 0.75, "passed": crowned}
+    assert bool(run.champion.get("baseline")) != crowned and run.champion["score"][0] == (1.0 if crowned else 0.75)
+
+
 def test_validation_flies_with_the_randomisation_it_names(tmp_path):
     """The quiet genome's validation flights differ between clean and the default randomisation
     (wind, noise, model error act), and each equals flying the same episodes under those settings."""
