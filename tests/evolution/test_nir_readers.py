@@ -122,9 +122,9 @@ def snntorch_ready_champion(tmp_path_factory, wired_neat_config):
 
     out = tmp_path_factory.mktemp("snntorch-ready")
     # energy_weight 0.02: a short run at the default 0.2 can shed every hidden neuron, and this test needs a
-    # network of more than one layer
+    # network of more than one layer; baseline_champion off: the quiet network has none either
     settings = EvolveSettings(population=16, generations=3, episodes_per_world=1, validation_episodes=2, validation_top=2,
-                              pybullet_episodes=1, nir_reader="snntorch", energy_weight=0.02,
+                              pybullet_episodes=1, nir_reader="snntorch", energy_weight=0.02, baseline_champion=False,
                               neat_config=str(wired_neat_config))
     EvolutionRun.start(out, settings, progress=False).run()
     return load(out / CHAMPION_FILE)
