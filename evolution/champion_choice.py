@@ -60,6 +60,7 @@ class ChampionChoice:
                 confirmed, summary["confirmation"] = self._confirm(networks[best])
             if confirmed:
                 self._crown(genomes, networks, results, best, generation)
+        summary["champion_success_rate"] = self.champion["score"][0]
         if self.champion["generation"] == generation:
             self.validations_without_gain = 0
             summary["new_champion"] = True

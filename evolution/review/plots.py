@@ -107,7 +107,10 @@ def plot_validation(run: RunData, path: Path) -> Path:
         axis.plot(x, [v.get("success_rate", math.nan) for _, v in rows], marker=".", label="best candidate" + twin)
         if pybullet:
             axis.plot(*zip(*pybullet), marker="s", linestyle="--", label="champion in PyBullet")
-        new = [(g, v["success_rate"]) for g, v in rows if v.get("new_champion")]
+        quiet = next((v["baseline"]["success_rate"] for _, v in rows if "baseline" in v), None)
+        if quiet is not None:  # the quiet network (no synapse, no bias) the candidates had to beat
+            axis.axhline(quiet, color="grey", linestyle=":", label="quiet network")
+        new = [(g, v.get("champion_success_rate", v["success_rate"])) for g, v in rows if v.get("new_champion")]
         if new:
             axis.scatter(*zip(*new), s=60, facecolors="none", edgecolors="tab:red", label="new champion", zorder=3)
         axis.legend(loc="lower right")

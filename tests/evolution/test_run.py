@@ -126,6 +126,7 @@ def test_a_run_never_ships_a_network_that_flew_validation_worse_than_the_quiet_o
     assert "wind_speed_mps" not in spec.env_settings  # validated in wind, the champion file keeps the training settings
     if baseline:
         assert summary["candidates"] == 1 and summary["baseline"]["success_rate"] > summary["success_rate"] == 0.0
+        assert summary["champion_success_rate"] == summary["baseline"]["success_rate"]
         assert run.champion["baseline"] and spec.metadata["note"].startswith("the quiet network")
         assert spec.network.n_synapses == 0 and not np.any(spec.network.bias)
     else:
