@@ -42,7 +42,10 @@ def progress_text(record: dict[str, Any]) -> str:
     if "best_board" in record:
         text += f" {record['best_board']['energy_uj_per_step']:.2f} uJ/step"
     if "validation" in record:
-        text += f" val {record['validation']['success_rate']:.2f}"
+        validation = record["validation"]
+        text += f" val {validation['success_rate']:.2f}"
+        if "champion_success_rate" in validation:  # the best candidate, then the champion it had to beat
+            text += f" (champion {validation['champion_success_rate']:.2f})"
     return text
 
 

@@ -383,3 +383,13 @@ def test_a_settings_files_env_settings_change_the_default_sensing_key_by_key(tmp
 def test_bad_encoder_or_decoder_settings_are_one_line_before_anything_is_written(tmp_path, capsys, settings, message):
     error = _refused_evolve(tmp_path, capsys, settings)
     assert message in error and "Fix:" in error
+
+
+def test_the_progress_line_shows_the_best_candidate_and_the_champion_it_had_to_beat():
+    from spikefly.evolution.run_records import progress_text
+
+    record = {"best_fitness": 31.3, "mean_fitness": 29.3, "species": 4, "best_size": {"neurons": 8, "synapses": 0},
+              "best_success_rate": 0.88}
+    assert progress_text(record) == "best 31.30 mean 29.30 species 4 size 8n/0s success 0.88"
+    record["validation"] = {"success_rate": 0.79, "champion_success_rate": 0.73}
+    assert progress_text(record).endswith(" success 0.88 val 0.79 (champion 0.73)")
