@@ -76,9 +76,7 @@ class ChampionChoice:
         """A candidate that beat the champion on the validation episodes flies, with the champion,
         the confirmation episodes, and must beat it there too: the best of dozens of candidates
         beats the champion on one set by luck far more often than on two."""
-        champion = self._scored(compile_genome(genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config),
-                                               self.config.genome_config))
-        results = self._validation_flyer.fly([network, champion], self.confirmation)
+        results = self._validation_flyer.fly([network, self._champion_network()], self.confirmation)
         self.env_steps += int(results.steps.sum())
         successes, returns = success_rate(results), results.returns.mean(axis=1)
         kept = {"successes": results.success[1].tolist(), "score": [float(successes[1]), float(returns[1])]}
@@ -114,18 +112,20 @@ class ChampionChoice:
 
     def _fly_champion_in_pybullet(self) -> float:
         """The champion's success rate in PyBullet on (a prefix of) the validation episodes."""
-        genome = genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config)
         episodes = episodes_for(self.settings.worlds, self.settings.pybullet_episodes, self.settings.seed, VALIDATION)
-        results = self._validation_flyer.fly([self._scored(compile_genome(genome, self.config.genome_config))], episodes, physics="pybullet")
+        results = self._validation_flyer.fly([self._champion_network()], episodes, physics="pybullet")
         self.env_steps += int(results.steps.sum())
         self.pybullet_success = float(success_rate(results)[0])
         return self.pybullet_success
 
-    def _save_champion(self) -> None:
+    def _champion_network(self):
+        """The champion's network as evolution scores it (compiled from its gene arrays)."""
         genome = genome_from_arrays(arrays_from_json(self.champion["genome"]), self.config.genome_config)
-        network = self._scored(compile_genome(genome, self.config.genome_config))
+        return self._scored(compile_genome(genome, self.config.genome_config))
+
+    def _save_champion(self) -> None:
         spec = ControllerSpec(
-            network=network, encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
+            network=self._champion_network(), encoder=self.encoder, decoder=self.decoder, steps_per_action=self.settings.steps_per_action,
             observation_low=self.observation_low, observation_high=self.observation_high, n_actions=self._flyer.n_actions,
             env_id=self.settings.env_id, env_settings=dict(self.settings.env_settings), board=self.champion.get("board"),
             fitness={"validation_success_rate": self.champion["score"][0], "validation_mean_return": self.champion["score"][1]},

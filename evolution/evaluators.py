@@ -31,7 +31,8 @@ from spikefly.evolution.tasks import make_flyer
 
 
 WORLD_CACHE = 2
-"""Episode sets a :class:`Flyer` keeps drawn: the run's validation set and the latest training set."""
+"""Episode sets a :class:`Flyer` keeps drawn: the run's validation and confirmation sets, flown again
+and again by the run's validation flyer (a training flyer's sets are new every generation)."""
 
 
 class Evaluator(Protocol):
